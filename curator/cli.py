@@ -1,0 +1,215 @@
+"""The ``curator`` command: a thin layer over the library. Library errors become one line
+with a hint and exit code 1; ``--json`` prints one machine-readable object."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from . import keys as keys_lib
+from . import stats as stats_lib
+from .audit import cli_actor
+from .config import get_settings
+from .errors import CuratorError
+from .ingest import FORMATS, IngestOptions, ingest_paths
+from .store import open_store
+
+app = typer.Typer(help="Curate reviewed, versioned fine-tuning datasets.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+keys_app = typer.Typer(help="API keys (shown once, stored hashed).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True)
+out = Console()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object instead of tables")]
+
+
+def _emit_json(obj) -> None:
+    sys.stdout.write(orjson.dumps(obj, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def friendly(fn):
+    """Turn library errors into one line and exit code 1, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (CuratorError, ValueError) as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+@app.callback()
+def main(db: Annotated[Optional[Path], typer.Option(help="store file (default $CURATOR_DB or ./curator.duckdb)")] = None):
+    if db is not None:
+        import os
+
+        os.environ["CURATOR_DB"] = str(db)
+        get_settings.cache_clear()
+
+
+@app.command()
+@friendly
+def init(as_json: JsonOpt = False):
+    """Create the store, or migrate it to the current schema (a no-op when up to date)."""
+    from .store import connect, migrate
+
+    settings = get_settings()
+    conn = connect(settings.db)
+    applied = migrate(conn)
+    if as_json:
+        _emit_json({"db": str(settings.db), "applied": applied})
+    else:
+        out.print(f"{settings.db}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
+
+
+def _parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
+    result = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise CuratorError(f"{what} expects KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        result[key.strip()] = value.strip()
+    return result
+
+
+@app.command()
+@friendly
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files or directories (recursive)")],
+    source: Annotated[Optional[str], typer.Option(help="source name (default: each PATH's name)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="|".join(FORMATS))] = "auto",
+    field: Annotated[list[str], typer.Option("--field", help="ROLE=NAME column/key mapping, e.g. text=body")] = [],
+    speaker: Annotated[list[str], typer.Option("--speaker", help="SPEAKER=ROLE, e.g. agent=assistant")] = [],
+    exclude: Annotated[list[str], typer.Option(help="glob of files to leave out, e.g. '*_metadata.csv'")] = [],
+    max_record_bytes: Annotated[Optional[int], typer.Option(help="reject larger records")] = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="one line per committed file")] = False,
+    as_json: JsonOpt = False,
+):
+    """Ingest documents, transcripts and existing fine-tuning sets; one transaction per file."""
+    settings = get_settings()
+    roles = {**settings.speaker_roles, **{k.lower(): v for k, v in _parse_pairs(speaker, "--speaker").items()}}
+    opts = IngestOptions(format="auto" if fmt == "csv" else fmt, fields=_parse_pairs(field, "--field"),
+                         speaker_roles=roles, max_record_bytes=max_record_bytes or settings.max_record_bytes)
+    conn = open_store(settings.db)
+    show_bar = not as_json and err.is_terminal
+    progress = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                        TransferSpeedColumn(), TimeRemainingColumn(), console=err, disable=not show_bar)
+
+    def on_file(path: str, counts: dict) -> None:
+        if verbose:
+            err.print(f"committed {path} {counts}", highlight=False)
+
+    with progress:
+        bar = progress.add_task("ingest", total=None)
+        report = ingest_paths(
+            conn, paths, opts=opts, actor=cli_actor(), source=source, exclude=exclude, workers=settings.workers,
+            parallel_min_bytes=settings.parallel_min_bytes, chunk_bytes=settings.chunk_bytes,
+            progress=lambda _phase, done, total: progress.update(bar, completed=done, total=total),
+            file_done=on_file)
+    if as_json:
+        _emit_json({"batch_id": report.batch_id, "files": report.files, "files_skipped": report.files_skipped,
+                    "documents_added": report.documents_added, "examples_added": report.examples_added,
+                    "duplicates_skipped": report.duplicates_skipped,
+                    "rejected": [{"origin": r["origin"], "reason": f"{r['code']}: {r['reason']}"}
+                                 for r in report.rejected]})
+        return
+    out.print(f"batch {report.batch_id}: {report.files} files ({report.files_skipped} already ingested), "
+              f"{report.documents_added} documents, {report.examples_added} examples, "
+              f"{report.duplicates_skipped} exact duplicates skipped, {len(report.rejected)} rejected")
+    for r in report.rejected[:20]:
+        out.print(f"  rejected {r['origin']}: {r['code']}: {r['reason']}", highlight=False, markup=False)
+    if len(report.rejected) > 20:
+        out.print(f"  … {len(report.rejected) - 20} more (see `curator stats` or the rejects table)")
+
+
+@app.command()
+@friendly
+def stats(as_json: JsonOpt = False):
+    """Counts of sources, documents, examples by kind and status, rejects by reason, duplicates."""
+    conn = open_store(get_settings().db)
+    data = stats_lib.overview(conn)
+    if as_json:
+        _emit_json(data)
+        return
+    totals = Table("sources", "files", "documents", "examples", "rejects", "duplicates skipped", title="store")
+    totals.add_row(*(str(v) for v in data["totals"].values()))
+    out.print(totals)
+    per = Table("source", "files", "documents", "examples", "rejects", title="by source")
+    for row in data["by_source"]:
+        per.add_row(*(str(v) for v in row.values()))
+    out.print(per)
+    ex = Table("kind", "status", "examples", title="examples")
+    for row in data["examples_by_kind_status"]:
+        ex.add_row(row["kind"], row["status"], str(row["n"]))
+    out.print(ex)
+    if data["rejects_by_reason"]:
+        rj = Table("reason", "rejects", title="rejects")
+        for code, n in data["rejects_by_reason"].items():
+            rj.add_row(code, str(n))
+        out.print(rj)
+
+
+@keys_app.command("create")
+@friendly
+def keys_create(name: Annotated[str, typer.Option(help="who or what uses the key")],
+                role: Annotated[str, typer.Option(help="reviewer|steward|admin")],
+                as_json: JsonOpt = False):
+    """Create an API key; the secret is printed once and stored only as a hash."""
+    conn = open_store(get_settings().db)
+    secret = keys_lib.create_key(conn, name, role, cli_actor())
+    if as_json:
+        _emit_json({"name": name, "role": role, "key": secret})
+    else:
+        out.print(secret, highlight=False)
+        err.print(f"key {name!r} ({role}) created; it is shown only this once.")
+
+
+@keys_app.command("list")
+@friendly
+def keys_list(as_json: JsonOpt = False):
+    conn = open_store(get_settings().db)
+    rows = keys_lib.list_keys(conn)
+    if as_json:
+        _emit_json(rows)
+        return
+    table = Table("name", "role", "prefix", "created", "revoked")
+    for r in rows:
+        table.add_row(r["name"], r["role"], r["prefix"], str(r["created_at"]), str(r["revoked_at"] or ""))
+    out.print(table)
+
+
+@keys_app.command("revoke")
+@friendly
+def keys_revoke(name: str):
+    conn = open_store(get_settings().db)
+    keys_lib.revoke_key(conn, name, cli_actor())
+    out.print(f"key {name!r} revoked")
+
+
+@app.command()
+@friendly
+def serve(host: Annotated[Optional[str], typer.Option()] = None,
+          port: Annotated[Optional[int], typer.Option()] = None):
+    """Run the API service; it owns the store file while it runs (one worker: one DuckDB writer)."""
+    import uvicorn
+
+    from .api.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, workers=1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,70 @@
+"""Validation of OpenAI chat examples, following the checks of the OpenAI cookbook's
+"Data preparation and analysis for chat model fine-tuning": what breaks training is a hard
+reject, what is merely odd is a warning kept with the example."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..normalize import normalize_text
+from .records import RecordError
+
+ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
+KNOWN_KEYS = {"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call"}
+
+
+def _content_text(content: Any, index: int) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts: only text parts are supported
+        texts = []
+        for part in content:
+            if not (isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)):
+                raise RecordError("wrong_type", f"message {index}: only text content parts are supported")
+            texts.append(part["text"])
+        return "\n".join(texts)
+    raise RecordError("wrong_type", f"message {index}: content must be a string, got {type(content).__name__}")
+
+
+def validate_messages(messages: Any) -> tuple[list[dict], list[str]]:
+    """Return (normalised messages, warnings) or raise ``RecordError`` with the first hard fault."""
+    if not isinstance(messages, list) or not messages:
+        raise RecordError("missing_messages", "'messages' must be a non-empty list")
+    clean: list[dict] = []
+    warnings: list[str] = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise RecordError("wrong_type", f"message {i}: expected an object, got {type(message).__name__}")
+        missing = [k for k in ("role", "content") if k not in message]
+        if missing:
+            raise RecordError("missing_key", f"message {i}: missing key {missing[0]!r}")
+        role = message["role"]
+        if role not in ROLES:
+            raise RecordError("unknown_role", f"message {i}: unknown role {role!r} (expected one of {sorted(ROLES)})")
+        has_call = bool(message.get("tool_calls") or message.get("function_call"))
+        text = "" if message["content"] is None and has_call else _content_text(message["content"], i)
+        text = normalize_text(text)
+        if not text and not has_call:
+            raise RecordError("empty_content", f"message {i} ({role}): content is empty")
+        out = {"role": role, "content": text}
+        for key, value in message.items():
+            if key in ("role", "content"):
+                continue
+            if key in KNOWN_KEYS:
+                out[key] = value
+            else:
+                warnings.append(f"message {i}: unknown key {key!r} dropped")
+        clean.append(out)
+    roles = [m["role"] for m in clean]
+    if "assistant" not in roles:
+        raise RecordError("no_assistant_message", "no assistant message: nothing to learn from this example")
+    if "system" in roles[1:]:
+        warnings.append("system message not first")
+    if any(a == b and a in ("user", "assistant") for a, b in zip(roles, roles[1:])):
+        warnings.append("two consecutive messages with the same role")
+    talk = [r for r in roles if r not in ("system", "developer")]
+    if talk and talk[0] == "assistant":
+        warnings.append("conversation starts with the assistant")
+    if roles[-1] != "assistant":
+        warnings.append("last message is not from the assistant")
+    return clean, warnings

@@ -1,0 +1,178 @@
+"""The ingest step: paths in, one committed transaction per file out.
+
+Files are hashed and planned in this process, parsed (decode, normalise, validate, hash) in a
+pool of processes when there is enough work, and committed here in input order, so the
+result does not depend on which worker finished first. A file already committed for the same
+source (same SHA-256) is skipped: re-running after a crash finishes the job and nothing else.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from itertools import repeat
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import duckdb
+import orjson
+
+from ..audit import record_audit
+from ..errors import InputError
+from ..sqlfiles import query
+from ..store import transaction
+from .options import IngestOptions
+from .readers import Task, parse_task, plan_tasks, reader_for
+from .records import ParsedFile, Reject
+from .writer import commit_file
+
+# DuckDB has one writer; the API serialises ingests through this lock instead of failing
+# with a write-write conflict.
+WRITE_LOCK = threading.Lock()
+
+
+@dataclass
+class IngestReport:
+    batch_id: int
+    files: int = 0
+    files_skipped: int = 0
+    documents_added: int = 0
+    examples_added: int = 0
+    duplicates_skipped: int = 0
+    rejected: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    path: Path
+    source: str
+    reader: str | None
+    sha256: str
+    n_bytes: int
+    tasks: tuple[Task, ...]
+
+
+def expand_paths(paths: Iterable[Path], exclude: Iterable[str] = ()) -> Iterator[tuple[Path, Path]]:
+    """Yield (argument, file) for every file named or found under a directory, sorted.
+
+    Hidden files and files of unknown type met while walking a directory are skipped;
+    a file named explicitly is always processed (an unknown type is then a reject)."""
+    patterns = list(exclude)
+    for arg in paths:
+        if not arg.exists():
+            raise InputError(f"{arg}: no such file or directory")
+        if arg.is_file():
+            yield arg, arg.resolve()
+            continue
+        for found in sorted(p for p in arg.rglob("*") if p.is_file()):
+            rel = found.relative_to(arg)
+            if any(part.startswith(".") for part in rel.parts) or reader_for(found) is None:
+                continue
+            if any(fnmatch.fnmatch(found.name, pat) or fnmatch.fnmatch(str(rel), pat) for pat in patterns):
+                continue
+            yield arg, found.resolve()
+
+
+def _plan(arg: Path, path: Path, source: str, chunk_bytes: int) -> _Planned:
+    reader = reader_for(path)
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    tasks = tuple(plan_tasks(path, reader, data, chunk_bytes)) if reader else ()
+    return _Planned(path, source, reader, digest, len(data), tasks)
+
+
+def _source_id(conn: duckdb.DuckDBPyConnection, name: str) -> int:
+    conn.execute(query("ingest.get_or_create_source"), {"name": name})
+    return conn.execute(query("ingest.source_id"), {"name": name}).fetchone()[0]
+
+
+def _parse_all(planned: list[_Planned], opts: IngestOptions, workers: int,
+               parallel: bool) -> Iterator[tuple[_Planned, ParsedFile]]:
+    """Parsed files in input order; chunked files are stitched back together."""
+    tasks = [t for p in planned for t in p.tasks]
+    if parallel and workers > 1 and len(tasks) > 1:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        results = pool.map(parse_task, tasks, repeat(opts), chunksize=1)
+    else:
+        pool = None
+        results = map(parse_task, tasks, repeat(opts))
+    try:
+        for plan in planned:
+            merged = ParsedFile(str(plan.path), plan.reader or "")
+            for _ in plan.tasks:
+                part = next(results)
+                merged.format = part.format
+                merged.extend(part)
+            yield plan, merged
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def ingest_paths(conn: duckdb.DuckDBPyConnection, paths: list[Path], *, opts: IngestOptions, actor: str,
+                 source: str | None = None, exclude: Iterable[str] = (), workers: int = 1,
+                 parallel_min_bytes: int = 4 << 20, chunk_bytes: int = 8 << 20,
+                 progress: Callable[[str, int, int], None] | None = None,
+                 file_done: Callable[[str, dict], None] | None = None) -> IngestReport:
+    """Ingest files and directories; see the module docstring for the guarantees.
+
+    ``progress(phase, done, total)`` is called with bytes; ``file_done(path, counts)`` after each commit.
+    """
+    found = list(expand_paths(paths, exclude))
+    with WRITE_LOCK:
+        options = {"format": opts.format, "fields": opts.fields, "source": source,
+                   "paths": [str(p) for p in paths], "max_record_bytes": opts.max_record_bytes}
+        with transaction(conn):
+            batch_id = conn.execute(query("ingest.start_batch"),
+                                    {"actor": actor, "options": orjson.dumps(options).decode()}).fetchone()[0]
+            record_audit(conn, actor, "ingest.start", f"batch:{batch_id}", options)
+        report = IngestReport(batch_id)
+        committed = {tuple(r) for r in conn.execute(query("ingest.committed_files")).fetchall()}
+        source_ids: dict[str, int] = {}
+        planned: list[_Planned] = []
+        total = sum(p.stat().st_size for _, p in found)
+        done = 0
+        for arg, path in found:
+            name = source or (arg.stem if arg.is_file() else arg.resolve().name)
+            if name not in source_ids:
+                source_ids[name] = _source_id(conn, name)
+            plan = _plan(arg, path, name, chunk_bytes)
+            key = (source_ids[name], plan.sha256)
+            if key in committed:
+                report.files_skipped += 1
+                done += plan.n_bytes
+                continue
+            committed.add(key)
+            planned.append(plan)
+        if progress:
+            progress("ingest", done, total)
+        parallel = sum(p.n_bytes for p in planned) >= parallel_min_bytes
+        for plan, parsed in _parse_all(planned, opts, workers, parallel):
+            if plan.reader is None:
+                parsed.rejects.append(Reject(f"{plan.path}:1", "unsupported_format",
+                                             f"unsupported file type {plan.path.suffix or '(none)'!r}"))
+            result = commit_file(conn, parsed, source_id=source_ids[plan.source], batch_id=batch_id,
+                                 sha256=plan.sha256, n_bytes=plan.n_bytes)
+            report.files += 1
+            report.documents_added += result.documents
+            report.examples_added += result.examples
+            report.duplicates_skipped += result.duplicates
+            report.rejected += [{"origin": r.origin, "code": r.code, "reason": r.reason} for r in parsed.rejects]
+            done += plan.n_bytes
+            if progress:
+                progress("ingest", done, total)
+            if file_done:
+                file_done(str(plan.path), {"documents": result.documents, "examples": result.examples,
+                                           "duplicates": result.duplicates, "rejects": result.rejects})
+        counts = {k: v for k, v in report.as_dict().items() if k != "rejected"} | {"rejects": len(report.rejected)}
+        with transaction(conn):
+            conn.execute(query("ingest.finish_batch"), {"batch": batch_id, "counts": orjson.dumps(counts).decode()})
+            record_audit(conn, actor, "ingest.finish", f"batch:{batch_id}", counts)
+    return report

@@ -1,0 +1,96 @@
+"""Which reader handles a file, and the unit of parallel work: one file, or one line-aligned
+chunk of a large JSONL file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .decoding import check_not_binary
+from .jsonfiles import read_json, read_jsonl
+from .office import read_docx, read_pdf
+from .options import IngestOptions
+from .records import ParsedFile, RecordError, Reject
+from .tabular import read_csv
+from .textfiles import read_subtitles, read_text
+
+READERS = {
+    ".txt": "text", ".md": "text", ".markdown": "text", ".text": "text",
+    ".vtt": "subtitles", ".srt": "subtitles",
+    ".docx": "docx", ".pdf": "pdf",
+    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".csv": "csv", ".tsv": "csv",
+}
+_MAGIC = {"pdf": b"%PDF", "docx": b"PK"}
+
+
+def reader_for(path: Path) -> str | None:
+    return READERS.get(path.suffix.lower())
+
+
+@dataclass(frozen=True)
+class Task:
+    """A byte range of one file; whole files have ``start=0, end=size``."""
+
+    path: str
+    reader: str
+    start: int
+    end: int
+    first_line: int
+    at_eof: bool
+
+
+def _read_range(task: Task) -> bytes:
+    with open(task.path, "rb") as handle:
+        handle.seek(task.start)
+        return handle.read(task.end - task.start)
+
+
+def parse_task(task: Task, opts: IngestOptions) -> ParsedFile:
+    """Parse one task; a fault of the whole file becomes a single reject naming its line."""
+    try:
+        data = _read_range(task)
+        magic = _MAGIC.get(task.reader)
+        if magic is not None:
+            if not data.startswith(magic):
+                raise RecordError("corrupt_file", f"not a {task.reader.upper()} file (wrong signature)")
+        elif task.start == 0:
+            check_not_binary(data)
+        if task.reader == "jsonl":
+            return read_jsonl(data, task.path, task.first_line, task.at_eof, opts)
+        if task.reader == "json":
+            return read_json(data, task.path, opts)
+        if task.reader == "csv":
+            return read_csv(data, task.path, opts)
+        if task.reader == "text":
+            return read_text(data, task.path, opts)
+        if task.reader == "subtitles":
+            return read_subtitles(data, task.path, opts)
+        if task.reader == "docx":
+            return read_docx(data, task.path, opts)
+        if task.reader == "pdf":
+            return read_pdf(data, task.path, opts)
+        raise RecordError("unsupported_format", f"no reader for {task.reader!r}")
+    except RecordError as err:
+        parsed = ParsedFile(task.path, task.reader)
+        parsed.rejects.append(Reject(f"{task.path}:{err.line or task.first_line}", err.code, err.reason))
+        return parsed
+    except OSError as exc:
+        parsed = ParsedFile(task.path, task.reader)
+        parsed.rejects.append(Reject(f"{task.path}:{task.first_line}", "unreadable", f"cannot read file: {exc}"))
+        return parsed
+
+
+def plan_tasks(path: Path, reader: str, data: bytes, chunk_bytes: int) -> list[Task]:
+    """Split large JSONL files at line ends so chunks parse in parallel; line numbers carry over."""
+    size = len(data)
+    if reader != "jsonl" or size <= chunk_bytes:
+        return [Task(str(path), reader, 0, size, 1, True)]
+    tasks, start, line = [], 0, 1
+    while start < size:
+        end = data.find(b"\n", min(start + chunk_bytes, size) - 1)
+        end = size if end == -1 else end + 1
+        tasks.append(Task(str(path), reader, start, end, line, end >= size))
+        line += data.count(b"\n", start, end)
+        start = end
+    return tasks

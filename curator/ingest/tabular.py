@@ -1,0 +1,86 @@
+"""CSV/TSV tables: one record per row, columns mapped to field roles (see ``shapes``).
+
+Origins are ``path:LINE`` with the line where the row starts, which differs from the row
+number whenever cells hold line breaks (dialogues, notes).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+
+from .decoding import decode_utf8
+from .jsonfiles import _take
+from .options import IngestOptions
+from .records import ParsedFile, RecordError, Reject
+
+csv.field_size_limit(sys.maxsize)  # the record-size limit is ours to enforce, with a clear reason
+_BAD_BYTE = re.compile("[\udc80-\udcff]")
+
+
+class _LineCounter:
+    """Feeds the csv reader line by line, so each row's first line is known."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines(keepends=True)
+        self.consumed = 0
+
+    def __iter__(self):
+        for line in self.lines:
+            self.consumed += 1
+            yield line
+
+
+def read_csv(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
+    parsed = ParsedFile(path, "csv")
+    lossy = False
+    try:
+        text = decode_utf8(data)
+    except RecordError as err:
+        if err.code != "invalid_utf8":
+            raise
+        # Keep the rows that decode; reject the rows holding bad bytes by their line.
+        text = data.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
+        lossy = True
+    delimiter = "\t" if path.lower().endswith(".tsv") else ","
+    feed = _LineCounter(text)
+    reader = csv.reader(iter(feed), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise RecordError("empty_record", "empty table: no header row") from None
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header) or not all(header):
+        raise RecordError("bad_header", f"header must name every column once, got {header}")
+    start = feed.consumed + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            parsed.rejects.append(Reject(f"{path}:{start}", "malformed_csv", f"malformed CSV: {exc}"))
+            start = feed.consumed + 1
+            continue
+        origin = f"{path}:{start}"
+        start = feed.consumed + 1
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            parsed.rejects.append(Reject(origin, "malformed_csv",
+                                         f"row has {len(row)} fields, the header has {len(header)}"))
+            continue
+        size = sum(len(cell) for cell in row)
+        if size > opts.max_record_bytes:
+            parsed.rejects.append(Reject(origin, "too_large",
+                                         f"record is {size:,} characters, over the {opts.max_record_bytes:,} limit"))
+            continue
+        bad = lossy and next((m for cell in row if (m := _BAD_BYTE.search(cell))), None)
+        if bad:
+            byte = ord(bad.group()) - 0xDC00
+            parsed.rejects.append(Reject(origin, "invalid_utf8",
+                                         f"not valid UTF-8 (byte 0x{byte:02x}) in this row; re-save the file as UTF-8"))
+            continue
+        _take(parsed, dict(zip(header, row)), origin, opts)
+    return parsed

@@ -1,0 +1,76 @@
+"""Speaker-labelled transcripts: ``Doctor: ...``, ``[patient] ...`` lines into (speaker, role, text) turns.
+
+Roles come from a configurable speaker→role map; label variants such as ``Doctor_2``,
+``guest_family2`` or ``" Doctor"`` fall back to their base speaker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+_BRACKET = re.compile(r"^\s*\[(?P<speaker>[^\]\n]{1,40})\]\s*:?\s*(?P<text>.*)$")
+_COLON = re.compile(r"^\s*(?P<speaker>[A-Za-z][A-Za-z0-9_ .'\-]{0,38}?)\s*:(?:\s+(?P<text>.*)|\s*$)")
+_SUFFIX = re.compile(r"[\s_\-]*\d+$")
+
+
+@dataclass(slots=True)
+class Turn:
+    speaker: str | None
+    role: str | None
+    text: str
+
+    def as_dict(self) -> dict:
+        return {"speaker": self.speaker, "role": self.role, "text": self.text}
+
+
+def speaker_role(speaker: str, roles: dict[str, str]) -> str | None:
+    """Look the speaker up exactly, then without a numeric suffix, then by its first word."""
+    key = re.sub(r"\s+", "_", speaker.strip().lower())
+    for candidate in (key, _SUFFIX.sub("", key), re.split(r"[_\-.]", key)[0]):
+        if candidate in roles:
+            return roles[candidate]
+    return None
+
+
+def _label(line: str) -> tuple[str, str] | None:
+    match = _BRACKET.match(line) or _COLON.match(line)
+    if not match:
+        return None
+    return match["speaker"].strip(), (match["text"] or "").strip()
+
+
+def parse_turns(text: str, roles: dict[str, str]) -> list[Turn]:
+    """Split normalised text into turns; unlabelled lines continue the current turn."""
+    turns: list[Turn] = []
+    for line in text.split("\n"):
+        labelled = _label(line)
+        if labelled:
+            speaker, said = labelled
+            turns.append(Turn(speaker, speaker_role(speaker, roles), said))
+        elif line.strip():
+            if turns:
+                turns[-1].text = f"{turns[-1].text}\n{line.strip()}".strip()
+            else:
+                turns.append(Turn(None, None, line.strip()))
+    return [t for t in turns if t.text]
+
+
+def looks_like_transcript(text: str, declared: bool = False) -> bool:
+    """Most non-empty lines carry a speaker label, and a few speakers take turns.
+
+    Free text (``declared=False``) must also show a speaker coming back, which guards against
+    documents with ``Term: ...`` headings where labels are many and each is used once. Text from
+    a dialogue field (``declared=True``) needs only labelled lines.
+    """
+    lines = [line for line in text.split("\n") if line.strip()]
+    speakers = Counter(label[0].lower() for line in lines if (label := _label(line)))
+    labelled = sum(speakers.values())
+    if labelled < 1 or labelled < 0.5 * len(lines):
+        return False
+    if declared:
+        return True
+    if labelled < 2 or len(speakers) < 2:
+        return False
+    return speakers.most_common(1)[0][1] >= 2 and len(speakers) <= max(6, labelled // 3)

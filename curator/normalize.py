@@ -1,0 +1,51 @@
+"""Text normalisation and content hashing.
+
+One definition of "the same text" for the whole pipeline: mojibake repaired (ftfy), Unicode
+NFC, line endings unified, trailing spaces and control characters removed, runs of blank
+lines collapsed. Leading indentation and inner spacing are kept, because code answers and
+transcripts depend on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import ftfy
+
+# ftfy's defaults also straighten curly quotes, unescape HTML and fold full-width forms;
+# those change what the author wrote, so they are off: only damage is repaired.
+_FTFY = ftfy.TextFixerConfig(
+    unescape_html=False,
+    uncurl_quotes=False,
+    fix_character_width=False,
+    fix_latin_ligatures=False,
+    normalization="NFC",
+    explain=False,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_TRAILING = re.compile(r"[ \t]+\n")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def normalize_text(text: str) -> str:
+    """Return the canonical form of ``text``; ASCII text skips the (slow) ftfy pass."""
+    if text.isascii():
+        if "\x1b" in text:
+            text = _TERMINAL_ESCAPE.sub("", text)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = _CONTROL.sub("", text)
+    else:
+        text = ftfy.fix_text(text, _FTFY)
+        text = text.replace("\u2028", "\n").replace("\u2029", "\n\n").replace("\ufeff", "")
+    if " \n" in text or "\t\n" in text:
+        text = _TRAILING.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_RUNS.sub("\n\n", text)
+    return text.strip()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

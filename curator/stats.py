@@ -1,0 +1,29 @@
+"""Dataset statistics from the named queries in ``sql/queries/stats.sql``."""
+
+from __future__ import annotations
+
+import duckdb
+
+from .sqlfiles import query
+
+
+def _rows(conn: duckdb.DuckDBPyConnection, name: str) -> list[dict]:
+    cursor = conn.execute(query(name))
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def overview(conn: duckdb.DuckDBPyConnection) -> dict:
+    """Counts of sources, documents, examples by kind and status, rejects by reason, duplicates."""
+    return {
+        "totals": _rows(conn, "stats.totals")[0],
+        "documents_by_kind": {r["kind"]: r["n"] for r in _rows(conn, "stats.documents_by_kind")},
+        "examples_by_kind_status": _rows(conn, "stats.examples_by_kind_status"),
+        "rejects_by_reason": {r["code"]: r["n"] for r in _rows(conn, "stats.rejects_by_reason")},
+        "duplicates_skipped": {r["target"]: r["n"] for r in _rows(conn, "stats.duplicates_by_target")},
+        "by_source": _rows(conn, "stats.by_source"),
+    }
+
+
+def sources(conn: duckdb.DuckDBPyConnection) -> list[dict]:
+    return _rows(conn, "stats.sources")

@@ -1,0 +1,98 @@
+"""The DuckDB store: one file, opened by one writing process, migrated from ``sql/``.
+
+Each migration runs in one transaction together with its ``schema_version`` row (as
+sqlite-utils does), so a failed migration leaves the store at the previous version.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from .errors import MigrationError, StoreLockedError
+from .sqlfiles import migrations
+
+_LOCK = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def _describe_holder(pid: int, exe: str) -> tuple[str, str]:
+    """Name the process holding the lock and what the user should do about it."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        cmdline = exe
+    if "curator" in cmdline and " serve" in cmdline:
+        return (f"the curator API service (PID {pid})",
+                "send the request through the API instead, or stop the service first")
+    if "curator" in cmdline or "pytest" in cmdline:
+        return (f"another curator process (PID {pid}: {cmdline[:80]})",
+                "wait for it to finish, or stop it")
+    return (f"process {pid} ({cmdline[:80] or exe})", "close that program, then retry")
+
+
+def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the store, turning DuckDB's lock conflict into one clear ``StoreLockedError``."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise StoreLockedError(f"{path} does not exist: run `curator init` first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        match = _LOCK.search(str(exc))
+        if not match:
+            raise
+        who, todo = _describe_holder(int(match["pid"]), match["exe"])
+        raise StoreLockedError(
+            f"{path} is locked by {who}; DuckDB allows one writing process: {todo}."
+        ) from None
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN … COMMIT, or ROLLBACK on any exception (then re-raised)."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def current_version(conn: duckdb.DuckDBPyConnection) -> int:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+
+def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply every migration newer than the store; return the names applied (empty: no-op)."""
+    have = current_version(conn)
+    applied = []
+    for version, name, sql in migrations():
+        if version <= have:
+            continue
+        try:
+            with transaction(conn):
+                conn.execute(sql)
+                conn.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [version, name])
+        except duckdb.Error as exc:
+            raise MigrationError(f"migration {version:03d}_{name}.sql failed, store left at {have}: {exc}") from exc
+        applied.append(f"{version:03d}_{name}")
+        have = version
+    return applied
+
+
+def open_store(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """Connect for writing and bring the schema up to date."""
+    conn = connect(path)
+    migrate(conn)
+    return conn
