@@ -1,0 +1,59 @@
+"""Shared fixtures: a real DuckDB file per test, the real corpora from ../shared/data, and the
+real ``curator`` command run as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("CURATOR_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"shared corpora not found at {SHARED_DATA}; set CURATOR_SHARED_DATA")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "curator.duckdb"
+
+
+@pytest.fixture
+def cli_env(db_path: Path, tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"CURATOR_DB": str(db_path), "CURATOR_STATE_DIR": str(tmp_path / "state"),
+                "CURATOR_WORKERS": "2", "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "COLUMNS": "200"})
+    return env
+
+
+def run_curator(args: list[str], env: dict[str, str], check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real CLI in a fresh process, as a user would."""
+    proc = subprocess.run([sys.executable, "-m", "curator", *args], env=env, capture_output=True, text=True,
+                          **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"curator {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}\n{proc.stdout}")
+    return proc
+
+
+def run_json(args: list[str], env: dict[str, str]) -> dict:
+    return json.loads(run_curator([*args, "--json"], env).stdout)
+
+
+@pytest.fixture
+def curator(cli_env):
+    """``curator(args...) -> CompletedProcess`` bound to this test's store."""
+    return lambda *args, check=True: run_curator(list(args), cli_env, check=check)
+
+
+@pytest.fixture
+def curator_json(cli_env):
+    return lambda *args: run_json(list(args), cli_env)
