@@ -151,6 +151,10 @@ def stats(as_json: JsonOpt = False):
     for row in data["by_source"]:
         per.add_row(*(str(v) for v in row.values()))
     out.print(per)
+    kinds = Table("kind", "documents", title="documents")
+    for kind, n in data["documents_by_kind"].items():
+        kinds.add_row(kind, str(n))
+    out.print(kinds)
     ex = Table("kind", "status", "examples", title="examples")
     for row in data["examples_by_kind_status"]:
         ex.add_row(row["kind"], row["status"], str(row["n"]))
@@ -160,6 +164,11 @@ def stats(as_json: JsonOpt = False):
         for code, n in data["rejects_by_reason"].items():
             rj.add_row(code, str(n))
         out.print(rj)
+    if data["duplicates_skipped"]:
+        dup = Table("target", "exact duplicates skipped", title="duplicates")
+        for target, n in data["duplicates_skipped"].items():
+            dup.add_row(target, str(n))
+        out.print(dup)
 
 
 @keys_app.command("create")
