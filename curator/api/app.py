@@ -1,0 +1,33 @@
+"""The FastAPI application. The process holds one DuckDB connection for its lifetime (DuckDB
+allows one writing process, and the service is it); each request works on its own cursor."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+
+from ..config import Settings, get_settings
+from ..store import open_store
+from . import errors
+from .routes import audit, health, ingest, keys, sources, stats
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.conn = open_store(settings.db)
+        try:
+            yield
+        finally:
+            app.state.conn.close()
+
+    app = FastAPI(title="curator", version="0", lifespan=lifespan,
+                  description="Curate reviewed, versioned fine-tuning datasets. Every route but /health "
+                              "needs `Authorization: Bearer <key>`; roles rank reviewer < steward < admin.")
+    app.dependency_overrides[get_settings] = lambda: settings
+    errors.install(app)
+    for module in (health, sources, ingest, stats, keys, audit):
+        app.include_router(module.router)
+    return app

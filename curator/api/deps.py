@@ -1,0 +1,67 @@
+"""Request dependencies as ``Annotated`` aliases, so a route's signature says what it needs:
+a DuckDB cursor, the settings, and a caller whose role was checked before the route runs."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Callable, Iterator
+
+import duckdb
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..config import Settings, get_settings
+from ..keys import Principal, verify_key
+
+_CURSOR_LOCK = threading.Lock()
+_bearer = HTTPBearer(auto_error=False, description="an API key from `curator keys create` or POST /keys")
+
+
+def _cursor(request: Request) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One cursor per request: the process shares one connection, which is not thread-safe."""
+    with _CURSOR_LOCK:
+        cursor = request.app.state.conn.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+Conn = Annotated[duckdb.DuckDBPyConnection, Depends(_cursor)]
+# create_app binds get_settings to its own Settings through dependency_overrides.
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _principal(conn: Conn, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    """The caller behind ``Authorization: Bearer <key>``; 401 (with the challenge) otherwise."""
+    principal = verify_key(conn, credentials.credentials) if credentials else None
+    if principal is None:
+        reason = "invalid or revoked API key" if credentials else "missing API key"
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"{reason}; send Authorization: Bearer <key>",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+def require(role: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets through callers whose role ranks at least ``role``."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(role):
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"this route needs the {role} role; key {principal.name!r} has {principal.role}")
+        return principal
+
+    return check
+
+
+Reviewer = Annotated[Principal, Depends(require("reviewer"))]
+Steward = Annotated[Principal, Depends(require("steward"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+def actor(principal: Principal) -> str:
+    """How API callers appear in audit_log and ingest_batches."""
+    return f"api:{principal.name}"

@@ -1,0 +1,4 @@
+-- Queries of the HTTP service (curator/api/).
+
+-- name: ping
+SELECT 1;
