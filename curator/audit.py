@@ -18,6 +18,13 @@ def cli_actor() -> str:
         return "cli:unknown"
 
 
+def recent(conn: duckdb.DuckDBPyConnection, limit: int = 100) -> list[dict]:
+    """Newest first, details decoded."""
+    from .store import rows
+
+    return [row | {"details": orjson.loads(row["details"])} for row in rows(conn, "audit.recent", {"limit": limit})]
+
+
 def record_audit(conn: duckdb.DuckDBPyConnection, actor: str, action: str, target: str | None,
                  details: Any = None) -> None:
     """Call inside the transaction of the change it records."""

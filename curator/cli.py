@@ -218,6 +218,7 @@ def serve(host: Annotated[Optional[str], typer.Option()] = None,
     from .api.app import create_app
 
     settings = get_settings()
+    open_store(settings.db).close()  # fail in one line if another process holds the store
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, workers=1)
 
 

@@ -11,7 +11,7 @@ import duckdb
 from .audit import record_audit
 from .errors import InputError
 from .sqlfiles import query
-from .store import transaction
+from .store import rows, transaction
 
 ROLES = ("reviewer", "steward", "admin")
 RANK = {role: i for i, role in enumerate(ROLES)}
@@ -48,14 +48,12 @@ def create_key(conn: duckdb.DuckDBPyConnection, name: str, role: str, actor: str
 
 
 def verify_key(conn: duckdb.DuckDBPyConnection, secret: str) -> Principal | None:
-    row = conn.execute(query("keys.by_hash"), {"key_hash": _hash(secret)}).fetchone()
-    return Principal(*row) if row else None
+    rows = conn.execute(query("keys.by_hash"), {"key_hash": _hash(secret)}).fetchall()
+    return Principal(*rows[0]) if rows else None
 
 
 def list_keys(conn: duckdb.DuckDBPyConnection) -> list[dict]:
-    cursor = conn.execute(query("keys.list"))
-    cols = [c[0] for c in cursor.description]
-    return [dict(zip(cols, r)) for r in cursor.fetchall()]
+    return rows(conn, "keys.list")
 
 
 def revoke_key(conn: duckdb.DuckDBPyConnection, name: str, actor: str) -> None:

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from .sqlfiles import query
-
-
-def _rows(conn: duckdb.DuckDBPyConnection, name: str) -> list[dict]:
-    cursor = conn.execute(query(name))
-    columns = [c[0] for c in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+from .store import rows as _rows
 
 
 def overview(conn: duckdb.DuckDBPyConnection) -> dict:

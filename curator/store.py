@@ -14,7 +14,7 @@ from typing import Iterator
 import duckdb
 
 from .errors import MigrationError, StoreLockedError
-from .sqlfiles import migrations
+from .sqlfiles import migrations, query
 
 _LOCK = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 
@@ -89,6 +89,15 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
         applied.append(f"{version:03d}_{name}")
         have = version
     return applied
+
+
+def rows(conn: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> list[dict]:
+    """Run a named query and return its rows as dicts (on a cursor of its own, so the
+    connection's pending result is untouched)."""
+    with conn.cursor() as cursor:
+        cursor.execute(query(name), params or {})
+        columns = [c[0] for c in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
 def open_store(path: Path | str) -> duckdb.DuckDBPyConnection:

@@ -27,12 +27,17 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "curator.duckdb"
 
 
-@pytest.fixture
-def cli_env(db_path: Path, tmp_path: Path) -> dict[str, str]:
+def make_env(root: Path, **extra: str) -> dict[str, str]:
+    """The environment of a curator process whose store and state live under ``root``."""
     env = dict(os.environ)
-    env.update({"CURATOR_DB": str(db_path), "CURATOR_STATE_DIR": str(tmp_path / "state"),
-                "CURATOR_WORKERS": "2", "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "COLUMNS": "200"})
+    env.update({"CURATOR_DB": str(root / "curator.duckdb"), "CURATOR_STATE_DIR": str(root / "state"),
+                "CURATOR_WORKERS": "2", "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "COLUMNS": "200", **extra})
     return env
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    return make_env(tmp_path)
 
 
 def run_curator(args: list[str], env: dict[str, str], check: bool = True, **kwargs) -> subprocess.CompletedProcess:

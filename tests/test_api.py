@@ -19,17 +19,9 @@ import httpx
 import orjson
 import pytest
 
-from conftest import run_curator, run_json
+from conftest import make_env, run_curator, run_json
 
 ROLES = ("admin", "steward", "reviewer")
-
-
-def _env(root: Path, **extra: str) -> dict[str, str]:
-    """What the cli_env fixture sets, for a store that lives as long as a module-scoped server."""
-    env = dict(os.environ)
-    env.update({"CURATOR_DB": str(root / "curator.duckdb"), "CURATOR_STATE_DIR": str(root / "state"),
-                "CURATOR_WORKERS": "2", "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "COLUMNS": "200", **extra})
-    return env
 
 
 def _free_port() -> int:
@@ -77,7 +69,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
 @contextmanager
 def _serving(root: Path, roles: tuple[str, ...] = ROLES, **env_extra: str) -> Iterator[Service]:
     """Bootstrap keys with the CLI (the server will hold the store's lock), then run the server."""
-    env = _env(root, **env_extra)
+    env = make_env(root, **env_extra)
     keys = {role: run_json(["keys", "create", "--name", role, "--role", role], env)["key"] for role in roles}
     port = _free_port()
     log = root / "server.log"

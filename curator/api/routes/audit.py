@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query
 
+from ... import audit
 from ..deps import Admin, Conn
-from ..rows import rows
 from ..schemas import AuditRow
 
 router = APIRouter(tags=["audit"])
@@ -16,5 +15,4 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/audit", response_model=list[AuditRow])
 def recent(conn: Conn, _caller: Admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
-    found = rows(conn, "audit.recent", {"limit": limit})
-    return [row | {"details": orjson.loads(row["details"])} for row in found]
+    return audit.recent(conn, limit)

@@ -8,7 +8,6 @@ from fastapi import APIRouter, HTTPException, Response, status
 from ... import keys
 from ...errors import InputError
 from ..deps import Admin, Conn, Reviewer, actor
-from ..rows import rows
 from ..schemas import KeyCreate, KeyCreated, KeyInfo, Me
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -30,7 +29,7 @@ def create(body: KeyCreate, conn: Conn, caller: Admin) -> KeyCreated:
 
 @router.get("", response_model=list[KeyInfo])
 def list_all(conn: Conn, _caller: Admin) -> list[dict]:
-    return rows(conn, "keys.list")  # what keys.list_keys() returns, read without pytz
+    return keys.list_keys(conn)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)

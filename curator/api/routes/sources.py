@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ... import stats
 from ..deps import Conn, Steward
-from ..rows import rows
 from ..schemas import Source
 
 router = APIRouter(tags=["sources"])
@@ -13,4 +13,4 @@ router = APIRouter(tags=["sources"])
 
 @router.get("/sources", response_model=list[Source])
 def list_sources(conn: Conn, _caller: Steward) -> list[dict]:
-    return rows(conn, "stats.sources")  # what stats.sources() returns, read without pytz
+    return stats.sources(conn)
