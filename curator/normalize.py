@@ -2,8 +2,10 @@
 
 One definition of "the same text" for the whole pipeline: mojibake repaired (ftfy), Unicode
 NFC, line endings unified, trailing spaces and control characters removed, runs of blank
-lines collapsed. Leading indentation and inner spacing are kept, because code answers and
-transcripts depend on them.
+lines collapsed. Leading indentation (of every line after the first) and inner spacing are
+kept, because code answers and transcripts depend on them. Vertical tab and form feed are
+line and page breaks in extracted text, so they become line breaks instead of vanishing
+and gluing two words together.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ _FTFY = ftfy.TextFixerConfig(
     normalization="NFC",
     explain=False,
 )
+_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n\n"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TRAILING = re.compile(r"[ \t]+\n")
@@ -30,7 +33,11 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 def normalize_text(text: str) -> str:
-    """Return the canonical form of ``text``; ASCII text skips the (slow) ftfy pass."""
+    """Return the canonical form of ``text``; ASCII text skips the (slow) ftfy pass.
+
+    Both paths must agree on ASCII input, or the same text would hash two ways."""
+    if "\x0b" in text or "\x0c" in text:
+        text = text.translate(_BREAKS)
     if text.isascii():
         if "\x1b" in text:
             text = _TERMINAL_ESCAPE.sub("", text)
@@ -38,8 +45,9 @@ def normalize_text(text: str) -> str:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         text = _CONTROL.sub("", text)
     else:
-        text = ftfy.fix_text(text, _FTFY)
+        # Before ftfy, whose line-break fix would turn a paragraph separator into a single \n.
         text = text.replace("\u2028", "\n").replace("\u2029", "\n\n").replace("\ufeff", "")
+        text = ftfy.fix_text(text, _FTFY)
     if " \n" in text or "\t\n" in text:
         text = _TRAILING.sub("\n", text)
     if "\n\n\n" in text:

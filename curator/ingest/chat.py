@@ -14,22 +14,28 @@ KNOWN_KEYS = {"role", "content", "name", "weight", "tool_calls", "tool_call_id",
 
 
 def _content_text(content: Any, index: int) -> str:
-    if isinstance(content, str):
-        return content
+    """Message content as text; ``None`` reads as empty so the caller's empty check names it."""
+    if content is None or isinstance(content, str):
+        return content or ""
     if isinstance(content, list):  # content parts: only text parts are supported
-        texts = []
-        for part in content:
-            if not (isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)):
-                raise RecordError("wrong_type", f"message {index}: only text content parts are supported")
-            texts.append(part["text"])
-        return "\n".join(texts)
-    raise RecordError("wrong_type", f"message {index}: content must be a string, got {type(content).__name__}")
+        return "\n".join(_part_text(part, index, j) for j, part in enumerate(content))
+    raise RecordError("wrong_type", f"message {index}: content must be a string or a list of text parts, "
+                                    f"got {type(content).__name__}")
+
+
+def _part_text(part: Any, index: int, j: int) -> str:
+    if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+        return part["text"]
+    kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+    raise RecordError("wrong_type", f"message {index}, content part {j}: type {kind!r} is not supported; "
+                                    "only text parts are")
 
 
 def validate_messages(messages: Any) -> tuple[list[dict], list[str]]:
     """Return (normalised messages, warnings) or raise ``RecordError`` with the first hard fault."""
     if not isinstance(messages, list) or not messages:
-        raise RecordError("missing_messages", "'messages' must be a non-empty list")
+        got = "an empty list" if isinstance(messages, list) else type(messages).__name__
+        raise RecordError("missing_messages", f"'messages' must be a non-empty list of messages, got {got}")
     clean: list[dict] = []
     warnings: list[str] = []
     for i, message in enumerate(messages):
@@ -42,8 +48,7 @@ def validate_messages(messages: Any) -> tuple[list[dict], list[str]]:
         if role not in ROLES:
             raise RecordError("unknown_role", f"message {i}: unknown role {role!r} (expected one of {sorted(ROLES)})")
         has_call = bool(message.get("tool_calls") or message.get("function_call"))
-        text = "" if message["content"] is None and has_call else _content_text(message["content"], i)
-        text = normalize_text(text)
+        text = normalize_text(_content_text(message["content"], i))
         if not text and not has_call:
             raise RecordError("empty_content", f"message {i} ({role}): content is empty")
         out = {"role": role, "content": text}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from pathlib import Path
 
 import orjson
@@ -27,24 +28,53 @@ def _document(parsed: ParsedFile, path: str, text: str, meta: dict, opts: Ingest
     return parsed
 
 
+def _row_text(row) -> str:
+    """Cells of one table row; a merged cell is listed once, not once per grid column it spans
+    (python-docx repeats it, and the repeats share one ``<w:tc>`` element)."""
+    cells, previous = [], None
+    for cell in row.cells:
+        if cell._tc is not previous:
+            cells.append(cell.text.strip())
+        previous = cell._tc
+    return " | ".join(cells)
+
+
+def _docx_blocks(document) -> list[str]:
+    """Paragraphs and table rows in document order, so a table stays where the author put it."""
+    from docx.table import Table
+
+    blocks = []
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            blocks.extend(_row_text(row) for row in item.rows)
+        else:
+            blocks.append(item.text)
+    return blocks
+
+
 def read_docx(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
     import docx  # python-docx
+    from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import XMLSyntaxError
 
+    # A cut or damaged file fails in zipfile (no central directory, unknown method), zlib (a cut
+    # member) or lxml (a damaged part); each is this file's fault, never a crash of the ingest.
     try:
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise RecordError("corrupt_file", f"not a readable .docx (truncated or not Word 2007+): {exc}") from None
-    blocks = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            blocks.append(" | ".join(cell.text.strip() for cell in row.cells))
+        blocks = _docx_blocks(document)
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, NotImplementedError,
+            PackageNotFoundError, XMLSyntaxError) as exc:
+        raise RecordError("corrupt_file", f"not a readable .docx (truncated, damaged or not Word 2007+): "
+                                          f"{type(exc).__name__}: {exc}") from None
     return _document(ParsedFile(path, "docx"), path, "\n".join(blocks), {}, opts)
 
 
 def read_pdf(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
+    # pypdf reports damage as its own errors, and as NotImplementedError (unknown filters) or
+    # plain ValueError/KeyError/TypeError from deep inside; each is this file's fault.
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -52,6 +82,7 @@ def read_pdf(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
         pages = [page.extract_text() or "" for page in reader.pages]
     except RecordError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise RecordError("corrupt_file", f"not a readable PDF (truncated or damaged): {exc}") from None
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, NotImplementedError, zlib.error) as exc:
+        raise RecordError("corrupt_file", f"not a readable PDF (truncated or damaged): "
+                                          f"{type(exc).__name__}: {exc}") from None
     return _document(ParsedFile(path, "pdf"), path, "\n\n".join(pages), {"pages": len(pages)}, opts)

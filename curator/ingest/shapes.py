@@ -71,6 +71,27 @@ def _text(record: dict, key: str, required: bool = True) -> str:
     return text
 
 
+def _wanted(role: str, opts: IngestOptions) -> str:
+    """The names a role was looked up by, as the user can act on them."""
+    names = (opts.fields[role],) if role in opts.fields else AUTO_FIELDS[role]
+    return " or ".join(repr(n) for n in names)
+
+
+def _unmatched(record: dict, opts: IngestOptions) -> str:
+    """Say which ``--field`` mappings name no key of the record: the usual cause of a miss."""
+    keys = {k.lower() for k in record}
+    missing = [f"{role}={name}" for role, name in sorted(opts.fields.items()) if name.lower() not in keys]
+    return f" (--field {', '.join(missing)} names no key of this record)" if missing else ""
+
+
+def _title(record: dict, key: str | None) -> str | None:
+    """The title column is text like any other: normalised, and absent when blank."""
+    value = record.get(key) if key else None
+    if value is None or value == "":
+        return None
+    return normalize_text(str(value)) or None
+
+
 def _metadata(record: dict, used: set[str]) -> str:
     """Scalar fields not used for content; nested values are named, not copied."""
     meta: dict[str, Any] = {}
@@ -80,18 +101,31 @@ def _metadata(record: dict, used: set[str]) -> str:
             continue
         if isinstance(value, str):
             meta[key] = normalize_text(value)
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+            meta[key] = float(value)  # beyond 64 bits, as orjson reads it from JSONL
         elif isinstance(value, (int, float, bool)):
             meta[key] = value
         else:
             omitted.append(key)
     if omitted:
         meta["_omitted_fields"] = omitted
-    return orjson.dumps(meta).decode()
+    return _dumps(meta)
+
+
+def _dumps(value: Any, option: int = 0) -> str:
+    """JSON for the store; a value JSON cannot hold portably is this record's fault, not a crash.
+
+    The stdlib parser (used for .json files) accepts lone surrogate escapes (``"\\ud800"``)
+    that are not Unicode, and integers beyond 64 bits; orjson refuses both."""
+    try:
+        return orjson.dumps(value, option=option).decode()
+    except TypeError as exc:
+        raise RecordError("wrong_type", f"record holds a value that cannot be stored as JSON: {exc}") from None
 
 
 def _example(origin: str, fmt: str, messages: list[dict], warnings: list[str], meta: str) -> Example:
-    canonical = orjson.dumps(messages, option=orjson.OPT_SORT_KEYS).decode()
-    return Example(origin, fmt, canonical, sha256_text(canonical), orjson.dumps(warnings).decode(), meta)
+    canonical = _dumps(messages, orjson.OPT_SORT_KEYS)
+    return Example(origin, fmt, canonical, sha256_text(canonical), _dumps(warnings), meta)
 
 
 def document_from_text(origin: str, text: str, title: str | None, meta: str,
@@ -100,7 +134,7 @@ def document_from_text(origin: str, text: str, title: str | None, meta: str,
     if not text:
         raise RecordError("empty_record", "no text after normalisation")
     if kind is None:
-        kind = "transcript" if looks_like_transcript(text) else "document"
+        kind = "transcript" if looks_like_transcript(text, roles=opts.speaker_roles) else "document"
     turns = None
     if kind == "transcript":
         parsed = parse_turns(text, opts.speaker_roles)
@@ -118,10 +152,12 @@ def record_to_row(record: Any, origin: str, opts: IngestOptions) -> Document | E
     shape = detect_shape(fields, opts.format)
     if shape is None:
         raise RecordError("unknown_shape", f"no messages, instruction/response, prompt/completion, dialogue or "
-                          f"text field among {sorted(record)[:12]}; map one with --field ROLE=NAME")
+                          f"text field among {sorted(record)[:12]}{_unmatched(record, opts)}; "
+                          f"map one with --field ROLE=NAME")
     needed = [role for role in SHAPES[shape] if role not in fields]
     if needed:
-        raise RecordError("missing_key", f"missing field {AUTO_FIELDS[needed[0]][0]!r} required by --format {shape}")
+        raise RecordError("missing_key", f"missing field {_wanted(needed[0], opts)} required by --format {shape}"
+                          f"{_unmatched(record, opts)}")
     if shape == "chat":
         messages, warnings = validate_messages(record[fields["messages"]])
         return _example(origin, "chat", messages, warnings, _metadata(record, {fields["messages"]}))
@@ -140,7 +176,8 @@ def record_to_row(record: Any, origin: str, opts: IngestOptions) -> Document | E
         return _example(origin, shape, messages, [], _metadata(record, used))
     key = fields["dialogue" if shape == "transcript" else "text"]
     title_key = fields.get("title")
-    title = str(record[title_key]) if title_key and record.get(title_key) not in (None, "") else None
+    title = _title(record, title_key)
     text = _text(record, key)
     kind = "transcript" if shape == "transcript" and looks_like_transcript(text, declared=True) else None
+    # The title stays in metadata too: a skipped duplicate keeps only its metadata.
     return document_from_text(origin, text, title, _metadata(record, {key}), opts, kind)

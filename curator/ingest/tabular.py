@@ -17,19 +17,31 @@ from .records import ParsedFile, RecordError, Reject
 
 csv.field_size_limit(sys.maxsize)  # the record-size limit is ours to enforce, with a clear reason
 _BAD_BYTE = re.compile("[\udc80-\udcff]")
+_LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 
 
 class _LineCounter:
-    """Feeds the csv reader line by line, so each row's first line is known."""
+    """Feeds the csv reader line by line, so each row's first line is known.
+
+    Lines end only at ``\n``, ``\r\n`` or ``\r``: ``str.splitlines`` would also split at form
+    feeds, U+0085 or U+2028 inside a cell, and the csv reader ends a row at every line it is
+    fed, so such a cell would tear its row in two."""
 
     def __init__(self, text: str):
-        self.lines = text.splitlines(keepends=True)
+        self.lines = [line for line in _LINE_END.split(text) if line]
         self.consumed = 0
 
     def __iter__(self):
         for line in self.lines:
             self.consumed += 1
             yield line
+
+
+def _csv_error(origin: str, exc: csv.Error, feed: _LineCounter) -> Reject:
+    """A quote still open at the end of the file means the file was cut inside this row."""
+    if feed.consumed == len(feed.lines) and "end of data" in str(exc):
+        return Reject(origin, "truncated", f"file ends inside a quoted cell of this row: {exc}")
+    return Reject(origin, "malformed_csv", f"malformed CSV: {exc}")
 
 
 def read_csv(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
@@ -45,11 +57,15 @@ def read_csv(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
         lossy = True
     delimiter = "\t" if path.lower().endswith(".tsv") else ","
     feed = _LineCounter(text)
-    reader = csv.reader(iter(feed), delimiter=delimiter)
+    # strict: text after a closing quote or a quote left open at the end is an error for that
+    # row, not silently glued into a cell.
+    reader = csv.reader(iter(feed), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except StopIteration:
         raise RecordError("empty_record", "empty table: no header row") from None
+    except csv.Error as exc:
+        raise RecordError("bad_header", f"header row is not valid CSV: {exc}") from None
     header = [h.strip() for h in header]
     if len(set(header)) != len(header) or not all(header):
         raise RecordError("bad_header", f"header must name every column once, got {header}")
@@ -60,7 +76,7 @@ def read_csv(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
         except StopIteration:
             break
         except csv.Error as exc:
-            parsed.rejects.append(Reject(f"{path}:{start}", "malformed_csv", f"malformed CSV: {exc}"))
+            parsed.rejects.append(_csv_error(f"{path}:{start}", exc, feed))
             start = feed.consumed + 1
             continue
         origin = f"{path}:{start}"
@@ -71,10 +87,10 @@ def read_csv(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
             parsed.rejects.append(Reject(origin, "malformed_csv",
                                          f"row has {len(row)} fields, the header has {len(header)}"))
             continue
-        size = sum(len(cell) for cell in row)
+        size = sum(len(cell.encode("utf-8", "surrogateescape")) for cell in row)
         if size > opts.max_record_bytes:
             parsed.rejects.append(Reject(origin, "too_large",
-                                         f"record is {size:,} characters, over the {opts.max_record_bytes:,} limit"))
+                                         f"record is {size:,} bytes, over the {opts.max_record_bytes:,}-byte limit"))
             continue
         bad = lossy and next((m for cell in row if (m := _BAD_BYTE.search(cell))), None)
         if bad:

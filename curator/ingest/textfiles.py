@@ -3,6 +3,7 @@ lines are speaker turns) and WebVTT/SubRip subtitles (always a transcript)."""
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -17,8 +18,8 @@ from .transcript import Turn, speaker_role
 
 _TIMING = re.compile(r"^\s*(\d{1,2}:)?\d{1,2}:\d{2}[.,]\d{1,3}\s*-->")
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
-_TAG = re.compile(r"</?[^>]+>")
-_SPEAKER = re.compile(r"^\s*(?:-\s*)?([A-Za-z][\w .'\-]{0,38}?)\s*:\s+(.*)$")
+_TAG = re.compile(r"</?[^>]+>|\{\\[^}]*\}")  # HTML-like cue tags and SRT/ASS overrides ({\an8})
+_SPEAKER = re.compile(r"^\s*(?:-\s*)?([^\W\d_][\w .'\-]{0,38}?)\s*:\s+(.*)$")
 
 
 def _check_size(data: bytes, opts: IngestOptions) -> None:
@@ -37,19 +38,32 @@ def read_text(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
     return parsed
 
 
+def _cue_text(line: str) -> str:
+    """Cue text without markup; WebVTT escapes ``&``, ``<`` and ``>`` as entities."""
+    said = _TAG.sub("", line)
+    if "&" in said:
+        said = normalize_text(html.unescape(said))
+    return said.strip()
+
+
 def _cues(text: str) -> list[tuple[str | None, str]]:
-    """(speaker, text) per cue; speakers from ``<v Name>`` tags or ``Name:`` prefixes."""
+    """(speaker, text) per cue line; speakers from ``<v Name>`` tags or ``Name:`` prefixes.
+
+    A line without a label continues the speaker before it in the same cue, as a ``<v>`` span
+    runs to the end of its cue and a wrapped ``Name:`` line is still that speaker talking."""
     cues: list[tuple[str | None, str]] = []
     for block in re.split(r"\n\s*\n", text):
         lines = block.strip().split("\n")
         timing = next((i for i, line in enumerate(lines) if _TIMING.match(line)), None)
         if timing is None:
             continue  # header (WEBVTT), NOTE and STYLE blocks
+        speaker = None
         for line in lines[timing + 1:]:
             voice = _VOICE.search(line)
-            speaker = voice.group(1).strip() if voice else None
-            said = _TAG.sub("", line).strip()
-            if speaker is None and (match := _SPEAKER.match(said)):
+            said = _cue_text(line)
+            if voice:
+                speaker = voice.group(1).strip()
+            elif match := _SPEAKER.match(said):
                 speaker, said = match.group(1).strip(), match.group(2).strip()
             if said:
                 cues.append((speaker, said))

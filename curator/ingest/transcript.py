@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 _BRACKET = re.compile(r"^\s*\[(?P<speaker>[^\]\n]{1,40})\]\s*:?\s*(?P<text>.*)$")
-_COLON = re.compile(r"^\s*(?P<speaker>[A-Za-z][A-Za-z0-9_ .'\-]{0,38}?)\s*:(?:\s+(?P<text>.*)|\s*$)")
+# A label starts with a letter of any script ("Médico:", "Врач:"), not a digit: "10:30" is a time.
+_COLON = re.compile(r"^\s*(?P<speaker>[^\W\d_][\w .'\-]{0,38}?)\s*:(?:\s+(?P<text>.*)|\s*$)")
 _SUFFIX = re.compile(r"[\s_\-]*\d+$")
 
 
@@ -57,12 +58,14 @@ def parse_turns(text: str, roles: dict[str, str]) -> list[Turn]:
     return [t for t in turns if t.text]
 
 
-def looks_like_transcript(text: str, declared: bool = False) -> bool:
+def looks_like_transcript(text: str, declared: bool = False, roles: dict[str, str] | None = None) -> bool:
     """Most non-empty lines carry a speaker label, and a few speakers take turns.
 
     Free text (``declared=False``) must also show a speaker coming back, which guards against
-    documents with ``Term: ...`` headings where labels are many and each is used once. Text from
-    a dialogue field (``declared=True``) needs only labelled lines.
+    documents with ``Term: ...`` headings where labels are many and each is used once; a short
+    exchange whose speakers are all in the role map and play different roles (``Doctor:`` then
+    ``Patient:``) is a transcript without that. Text from a dialogue field (``declared=True``)
+    needs only labelled lines.
     """
     lines = [line for line in text.split("\n") if line.strip()]
     speakers = Counter(label[0].lower() for line in lines if (label := _label(line)))
@@ -73,4 +76,11 @@ def looks_like_transcript(text: str, declared: bool = False) -> bool:
         return True
     if labelled < 2 or len(speakers) < 2:
         return False
+    if _known_roles_take_turns(speakers, roles or {}):
+        return True
     return speakers.most_common(1)[0][1] >= 2 and len(speakers) <= max(6, labelled // 3)
+
+
+def _known_roles_take_turns(speakers: Counter, roles: dict[str, str]) -> bool:
+    found = [speaker_role(s, roles) for s in speakers]
+    return None not in found and len(set(found)) >= 2

@@ -1,0 +1,84 @@
+"""One definition of "the same text": what normalisation repairs, and what it must leave alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from curator.normalize import normalize_text, sha256_text
+
+
+def test_mojibake_from_a_cp1252_round_trip_is_repaired():
+    damaged = "x²".encode("utf-8").decode("cp1252")
+    assert damaged == "xÂ²"
+    assert normalize_text(damaged) == "x²"
+    assert normalize_text("The cafÃ© opens at nine.") == "The café opens at nine."
+
+
+def test_combining_accent_is_composed_nfc():
+    decomposed = "cafe\u0301"
+    assert len(decomposed) == 5
+    assert normalize_text(decomposed) == "café"
+    assert normalize_text(decomposed) == normalize_text("caf\u00e9")
+    assert sha256_text(normalize_text(decomposed)) == sha256_text(normalize_text("café"))
+
+
+@pytest.mark.parametrize("text", ["first line\nsecond line\n\nthird", "naïve line\nsecond\n\nthird"])
+def test_crlf_and_lf_give_the_same_text_and_hash(text):
+    crlf, cr = text.replace("\n", "\r\n"), text.replace("\n", "\r")
+    assert normalize_text(crlf) == normalize_text(text) == normalize_text(cr) == text
+    assert sha256_text(normalize_text(crlf)) == sha256_text(normalize_text(text))
+
+
+def test_sha256_is_of_the_utf8_bytes():
+    assert sha256_text("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+@pytest.mark.parametrize("suffix", ["", " é"])  # the ASCII fast path and the ftfy path
+def test_trailing_spaces_and_blank_runs_collapse(suffix):
+    text = f"one  \t\ntwo \n\n\n\n\nthree\n \n \n \nfour{suffix}   \n\n\n"
+    assert normalize_text(text) == f"one\ntwo\n\nthree\n\nfour{suffix}"
+
+
+@pytest.mark.parametrize("suffix", ["", " # é"])
+def test_leading_indentation_and_inner_spacing_are_kept(suffix):
+    code = f"def area(r):\n    if r < 0:\n\t\traise ValueError(r)\n    return 3.14  *  r * r{suffix}"
+    assert normalize_text(code + "\n") == code
+
+
+def test_surrounding_blank_lines_are_trimmed():
+    assert normalize_text("\n\n  \n  Title\n\nBody\n\n") == "Title\n\nBody"
+
+
+def test_curly_quotes_html_and_full_width_are_left_as_written():
+    text = "“Curly” and ‘single’ quotes, &amp; an entity, ＡＢＣ full width, the ﬁ ligature"
+    assert normalize_text(text) == text
+
+
+@pytest.mark.parametrize("suffix", ["", " é"])
+def test_control_characters_and_terminal_escapes_are_removed(suffix):
+    text = f"bell\x07 null\x00 esc\x1b[31mred\x1b[0m del\x7f back\x08{suffix}"
+    assert normalize_text(text) == f"bell null escred del back{suffix}"
+
+
+@pytest.mark.parametrize("suffix", ["", " é"])
+def test_form_feed_and_vertical_tab_are_breaks_not_glue(suffix):
+    assert normalize_text(f"page one\x0cpage two\x0bline{suffix}") == f"page one\n\npage two\nline{suffix}"
+
+
+def test_unicode_line_separators_and_bom_are_normalised():
+    assert normalize_text("\ufeffé one\u2028two\u2029three") == "é one\ntwo\n\nthree"
+
+
+@pytest.mark.parametrize("text", [
+    "plain words", "a\r\nb", "tabs\tinside  \nnext", "ctrl\x01\x02x", "\x1b[1mbold\x1b[0m", "x \n\n\n\ny",
+    "page\x0cbreak", "v\x0btab", "  indented\n    more",
+])
+def test_ascii_fast_path_agrees_with_the_ftfy_path(text):
+    """Text that differs only by a non-ASCII tail must normalise the same way, or one text
+    would get two hashes depending on whether it happens to be ASCII."""
+    assert normalize_text(text + " é") == normalize_text(text) + " é"
+
+
+def test_empty_and_whitespace_only_become_empty():
+    assert normalize_text("") == ""
+    assert normalize_text(" \r\n\t\n ") == ""
