@@ -101,3 +101,14 @@ def test_unknown_path_is_a_clear_error(curator, tmp_path):
     proc = curator("ingest", str(tmp_path / "missing"), check=False)
     assert proc.returncode == 1
     assert "no such file or directory" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_empty_files_are_rejected_not_ignored(tmp_path, curator_json):
+    (tmp_path / "in").mkdir()
+    empty = tmp_path / "in" / "empty.jsonl"
+    empty.write_bytes(b"")
+    none = tmp_path / "in" / "none.json"
+    none.write_text("[]", encoding="utf-8")
+    report = curator_json("ingest", str(tmp_path / "in"))
+    assert sorted((r["origin"], r["reason"].split(":")[0]) for r in report["rejected"]) == [
+        (f"{empty.resolve()}:1", "empty_file"), (f"{none.resolve()}:1", "empty_file")]

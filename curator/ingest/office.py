@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 import zlib
 from pathlib import Path
@@ -72,6 +73,8 @@ def read_docx(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
 def read_pdf(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damage is reported as the reject's reason
 
     # pypdf reports damage as its own errors, and as NotImplementedError (unknown filters) or
     # plain ValueError/KeyError/TypeError from deep inside; each is this file's fault.

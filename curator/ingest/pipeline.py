@@ -158,6 +158,8 @@ def ingest_paths(conn: duckdb.DuckDBPyConnection, paths: list[Path], *, opts: In
             if plan.reader is None:
                 parsed.rejects.append(Reject(f"{plan.path}:1", "unsupported_format",
                                              f"unsupported file type {plan.path.suffix or '(none)'!r}"))
+            elif not (parsed.documents or parsed.examples or parsed.rejects):
+                parsed.rejects.append(Reject(f"{plan.path}:1", "empty_file", "the file holds no records"))
             result = commit_file(conn, parsed, source_id=source_ids[plan.source], batch_id=batch_id,
                                  sha256=plan.sha256, n_bytes=plan.n_bytes)
             report.files += 1

@@ -3,6 +3,7 @@ chunk of a large JSONL file."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,9 @@ READERS = {
     ".csv": "csv", ".tsv": "csv",
 }
 _MAGIC = {"pdf": b"%PDF", "docx": b"PK"}
+_WHOLE_FILE = {"json": read_json, "csv": read_csv, "text": read_text, "subtitles": read_subtitles,
+               "docx": read_docx, "pdf": read_pdf}
+log = logging.getLogger(__name__)
 _PDF_HEADER_WINDOW = 1024
 
 
@@ -57,37 +61,42 @@ def _check_signature(data: bytes, reader: str) -> None:
         raise RecordError("corrupt_file", f"not a {reader.upper()} file ({what}): wrong extension or damaged")
 
 
+def _file_reject(task: Task, line: int | None, code: str, reason: str) -> ParsedFile:
+    parsed = ParsedFile(task.path, task.reader)
+    parsed.rejects.append(Reject(f"{task.path}:{line or task.first_line}", code, reason))
+    return parsed
+
+
+def _dispatch(task: Task, data: bytes, opts: IngestOptions) -> ParsedFile:
+    if task.reader == "jsonl":
+        return read_jsonl(data, task.path, task.first_line, task.at_eof, opts)
+    reader = _WHOLE_FILE.get(task.reader)
+    if reader is None:
+        raise RecordError("unsupported_format", f"no reader for {task.reader!r}")
+    return reader(data, task.path, opts)
+
+
 def parse_task(task: Task, opts: IngestOptions) -> ParsedFile:
-    """Parse one task; a fault of the whole file becomes a single reject naming its line."""
+    """Parse one task; a fault of the whole file becomes a single reject naming its line.
+
+    An exception no reader anticipated is also a reject of that file (code ``reader_error``,
+    with the exception named), so one odd file never aborts a run of thousands; the
+    traceback is logged for a bug report."""
     try:
         data = _read_range(task)
         if task.reader in _MAGIC:
             _check_signature(data, task.reader)
         elif task.start == 0:
             check_not_binary(data)
-        if task.reader == "jsonl":
-            return read_jsonl(data, task.path, task.first_line, task.at_eof, opts)
-        if task.reader == "json":
-            return read_json(data, task.path, opts)
-        if task.reader == "csv":
-            return read_csv(data, task.path, opts)
-        if task.reader == "text":
-            return read_text(data, task.path, opts)
-        if task.reader == "subtitles":
-            return read_subtitles(data, task.path, opts)
-        if task.reader == "docx":
-            return read_docx(data, task.path, opts)
-        if task.reader == "pdf":
-            return read_pdf(data, task.path, opts)
-        raise RecordError("unsupported_format", f"no reader for {task.reader!r}")
+        return _dispatch(task, data, opts)
     except RecordError as err:
-        parsed = ParsedFile(task.path, task.reader)
-        parsed.rejects.append(Reject(f"{task.path}:{err.line or task.first_line}", err.code, err.reason))
-        return parsed
+        return _file_reject(task, err.line, err.code, err.reason)
     except OSError as exc:
-        parsed = ParsedFile(task.path, task.reader)
-        parsed.rejects.append(Reject(f"{task.path}:{task.first_line}", "unreadable", f"cannot read file: {exc}"))
-        return parsed
+        return _file_reject(task, None, "unreadable", f"cannot read file: {exc}")
+    except Exception as exc:  # noqa: BLE001 - contained per file, logged, reported as a reject
+        log.exception("reader %s failed on %s", task.reader, task.path)
+        return _file_reject(task, None, "reader_error",
+                            f"unexpected {type(exc).__name__} in the {task.reader} reader: {exc}")
 
 
 def plan_tasks(path: Path, reader: str, data: bytes, chunk_bytes: int) -> list[Task]:
