@@ -120,11 +120,7 @@ def ingest(
             progress=lambda _phase, done, total: progress.update(bar, completed=done, total=total),
             file_done=on_file)
     if as_json:
-        _emit_json({"batch_id": report.batch_id, "files": report.files, "files_skipped": report.files_skipped,
-                    "documents_added": report.documents_added, "examples_added": report.examples_added,
-                    "duplicates_skipped": report.duplicates_skipped,
-                    "rejected": [{"origin": r["origin"], "reason": f"{r['code']}: {r['reason']}"}
-                                 for r in report.rejected]})
+        _emit_json(report.summary())
         return
     out.print(f"batch {report.batch_id}: {report.files} files ({report.files_skipped} already ingested), "
               f"{report.documents_added} documents, {report.examples_added} examples, "

@@ -48,6 +48,14 @@ class IngestReport:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def summary(self, show_origin: Callable[[str], str] = str) -> dict:
+        """The one JSON shape printed by ``curator ingest --json`` and returned by ``POST /ingest``."""
+        return {"batch_id": self.batch_id, "files": self.files, "files_skipped": self.files_skipped,
+                "documents_added": self.documents_added, "examples_added": self.examples_added,
+                "duplicates_skipped": self.duplicates_skipped,
+                "rejected": [{"origin": show_origin(r["origin"]), "reason": f"{r['code']}: {r['reason']}"}
+                             for r in self.rejected]}
+
 
 @dataclass(frozen=True)
 class _Planned:

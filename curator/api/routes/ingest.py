@@ -11,10 +11,10 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ...ingest import FORMATS, IngestOptions, IngestReport, ingest_paths
+from ...ingest import FORMATS, IngestOptions, ingest_paths
 from ..deps import Conn, SettingsDep, Steward, actor
 from ..schemas import IngestResult
-from ..uploads import Upload, receive
+from ..uploads import receive
 
 router = APIRouter(tags=["ingest"])
 
@@ -26,14 +26,6 @@ _BODY = {"multipart/form-data": {"schema": {
         "source": {"type": "string", "default": "upload", "description": "source name for every file"},
         "format": {"type": "string", "enum": list(FORMATS), "default": "auto"},
     }}}}
-
-
-def _result(report: IngestReport, upload: Upload) -> dict:
-    return {"batch_id": report.batch_id, "files": report.files, "files_skipped": report.files_skipped,
-            "documents_added": report.documents_added, "examples_added": report.examples_added,
-            "duplicates_skipped": report.duplicates_skipped,
-            "rejected": [{"origin": upload.relative(r["origin"]), "reason": f"{r['code']}: {r['reason']}"}
-                         for r in report.rejected]}
 
 
 @router.post("/ingest", response_model=IngestResult,
@@ -55,7 +47,7 @@ async def ingest(request: Request, conn: Conn, settings: SettingsDep, caller: St
     report = await run_in_threadpool(
         ingest_paths, conn, upload.files, opts=opts, actor=actor(caller), source=source,
         workers=settings.workers, parallel_min_bytes=settings.parallel_min_bytes, chunk_bytes=settings.chunk_bytes)
-    result = _result(report, upload)
+    result = report.summary(upload.relative)
     landed = report.documents_added + report.examples_added + report.duplicates_skipped
     if not landed and report.rejected:
         # Nothing usable arrived: say why with a 4xx instead of a 200 the client may not read.
