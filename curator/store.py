@@ -41,7 +41,10 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
         raise StoreLockedError(f"{path} does not exist: run `curator init` first")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        # Commits go to the write-ahead log either way; the default 16 MB threshold would also
+        # rewrite the database file on nearly every per-file ingest commit (2.7x slower commits).
+        config = {} if read_only else {"checkpoint_threshold": "1GB"}
+        return duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         match = _LOCK.search(str(exc))
         if not match:

@@ -27,7 +27,8 @@ from ..sqlfiles import query
 from ..store import transaction
 from .options import IngestOptions
 from .readers import Task, parse_task, plan_tasks, reader_for
-from .records import ParsedFile, Reject
+from .records import Reject
+from .staging import StagedFile
 from .writer import commit_file
 
 # DuckDB has one writer; the API serialises ingests through this lock instead of failing
@@ -101,23 +102,26 @@ def _source_id(conn: duckdb.DuckDBPyConnection, name: str) -> int:
     return conn.execute(query("ingest.source_id"), {"name": name}).fetchone()[0]
 
 
+def stage_task(task: Task, opts: IngestOptions) -> StagedFile:
+    """Parse one task into Arrow tables; runs in the parser processes."""
+    return StagedFile.from_parsed(parse_task(task, opts))
+
+
 def _parse_all(planned: list[_Planned], opts: IngestOptions, workers: int,
-               parallel: bool) -> Iterator[tuple[_Planned, ParsedFile]]:
-    """Parsed files in input order; chunked files are stitched back together."""
+               parallel: bool) -> Iterator[tuple[_Planned, StagedFile]]:
+    """Staged files in input order; chunked files are stitched back together."""
     tasks = [t for p in planned for t in p.tasks]
     if parallel and workers > 1 and len(tasks) > 1:
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        results = pool.map(parse_task, tasks, repeat(opts), chunksize=1)
+        results = pool.map(stage_task, tasks, repeat(opts), chunksize=1)
     else:
         pool = None
-        results = map(parse_task, tasks, repeat(opts))
+        results = map(stage_task, tasks, repeat(opts))
     try:
         for plan in planned:
-            merged = ParsedFile(str(plan.path), plan.reader or "")
+            merged = StagedFile(str(plan.path), plan.reader or "")
             for _ in plan.tasks:
-                part = next(results)
-                merged.format = part.format
-                merged.extend(part)
+                merged.extend(next(results))
             yield plan, merged
     finally:
         if pool is not None:
@@ -166,7 +170,7 @@ def ingest_paths(conn: duckdb.DuckDBPyConnection, paths: list[Path], *, opts: In
             if plan.reader is None:
                 parsed.rejects.append(Reject(f"{plan.path}:1", "unsupported_format",
                                              f"unsupported file type {plan.path.suffix or '(none)'!r}"))
-            elif not (parsed.documents or parsed.examples or parsed.rejects):
+            elif parsed.is_empty():
                 parsed.rejects.append(Reject(f"{plan.path}:1", "empty_file", "the file holds no records"))
             result = commit_file(conn, parsed, source_id=source_ids[plan.source], batch_id=batch_id,
                                  sha256=plan.sha256, n_bytes=plan.n_bytes)

@@ -29,7 +29,8 @@ WHERE id = $file;
 INSERT INTO documents (source_id, batch_id, file_id, origin, kind, title, text, text_hash, n_chars, n_words, turns, metadata)
 SELECT $source, $batch, $file, origin, kind, title, text, text_hash, n_chars, n_words, turns::JSON, metadata::JSON
 FROM staged_documents s
-WHERE s.first_in_file AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.text_hash = s.text_hash)
+WHERE NOT EXISTS (SELECT 1 FROM staged_documents e WHERE e.text_hash = s.text_hash AND e.pos < s.pos)
+  AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.text_hash = s.text_hash)
 ORDER BY s.pos;
 
 -- name: insert_document_duplicates
@@ -43,7 +44,8 @@ ORDER BY s.pos;
 INSERT INTO examples (source_id, batch_id, file_id, origin, kind, source_format, messages, content_hash, warnings, metadata)
 SELECT $source, $batch, $file, origin, 'imported', source_format, messages::JSON, content_hash, warnings::JSON, metadata::JSON
 FROM staged_examples s
-WHERE s.first_in_file AND NOT EXISTS (SELECT 1 FROM examples e WHERE e.content_hash = s.content_hash)
+WHERE NOT EXISTS (SELECT 1 FROM staged_examples f WHERE f.content_hash = s.content_hash AND f.pos < s.pos)
+  AND NOT EXISTS (SELECT 1 FROM examples e WHERE e.content_hash = s.content_hash)
 ORDER BY s.pos;
 
 -- name: insert_example_duplicates
