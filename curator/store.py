@@ -103,6 +103,12 @@ def rows(conn: duckdb.DuckDBPyConnection, name: str, params: dict | None = None)
         return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
+def arrow(conn: duckdb.DuckDBPyConnection, name: str, params: dict | None = None):
+    """Run a named query and return a ``pyarrow.Table`` (columnar, no per-row Python objects)."""
+    with conn.cursor() as cursor:
+        return cursor.sql(query(name), params=params or {}).to_arrow_table()
+
+
 def open_store(path: Path | str) -> duckdb.DuckDBPyConnection:
     """Connect for writing and bring the schema up to date."""
     conn = connect(path)

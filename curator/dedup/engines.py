@@ -1,0 +1,63 @@
+"""The three compute stages of dedup behind one interface, so the orchestrator (``run``) is the
+same for every engine and the store stays the single source of truth.
+
+``local`` runs the compiled loops on this machine's cores; ``ray`` (``ray_engine``) spreads
+the same functions over a Ray cluster for corpora that outgrow one machine.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from . import banding, kernels
+from . import shingles as sh
+from .params import DedupParams
+
+
+class Engine(Protocol):
+    name: str
+
+    def signatures(self, texts: pa.Array, params: DedupParams) -> tuple[np.ndarray, np.ndarray]:
+        """(uint64 [n, num_perm], shingle counts [n]) in input order."""
+
+    def candidate_pairs(self, ids: np.ndarray, sig: np.ndarray, params: DedupParams) -> np.ndarray:
+        """Distinct sorted pairs [k, 2] of ids (a < b) sharing a band key."""
+
+    def verify(self, pairs: np.ndarray, ids: np.ndarray, texts: pa.Array, params: DedupParams) -> np.ndarray:
+        """Exact Jaccard of each pair's shingle sets; ``ids``/``texts`` cover every id in ``pairs``."""
+
+
+def exact_jaccard(pairs: np.ndarray, ids: np.ndarray, texts: pa.Array, params: DedupParams) -> np.ndarray:
+    """Shingle sets of the rows involved, then a merge per pair (both compiled)."""
+    if len(pairs) == 0:
+        return np.zeros(0, dtype=np.float64)
+    sets, bounds = sh.shingle_sets(texts, params)
+    position = np.searchsorted(ids, pairs)  # ids are sorted
+    return kernels.pair_jaccard(sets, bounds, position[:, 0].astype(np.int64), position[:, 1].astype(np.int64))
+
+
+class LocalEngine:
+    name = "local"
+
+    def signatures(self, texts, params):
+        return sh.signatures(texts, params)
+
+    def candidate_pairs(self, ids, sig, params):
+        bands, rows = params.bands_rows
+        return banding.candidate_pairs(ids, banding.band_keys(sig, bands, rows))
+
+    def verify(self, pairs, ids, texts, params):
+        return exact_jaccard(pairs, ids, texts, params)
+
+
+def get_engine(name: str, address: str | None = None) -> Engine:
+    if name == "local":
+        return LocalEngine()
+    if name == "ray":
+        from .ray_engine import RayEngine
+
+        return RayEngine(address)
+    raise ValueError(f"unknown dedup engine {name!r}; choose local or ray")

@@ -1,0 +1,235 @@
+"""``curator dedup``: hash what has no signature, band everything, verify new candidate pairs,
+cluster, decide. Each stage is timed; the store is read and written only here.
+
+Incremental by construction: signatures are stored per parameter set and computed only for
+rows without one; verified pairs are stored with their exact Jaccard and never verified
+again; clusters are rebuilt from all stored signatures (banding is cheap), so a new row is
+compared with every stored row, whatever version or batch it came from.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import duckdb
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from ..audit import record_audit
+from ..errors import InputError
+from ..sqlfiles import query
+from ..store import arrow, transaction
+from .clusters import RowFacts, clusters_of, representative
+from .engines import Engine, get_engine
+from .params import DedupParams
+
+TARGETS = {"documents": "document", "examples": "example"}
+HASH_BATCH = 20_000
+
+
+@dataclass
+class DedupReport:
+    run_id: int
+    target: str
+    params_key: str
+    engine: str
+    bands: int
+    rows: int
+    rows_total: int = 0
+    rows_hashed: int = 0
+    candidate_pairs: int = 0
+    verified_pairs: int = 0
+    cached_pairs: int = 0
+    estimated_pairs: int = 0
+    duplicate_pairs: int = 0
+    clusters: int = 0
+    rows_marked_duplicate: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _target(name: str) -> str:
+    if name not in TARGETS:
+        raise InputError(f"unknown dedup target {name!r}; choose {' or '.join(TARGETS)}")
+    return TARGETS[name]
+
+
+def _hashvalues_array(sig: np.ndarray) -> pa.Array:
+    width = sig.shape[1] * 8
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), sig.shape[0],
+                                                [None, pa.py_buffer(np.ascontiguousarray(sig).tobytes())])
+
+
+def signatures_matrix(table: pa.Table, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, uint64 [n, num_perm]) from stored (row_id, hashvalues) rows, without per-row copies."""
+    ids = table["row_id"].to_numpy().astype(np.int64)
+    if not len(ids):
+        return ids, np.zeros((0, num_perm), dtype=np.uint64)
+    blobs = table["hashvalues"].combine_chunks()
+    _, offsets, data = blobs.buffers()
+    offs = np.frombuffer(offsets, dtype=np.int32)[blobs.offset:blobs.offset + len(blobs) + 1]
+    flat = np.frombuffer(data, dtype=np.uint64, count=(offs[-1] - offs[0]) // 8, offset=int(offs[0]))
+    return ids, flat.reshape(len(ids), num_perm)
+
+
+def hash_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams, engine: Engine,
+                 progress: Callable[[str, int], None] | None = None) -> int:
+    """Sign every row of ``target`` that has no signature for ``params``; one transaction per batch,
+    so an interrupted run resumes where it stopped."""
+    hashed = 0
+    key = {"params_key": params.key}
+    while True:
+        table = arrow(conn, f"dedup.unsigned_{target}s", key)
+        if table.num_rows == 0:
+            return hashed
+        for start in range(0, table.num_rows, HASH_BATCH):
+            batch = table.slice(start, HASH_BATCH)
+            sig, counts = engine.signatures(batch["text"].combine_chunks(), params)
+            staged = pa.table({"row_id": batch["id"], "n_shingles": pa.array(counts, pa.int32()),
+                               "hashvalues": _hashvalues_array(sig)})
+            with transaction(conn):
+                conn.register("staged_signatures", staged)
+                conn.execute(query("dedup.insert_signatures"), {
+                    "target": target, **key, "shingle": params.shingle, "ngram": params.ngram,
+                    "num_perm": params.num_perm, "seed": params.seed})
+                conn.unregister("staged_signatures")
+            hashed += batch.num_rows
+            if progress:
+                progress("hash", hashed)
+        return hashed
+
+
+def texts_for(conn: duckdb.DuckDBPyConnection, target: str, ids: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    table = arrow(conn, f"dedup.texts_{target}s", {"ids": [int(i) for i in ids]})
+    return table["id"].to_numpy().astype(np.int64), table["text"].combine_chunks()
+
+
+def verify_pairs(conn, target: str, pairs: np.ndarray, engine: Engine, params: DedupParams,
+                 sig_of: Callable[[int], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(jaccard, estimated) for ``pairs``: exact from the texts; from the signatures, flagged,
+    for a row whose text is no longer in the store."""
+    jaccard = np.zeros(len(pairs), dtype=np.float64)
+    estimated = np.zeros(len(pairs), dtype=bool)
+    if not len(pairs):
+        return jaccard, estimated
+    ids, texts = texts_for(conn, target, np.unique(pairs))
+    present = np.isin(pairs, ids).all(axis=1)
+    jaccard[present] = engine.verify(pairs[present], ids, texts, params)
+    for k in np.flatnonzero(~present):
+        if sig_of is None:
+            raise InputError(f"{target} rows {pairs[k].tolist()} have no text and no signature to estimate from")
+        a, b = sig_of(int(pairs[k, 0])), sig_of(int(pairs[k, 1]))
+        jaccard[k] = float(np.count_nonzero(a == b)) / len(a)
+        estimated[k] = True
+    return jaccard, estimated
+
+
+def _known_pairs(conn, target: str, params: DedupParams, candidates: np.ndarray) -> dict[tuple[int, int], tuple[float, bool]]:
+    staged = pa.table({"a_id": candidates[:, 0], "b_id": candidates[:, 1]})
+    with conn.cursor() as cur:
+        cur.register("staged_candidates", staged)
+        rows = cur.execute(query("dedup.cached_pairs"), {"target": target, "params_key": params.key}).fetchall()
+    return {(a, b): (j, est) for a, b, j, est in rows}
+
+
+def _store_pairs(conn, target: str, params: DedupParams, pairs: np.ndarray, jaccard: np.ndarray,
+                 estimated: np.ndarray) -> None:
+    staged = pa.table({"a_id": pairs[:, 0], "b_id": pairs[:, 1], "jaccard": jaccard, "estimated": estimated})
+    with transaction(conn):
+        conn.register("staged_pairs", staged)
+        conn.execute(query("dedup.insert_pairs"), {"target": target, "params_key": params.key})
+        conn.unregister("staged_pairs")
+
+
+def _row_facts(conn, target: str, ids: list[int]) -> dict[int, RowFacts]:
+    rows = conn.execute(query(f"dedup.row_facts_{target}s"), {"ids": ids}).fetchall()
+    return {r[0]: RowFacts(r[0], int(r[1] or 0), bool(r[2]), bool(r[3])) for r in rows}
+
+
+def decide(conn, target: str, clusters: list[list[int]], known: dict, engine: Engine,
+           params: DedupParams) -> list[dict]:
+    """A decision row per cluster member (see ``clusters``)."""
+    facts = _row_facts(conn, target, [i for c in clusters for i in c])
+    decisions, missing = [], []
+    for members in clusters:
+        rep, rule = representative([facts[i] for i in members])
+        for row in members:
+            pair = (min(row, rep.row_id), max(row, rep.row_id))
+            if row != rep.row_id and pair not in known:
+                missing.append(pair)
+            decisions.append({"row_id": row, "cluster_id": members[0],
+                              "decision": "kept" if row == rep.row_id else "duplicate",
+                              "duplicate_of": None if row == rep.row_id else rep.row_id, "rule": rule, "pair": pair})
+    if missing:  # members joined through a third row: their Jaccard with the representative
+        pairs = np.array(sorted(set(missing)), dtype=np.int64)
+        jac, est = verify_pairs(conn, target, pairs, engine, params)
+        known = {**known, **{tuple(p): (j, e) for p, j, e in zip(pairs.tolist(), jac.tolist(), est.tolist())}}
+    for d in decisions:
+        pair = d.pop("pair")
+        d["jaccard"] = None if d["decision"] == "kept" else known[pair][0]
+    return decisions
+
+
+def run_dedup(conn: duckdb.DuckDBPyConnection, target_name: str, params: DedupParams, *, actor: str,
+              engine: str = "local", ray_address: str | None = None,
+              progress: Callable[[str, int], None] | None = None) -> DedupReport:
+    target = _target(target_name)
+    eng = get_engine(engine, ray_address)
+    bands, rows = params.bands_rows
+    report = DedupReport(0, target_name, params.key, eng.name, bands, rows)
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        report.seconds[stage] = round(now - clock, 3)
+        clock = now
+
+    report.rows_hashed = hash_missing(conn, target, params, eng, progress)
+    lap("hash")
+    ids, sig = signatures_matrix(arrow(conn, "dedup.load_signatures", {"target": target, "params_key": params.key}),
+                                 params.num_perm)
+    report.rows_total = len(ids)
+    candidates = eng.candidate_pairs(ids, sig, params)
+    report.candidate_pairs = len(candidates)
+    lap("band")
+    known = _known_pairs(conn, target, params, candidates) if len(candidates) else {}
+    report.cached_pairs = len(known)
+    todo = np.array([p for p in candidates.tolist() if tuple(p) not in known], dtype=np.int64).reshape(-1, 2)
+    row_of = {int(i): k for k, i in enumerate(ids)}
+    jaccard, estimated = verify_pairs(conn, target, todo, eng, params, lambda i: sig[row_of[i]])
+    if len(todo):
+        _store_pairs(conn, target, params, todo, jaccard, estimated)
+    known.update({tuple(p): (j, e) for p, j, e in zip(todo.tolist(), jaccard.tolist(), estimated.tolist())})
+    report.verified_pairs = len(todo)
+    report.estimated_pairs = int(sum(e for _, e in known.values()))
+    lap("verify")
+    edges = np.array([p for p in candidates.tolist() if known[tuple(p)][0] >= params.threshold],
+                     dtype=np.int64).reshape(-1, 2)
+    report.duplicate_pairs = len(edges)
+    clusters = clusters_of(edges)
+    decisions = decide(conn, target, clusters, known, eng, params)
+    report.clusters = len(clusters)
+    report.rows_marked_duplicate = sum(d["decision"] == "duplicate" for d in decisions)
+    lap("cluster")
+    run_params = params.model_dump() | {"bands": bands, "rows": rows}
+    with transaction(conn):
+        report.run_id = conn.execute(query("dedup.insert_run"), {
+            "target": target, "params_key": params.key, "params": orjson.dumps(run_params).decode(),
+            "engine": eng.name, "actor": actor, "counts": orjson.dumps(report.as_dict()).decode()}).fetchone()[0]
+        if decisions:
+            staged = pa.Table.from_pylist(decisions, schema=pa.schema([
+                ("row_id", pa.int64()), ("cluster_id", pa.int64()), ("decision", pa.string()),
+                ("duplicate_of", pa.int64()), ("rule", pa.string()), ("jaccard", pa.float64())]))
+            conn.register("staged_decisions", staged)
+            conn.execute(query("dedup.insert_decisions"), {"run_id": report.run_id, "target": target})
+            conn.unregister("staged_decisions")
+        record_audit(conn, actor, "dedup.run", f"{target}:run:{report.run_id}",
+                     {k: v for k, v in report.as_dict().items() if k != "seconds"})
+    lap("write")
+    return report

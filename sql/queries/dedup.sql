@@ -1,0 +1,82 @@
+-- Near-duplicate detection. Rows of a target are read through dedup_texts_* so documents and
+-- examples (message contents joined) are shingled the same way.
+
+-- name: unsigned_documents
+SELECT d.id, d.text FROM documents d
+WHERE NOT EXISTS (SELECT 1 FROM signatures s
+                  WHERE s.target = 'document' AND s.row_id = d.id AND s.params_key = $params_key)
+ORDER BY d.id;
+
+-- name: unsigned_examples
+SELECT e.id, array_to_string(json_extract_string(e.messages, '$[*].content'), chr(10)) AS text FROM examples e
+WHERE NOT EXISTS (SELECT 1 FROM signatures s
+                  WHERE s.target = 'example' AND s.row_id = e.id AND s.params_key = $params_key)
+ORDER BY e.id;
+
+-- name: texts_documents
+SELECT d.id, d.text FROM documents d WHERE d.id IN (SELECT unnest($ids::BIGINT[])) ORDER BY d.id;
+
+-- name: texts_examples
+SELECT e.id, array_to_string(json_extract_string(e.messages, '$[*].content'), chr(10)) AS text
+FROM examples e WHERE e.id IN (SELECT unnest($ids::BIGINT[])) ORDER BY e.id;
+
+-- name: insert_signatures
+INSERT INTO signatures (target, row_id, params_key, shingle, ngram, num_perm, seed, n_shingles, hashvalues)
+SELECT $target, row_id, $params_key, $shingle, $ngram, $num_perm, $seed, n_shingles, hashvalues FROM staged_signatures;
+
+-- name: load_signatures
+SELECT row_id, hashvalues FROM signatures
+WHERE target = $target AND params_key = $params_key AND n_shingles > 0
+ORDER BY row_id;
+
+-- name: signature_params
+SELECT DISTINCT params_key FROM signatures WHERE target = $target;
+
+-- name: cached_pairs
+SELECT c.a_id, c.b_id, p.jaccard, p.estimated FROM staged_candidates c
+JOIN dedup_pairs p ON p.target = $target AND p.params_key = $params_key AND p.a_id = c.a_id AND p.b_id = c.b_id;
+
+-- name: insert_pairs
+INSERT INTO dedup_pairs (target, params_key, a_id, b_id, jaccard, estimated)
+SELECT $target, $params_key, a_id, b_id, jaccard, estimated FROM staged_pairs
+ON CONFLICT DO NOTHING;
+
+-- name: row_facts_documents
+SELECT d.id, d.n_chars, false AS approved, (o.row_id IS NOT NULL) AS chosen
+FROM documents d LEFT JOIN dedup_overrides o ON o.target = 'document' AND o.row_id = d.id
+WHERE d.id IN (SELECT unnest($ids::BIGINT[]));
+
+-- name: row_facts_examples
+SELECT e.id, length(array_to_string(json_extract_string(e.messages, '$[*].content'), chr(10))) AS n_chars,
+       e.status = 'approved' AS approved, (o.row_id IS NOT NULL) AS chosen
+FROM examples e LEFT JOIN dedup_overrides o ON o.target = 'example' AND o.row_id = e.id
+WHERE e.id IN (SELECT unnest($ids::BIGINT[]));
+
+-- name: insert_run
+INSERT INTO dedup_runs (target, params_key, params, engine, actor, counts)
+VALUES ($target, $params_key, $params, $engine, $actor, $counts) RETURNING id;
+
+-- name: insert_decisions
+INSERT INTO dedup_decisions (run_id, target, row_id, cluster_id, decision, duplicate_of, jaccard, rule)
+SELECT $run_id, $target, row_id, cluster_id, decision, duplicate_of, jaccard, rule FROM staged_decisions;
+
+-- name: latest_run
+SELECT id, params_key, params FROM dedup_runs WHERE target = $target ORDER BY id DESC LIMIT 1;
+
+-- name: cluster_of
+SELECT d.row_id, d.cluster_id, d.decision, d.duplicate_of, d.jaccard, d.rule
+FROM dedup_decisions d
+WHERE d.run_id = $run_id AND d.target = $target
+  AND d.cluster_id = (SELECT cluster_id FROM dedup_decisions WHERE run_id = $run_id AND target = $target AND row_id = $row_id)
+ORDER BY d.decision DESC, d.row_id;
+
+-- name: add_override
+INSERT INTO dedup_overrides (target, row_id, actor) VALUES ($target, $row_id, $actor)
+ON CONFLICT (target, row_id) DO UPDATE SET actor = excluded.actor, created_at = now();
+
+-- name: clear_overrides
+DELETE FROM dedup_overrides WHERE target = $target AND row_id IN (SELECT unnest($ids::BIGINT[]));
+
+-- name: update_decision
+UPDATE dedup_decisions SET decision = $decision, duplicate_of = $duplicate_of, jaccard = $jaccard, rule = $rule
+WHERE run_id = $run_id AND target = $target AND row_id = $row_id;
