@@ -167,6 +167,107 @@ def stats(as_json: JsonOpt = False):
         out.print(dup)
 
 
+dedup_app = typer.Typer(help="Near-duplicates: MinHash LSH, exact verification, clusters, decisions.",
+                        invoke_without_command=True)
+app.add_typer(dedup_app, name="dedup")
+TARGET_NAMES = ("documents", "examples")
+
+
+def _row_ref(ref: str, target: str) -> tuple[str, int]:
+    """``document:12``, ``example:12`` or ``12`` with ``--target``."""
+    kind, _, num = ref.rpartition(":")
+    if kind:
+        target = {"document": "documents", "example": "examples"}.get(kind, kind)
+    if target not in TARGET_NAMES or not num.isdigit():
+        raise CuratorError(f"expected ID as document:N, example:N or N with --target, got {ref!r}")
+    return target, int(num)
+
+
+@dedup_app.callback()
+@friendly
+def dedup(ctx: typer.Context,
+          target: Annotated[str, typer.Option(help="documents|examples|all")] = "all",
+          threshold: Annotated[float, typer.Option(help="Jaccard at or above which rows are near-duplicates")] = 0.8,
+          num_perm: Annotated[int, typer.Option(help="MinHash permutations")] = 128,
+          ngram: Annotated[int, typer.Option(help="shingle size (words, or characters with --shingle char)")] = 5,
+          shingle: Annotated[str, typer.Option(help="word|char")] = "word",
+          seed: Annotated[int, typer.Option(help="permutation seed")] = 1,
+          engine: Annotated[str, typer.Option(help="local|ray")] = "local",
+          as_json: JsonOpt = False):
+    """Find near-duplicates of documents and examples; each cluster member gets a decision."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .dedup import DedupParams, run_dedup
+
+    settings = get_settings()
+    params = DedupParams(threshold=threshold, num_perm=num_perm, ngram=ngram, shingle=shingle, seed=seed)
+    targets = TARGET_NAMES if target == "all" else (target,)
+    conn = open_store(settings.db)
+    reports = []
+    with Progress("[progress.description]{task.description}", BarColumn(), "{task.completed} rows",
+                  console=err, disable=as_json or not err.is_terminal) as progress:
+        for name in targets:
+            bar = progress.add_task(f"dedup {name}", total=None)
+            reports.append(run_dedup(conn, name, params, actor=cli_actor(), engine=engine,
+                                     ray_address=settings.ray_address,
+                                     progress=lambda _stage, done: progress.update(bar, completed=done)))
+    if as_json:
+        _emit_json([r.as_dict() for r in reports] if target == "all" else reports[0].as_dict())
+        return
+    table = Table("target", "rows", "hashed", "candidates", "verified", "≥ thr.", "clusters", "duplicates",
+                  title=f"dedup {params.key}, threshold {threshold}, {reports[0].bands} bands × {reports[0].rows} rows")
+    for r in reports:
+        table.add_row(r.target, str(r.rows_total), str(r.rows_hashed), str(r.candidate_pairs),
+                      str(r.verified_pairs), str(r.duplicate_pairs), str(r.clusters), str(r.rows_marked_duplicate))
+    out.print(table)
+    for r in reports:
+        out.print(f"{r.target}: " + ", ".join(f"{stage} {sec:.2f} s" for stage, sec in r.seconds.items())
+                  + f"; {r.cached_pairs} pairs already verified", highlight=False)
+
+
+def _print_cluster(data: dict) -> None:
+    if data["cluster"] is None:
+        out.print(f"{data['target']} {data['row_id']}: {data['why']}")
+        return
+    out.print(f"{data['target']} {data['row_id']}: cluster {data['cluster']} of run {data['run_id']}, "
+              f"representative {data['representative']} ({data['why']})", highlight=False)
+    members = Table("row", "decision", "Jaccard with rep.", "chars", "origin", "shared shingles")
+    for m in data["members"]:
+        members.add_row(str(m["row_id"]), m["decision"], "" if m["jaccard"] is None else f"{m['jaccard']:.3f}",
+                        str(m["n_chars"]), m["origin"], " · ".join(m["shared_shingles"]))
+    out.print(members)
+    pairs = Table("a", "b", "Jaccard", title="pairwise")
+    for p in data["pairwise"]:
+        pairs.add_row(str(p["a"]), str(p["b"]), f"{p['jaccard']:.3f}")
+    out.print(pairs)
+
+
+@dedup_app.command("explain")
+@friendly
+def dedup_explain(ref: Annotated[str, typer.Argument(help="document:N, example:N, or N with --target")],
+                  target: Annotated[str, typer.Option(help="documents|examples")] = "examples",
+                  as_json: JsonOpt = False):
+    """Show a row's cluster: members, pairwise Jaccard, shared shingles, why the representative won."""
+    from .dedup.explain import explain
+
+    target, row_id = _row_ref(ref, target)
+    data = explain(open_store(get_settings().db), target, row_id)
+    _emit_json(data) if as_json else _print_cluster(data)
+
+
+@dedup_app.command("keep")
+@friendly
+def dedup_keep(ref: Annotated[str, typer.Argument(help="document:N, example:N, or N with --target")],
+               target: Annotated[str, typer.Option(help="documents|examples")] = "examples",
+               as_json: JsonOpt = False):
+    """Make a row its cluster's representative (a steward's override; later runs keep it)."""
+    from .dedup.explain import choose_representative
+
+    target, row_id = _row_ref(ref, target)
+    data = choose_representative(open_store(get_settings().db), target, row_id, cli_actor())
+    _emit_json(data) if as_json else _print_cluster(data)
+
+
 @keys_app.command("create")
 @friendly
 def keys_create(name: Annotated[str, typer.Option(help="who or what uses the key")],

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     chunk_bytes: int = Field(8 * 1024 * 1024, gt=0, description="JSONL files are parsed in chunks this big")
     speaker_roles: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SPEAKER_ROLES))
 
+    ray_address: str | None = Field(None, description="Ray cluster for `dedup --engine ray`; None starts Ray locally")
+
     host: str = "127.0.0.1"
     port: int = 8000
     webhook_secret: str = Field("change-me", description="shared secret for incoming webhooks")

@@ -80,3 +80,17 @@ DELETE FROM dedup_overrides WHERE target = $target AND row_id IN (SELECT unnest(
 -- name: update_decision
 UPDATE dedup_decisions SET decision = $decision, duplicate_of = $duplicate_of, jaccard = $jaccard, rule = $rule
 WHERE run_id = $run_id AND target = $target AND row_id = $row_id;
+
+-- name: row_info_documents
+SELECT id, origin, n_chars, left(text, 160) AS preview FROM documents
+WHERE id IN (SELECT unnest($ids::BIGINT[])) ORDER BY id;
+
+-- name: row_info_examples
+SELECT id, origin, length(array_to_string(json_extract_string(messages, '$[*].content'), chr(10))) AS n_chars,
+       left(array_to_string(json_extract_string(messages, '$[*].content'), ' | '), 160) AS preview
+FROM examples WHERE id IN (SELECT unnest($ids::BIGINT[])) ORDER BY id;
+
+-- name: signatures_of
+SELECT row_id, hashvalues FROM signatures
+WHERE target = $target AND params_key = $params_key AND n_shingles > 0 AND row_id IN (SELECT unnest($ids::BIGINT[]))
+ORDER BY row_id;

@@ -1,0 +1,58 @@
+"""Leakage check: every pair across two sets of rows (e.g. train and test) whose exact Jaccard
+is at or above a threshold. The dataset-version step refuses approval while any remains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from ..store import arrow
+from .banding import cross_only
+from .engines import get_engine
+from .params import DedupParams
+from .run import _known_pairs, _store_pairs, _target, hash_missing, signatures_matrix, verify_pairs
+
+
+@dataclass(frozen=True)
+class CrossPair:
+    left: int
+    right: int
+    jaccard: float
+    estimated: bool
+
+
+def cross_pairs(conn: duckdb.DuckDBPyConnection, target_name: str, left: list[int], right: list[int],
+                params: DedupParams | None = None, threshold: float | None = None,
+                engine: str = "local") -> list[CrossPair]:
+    """Pairs (left row, right row) with Jaccard ≥ ``threshold`` (default: the params' threshold).
+
+    Rows without a signature are hashed first; pairs already verified are not verified again.
+    """
+    params = params or DedupParams()
+    cut = params.threshold if threshold is None else threshold
+    target = _target(target_name)
+    eng = get_engine(engine)
+    hash_missing(conn, target, params, eng)
+    wanted = sorted(set(left) | set(right))
+    ids, sig = signatures_matrix(arrow(conn, "dedup.signatures_of",
+                                       {"target": target, "params_key": params.key, "ids": wanted}), params.num_perm)
+    candidates = cross_only(eng.candidate_pairs(ids, sig, params), set(left), set(right))
+    if not len(candidates):
+        return []
+    known = _known_pairs(conn, target, params, candidates)
+    todo = np.array([p for p in candidates.tolist() if tuple(p) not in known], dtype=np.int64).reshape(-1, 2)
+    row_of = {int(i): k for k, i in enumerate(ids)}
+    jaccard, estimated = verify_pairs(conn, target, todo, eng, params, lambda i: sig[row_of[i]])
+    if len(todo):
+        _store_pairs(conn, target, params, todo, jaccard, estimated)
+    known.update({tuple(p): (j, e) for p, j, e in zip(todo.tolist(), jaccard.tolist(), estimated.tolist())})
+    left_set = set(left)
+    found = []
+    for a, b in candidates.tolist():
+        j, est = known[(a, b)]
+        if j >= cut:
+            l, r = (a, b) if a in left_set else (b, a)
+            found.append(CrossPair(l, r, j, est))
+    return sorted(found, key=lambda p: (-p.jaccard, p.left, p.right))
