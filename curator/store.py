@@ -7,6 +7,7 @@ sqlite-utils does), so a failed migration leaves the store at the previous versi
 from __future__ import annotations
 
 import re
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -16,6 +17,9 @@ import duckdb
 from .errors import MigrationError, StoreLockedError
 from .sqlfiles import migrations, query
 
+# DuckDB has one writer process; inside it (the API), steps that write take this lock so they
+# queue instead of failing with a write-write conflict.
+WRITE_LOCK = threading.Lock()
 _LOCK = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 
 

@@ -196,6 +196,36 @@ def test_steward_uploads_chat_and_alpaca(service):
     assert {"chat.jsonl", "alpaca.jsonl"} <= saved
 
 
+def test_steward_runs_dedup_and_reads_the_explanation(service):
+    answer = ("Open Settings, choose Security, then Reset password and follow the emailed link within an hour. "
+              "If the link has expired, request a new one from the same page; the old link stops working. "
+              "Accounts managed by your employer are reset by their administrator, not by us.")
+    near = [{"instruction": f"How do I reset my password {tail}", "output": answer}
+            for tail in ("please?", "now?", "today?")]
+    with service.as_role("reviewer") as client:
+        assert client.post("/dedup", json={"target": "examples"}).status_code == 403
+    with service.as_role("steward") as client:
+        up = client.post("/ingest", files=[("files", ("near.jsonl", _jsonl(*near), "application/json"))],
+                         data={"source": "api-dedup"})
+        assert up.status_code == 200, up.text
+        assert client.post("/dedup", json={"target": "examples", "threshold": 1.5}).status_code == 422
+        response = client.post("/dedup", json={"target": "examples", "threshold": 0.8})
+        assert response.status_code == 200, response.text
+        report = response.json()
+        assert report["clusters"] >= 1 and report["rows_marked_duplicate"] >= 2
+        decisions = client.get("/dedup/decisions/examples").json()
+        duplicate = next(d for d in decisions if d["decision"] == "duplicate")
+        explained = client.get(f"/dedup/explain/examples/{duplicate['row_id']}").json()
+        kept = client.post(f"/dedup/keep/examples/{duplicate['row_id']}")
+        assert kept.status_code == 200, kept.text
+    with service.as_role("admin") as admin:
+        actions = {(a["action"], a["actor"]) for a in admin.get("/audit").json()}
+    assert explained["representative"] == duplicate["duplicate_of"]
+    assert {m["row_id"] for m in explained["members"]} >= {duplicate["row_id"], duplicate["duplicate_of"]}
+    assert kept.json()["representative"] == duplicate["row_id"] and kept.json()["why"] == "chosen by a steward"
+    assert {("dedup.run", "api:steward"), ("dedup.keep", "api:steward")} <= actions
+
+
 def test_same_upload_again_is_skipped_not_duplicated(service):
     files = _chat_and_alpaca("again")
     with service.as_role("steward") as client:

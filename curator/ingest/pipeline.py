@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import multiprocessing
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import repeat
@@ -24,16 +23,13 @@ import orjson
 from ..audit import record_audit
 from ..errors import InputError
 from ..sqlfiles import query
-from ..store import transaction
+from ..store import WRITE_LOCK, transaction
 from .options import IngestOptions
 from .readers import Task, parse_task, plan_tasks, reader_for
 from .records import Reject
 from .staging import StagedFile
 from .writer import commit_file
 
-# DuckDB has one writer; the API serialises ingests through this lock instead of failing
-# with a write-write conflict.
-WRITE_LOCK = threading.Lock()
 
 
 @dataclass

@@ -94,3 +94,10 @@ FROM examples WHERE id IN (SELECT unnest($ids::BIGINT[])) ORDER BY id;
 SELECT row_id, hashvalues FROM signatures
 WHERE target = $target AND params_key = $params_key AND n_shingles > 0 AND row_id IN (SELECT unnest($ids::BIGINT[]))
 ORDER BY row_id;
+
+-- name: latest_decisions
+SELECT d.cluster_id, d.row_id, d.decision, d.duplicate_of, d.jaccard, d.rule
+FROM dedup_decisions d
+WHERE d.target = $target AND d.run_id = (SELECT max(id) FROM dedup_runs WHERE target = $target)
+ORDER BY d.cluster_id, d.decision DESC, d.row_id
+LIMIT $limit;
