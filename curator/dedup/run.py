@@ -84,24 +84,21 @@ def hash_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupPara
     hashed = 0
     key = {"params_key": params.key}
     while True:
-        table = arrow(conn, f"dedup.unsigned_{target}s", key)
-        if table.num_rows == 0:
+        batch = arrow(conn, f"dedup.unsigned_{target}s", {**key, "limit": HASH_BATCH})
+        if batch.num_rows == 0:
             return hashed
-        for start in range(0, table.num_rows, HASH_BATCH):
-            batch = table.slice(start, HASH_BATCH)
-            sig, counts = engine.signatures(batch["text"].combine_chunks(), params)
-            staged = pa.table({"row_id": batch["id"], "n_shingles": pa.array(counts, pa.int32()),
-                               "hashvalues": _hashvalues_array(sig)})
-            with transaction(conn):
-                conn.register("staged_signatures", staged)
-                conn.execute(query("dedup.insert_signatures"), {
-                    "target": target, **key, "shingle": params.shingle, "ngram": params.ngram,
-                    "num_perm": params.num_perm, "seed": params.seed})
-                conn.unregister("staged_signatures")
-            hashed += batch.num_rows
-            if progress:
-                progress("hash", hashed)
-        return hashed
+        sig, counts = engine.signatures(batch["text"].combine_chunks(), params)
+        staged = pa.table({"row_id": batch["id"], "n_shingles": pa.array(counts, pa.int32()),
+                           "hashvalues": _hashvalues_array(sig)})
+        with transaction(conn):
+            conn.register("staged_signatures", staged)
+            conn.execute(query("dedup.insert_signatures"), {
+                "target": target, **key, "shingle": params.shingle, "ngram": params.ngram,
+                "num_perm": params.num_perm, "seed": params.seed})
+            conn.unregister("staged_signatures")
+        hashed += batch.num_rows
+        if progress:
+            progress("hash", hashed)
 
 
 def texts_for(conn: duckdb.DuckDBPyConnection, target: str, ids: np.ndarray) -> tuple[np.ndarray, pa.Array]:
