@@ -31,7 +31,9 @@ def cross_pairs(conn: duckdb.DuckDBPyConnection, target_name: str, left: list[in
     Rows without a signature are hashed first; pairs already verified are not verified again.
     """
     params = params or DedupParams()
-    cut = params.threshold if threshold is None else threshold
+    if threshold is not None:  # band for the threshold asked about (same signatures: same key)
+        params = DedupParams(**{**params.model_dump(), "threshold": threshold})
+    cut = params.threshold
     target = _target(target_name)
     eng = get_engine(engine)
     hash_missing(conn, target, params, eng)
@@ -48,11 +50,11 @@ def cross_pairs(conn: duckdb.DuckDBPyConnection, target_name: str, left: list[in
     if len(todo):
         _store_pairs(conn, target, params, todo, jaccard, estimated)
     known.update({tuple(p): (j, e) for p, j, e in zip(todo.tolist(), jaccard.tolist(), estimated.tolist())})
-    left_set = set(left)
+    left_set, right_set = set(left), set(right)
     found = []
     for a, b in candidates.tolist():
         j, est = known[(a, b)]
         if j >= cut:
-            l, r = (a, b) if a in left_set else (b, a)
+            l, r = (a, b) if a in left_set and b in right_set else (b, a)
             found.append(CrossPair(l, r, j, est))
     return sorted(found, key=lambda p: (-p.jaccard, p.left, p.right))

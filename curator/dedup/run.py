@@ -24,7 +24,7 @@ from ..sqlfiles import query
 from ..store import arrow, transaction
 from .clusters import RowFacts, clusters_of, representative
 from .engines import Engine, get_engine
-from .params import DedupParams
+from .params import DedupParams, IncompatibleSignatures
 
 TARGETS = {"documents": "document", "examples": "example"}
 HASH_BATCH = 20_000
@@ -66,15 +66,26 @@ def _hashvalues_array(sig: np.ndarray) -> pa.Array:
 
 
 def signatures_matrix(table: pa.Table, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, uint64 [n, num_perm]) from stored (row_id, hashvalues) rows, without per-row copies."""
+    """(ids, uint64 [n, num_perm]) from stored (row_id, hashvalues) rows, without per-row copies.
+
+    Chunk by chunk: combining them would overflow one binary array's 32-bit offsets past 2 GiB
+    (about 2 million signatures of 128 values). Every blob must be ``num_perm`` values wide."""
     ids = table["row_id"].to_numpy().astype(np.int64)
-    if not len(ids):
-        return ids, np.zeros((0, num_perm), dtype=np.uint64)
-    blobs = table["hashvalues"].combine_chunks()
-    _, offsets, data = blobs.buffers()
-    offs = np.frombuffer(offsets, dtype=np.int32)[blobs.offset:blobs.offset + len(blobs) + 1]
-    flat = np.frombuffer(data, dtype=np.uint64, count=(offs[-1] - offs[0]) // 8, offset=int(offs[0]))
-    return ids, flat.reshape(len(ids), num_perm)
+    sig = np.empty((len(ids), num_perm), dtype=np.uint64)
+    width, done = num_perm * 8, 0
+    for chunk in table["hashvalues"].chunks:
+        n = len(chunk)
+        if n == 0:
+            continue
+        _, offsets, data = chunk.buffers()
+        kind = np.int64 if pa.types.is_large_binary(chunk.type) else np.int32
+        offs = np.frombuffer(offsets, dtype=kind)[chunk.offset:chunk.offset + n + 1]
+        if np.any(np.diff(offs) != width):
+            raise IncompatibleSignatures(f"stored signatures are not {num_perm} values wide: they were made "
+                                         "with other parameters; compare only signatures of one params_key")
+        sig[done:done + n] = np.frombuffer(data, dtype="<u8", count=n * num_perm, offset=int(offs[0])).reshape(n, num_perm)
+        done += n
+    return ids, sig
 
 
 def hash_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams, engine: Engine,
