@@ -347,3 +347,28 @@ def test_other_parameters_make_a_separate_signature_set(nda, tmp_path):
     runs = query(store.db, "SELECT params_key, params->>'num_perm', params->>'ngram' FROM dedup_runs ORDER BY id")
     assert runs[-2:] == [("word3-p64-s1-affine64", "64", "3"), (KEY, "128", "5")]
 
+
+
+# --- 1. rows without shingles, and errors in one line --------------------------------------------
+
+def test_rows_without_shingles_are_signed_but_never_banded(tmp_path):
+    """Two punctuation-only texts have all-max signatures, equal in every band: banding them would
+    make a pair of rows that share nothing."""
+    store = Store(tmp_path)
+    texts = ["!!! ??? ...", "--- *** ///", "The receiving party shall return all copies of the information.",
+             "the Receiving Party shall return all copies of the information!"]
+    (tmp_path / "short.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    assert store.json("ingest", str(tmp_path / "short.jsonl"))["documents_added"] == 4
+    assert "no dedup run for documents yet" in run_curator(["dedup", "explain", "document:1"], store.env,
+                                                           check=False).stderr
+    report = store.json("dedup", "--target", "documents")
+    assert report["rows_hashed"] == 4 and report["rows_total"] == 2 and report["candidate_pairs"] == 1
+    sigs = dict(query(store.db, "SELECT row_id, hashvalues FROM signatures"))
+    shingles = dict(query(store.db, "SELECT row_id, n_shingles FROM signatures"))
+    assert shingles == {1: 0, 2: 0, 3: 6, 4: 6}
+    assert sigs[1] == sigs[2] == b"\xff" * 1024
+    assert found_pairs(store.db, "documents", 0.0) == {(3, 4): 1.0}
+    assert {d["row_id"] for d in latest_decisions(store.db, "documents")} == {3, 4}
+    refused = run_curator(["dedup", "keep", "document:1"], store.env, check=False)
+    assert refused.returncode == 1 and "document 1 is in no near-duplicate cluster" in refused.stderr
+    assert "Traceback" not in refused.stderr
