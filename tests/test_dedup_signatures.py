@@ -129,16 +129,25 @@ def test_different_parameters_are_refused():
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9, 0.95])
 @pytest.mark.parametrize("num_perm", [64, 128, 256])
-def test_bands_find_a_pair_at_the_threshold(threshold, num_perm):
-    """Candidates are verified exactly, so banding is tuned for recall: a pair at exactly the
-    threshold shares a band with probability ≥ 0.95 (datasketch's equal weights give 0.40 at 0.8)."""
+def test_bands_are_datasketchs_choice_weighted_for_recall(threshold, num_perm):
+    """Candidates are verified exactly, so banding is tuned for recall: datasketch's MinHashLSH
+    with recall-heavy weights picks the bands, and a pair at exactly the threshold shares a band
+    with high probability (datasketch's equal weights give 0.40 at 0.8)."""
+    from datasketch import MinHashLSH
+
+    from curator.dedup.params import LSH_WEIGHTS
+
     params = DedupParams(threshold=threshold, num_perm=num_perm)
+    index = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=LSH_WEIGHTS)
+    assert params.bands_rows == (index.b, index.r)
     bands, rows = params.bands_rows
     assert bands * rows <= num_perm
-    assert candidate_probability(threshold, bands, rows) >= 0.95
-    # and no longer band (fewer candidates) would still meet that
-    assert candidate_probability(threshold, num_perm // (rows + 1), rows + 1) < 0.95
+    assert candidate_probability(threshold, bands, rows) >= 0.9
     assert params.model_copy(update={"threshold": 1.0}).bands_rows == (1, num_perm)
+
+
+def test_default_bands_catch_a_pair_at_the_threshold():
+    assert candidate_probability(0.8, *DedupParams().bands_rows) >= 0.95
 
 
 def test_signature_blobs_load_chunk_by_chunk_and_refuse_another_width():

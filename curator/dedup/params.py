@@ -36,20 +36,19 @@ class DedupParams(BaseModel):
 
     @property
     def bands_rows(self) -> tuple[int, int]:
-        """(bands, rows) of the LSH index: the most rows per band (the fewest candidates) that
-        still make a pair at exactly the threshold a candidate with probability ≥ ``RECALL``.
+        """(bands, rows) chosen by datasketch's own ``MinHashLSH`` optimiser, weighted for recall
+        (as ``MinHashLSH(threshold, num_perm, weights=LSH_WEIGHTS)`` would choose them).
 
         Every candidate is verified exactly, so a false positive costs one merge while a false
-        negative is a duplicate missed for good. datasketch's ``MinHashLSH`` weighs both alike:
-        at 0.8 and 128 permutations it picks 9 × 13, which finds a pair at Jaccard 0.8 with
-        probability 0.40 and one at 0.85 with 0.69 (recall 0.72 on tests/test_dedup_planted.py); this
-        rule picks 18 × 7 (0.986 at 0.8). A property, not cached on the instance, so a
-        ``model_copy(update={"threshold": ...})`` never carries a stale value.
+        negative is a duplicate missed for good. datasketch's default equal weights pick 9 × 13 at
+        0.8 and 128 permutations, which makes a pair at Jaccard 0.8 a candidate with probability
+        0.40 (recall 0.72 on tests/test_dedup_planted.py); these weights pick 17 × 7 (0.98 at 0.8).
+        A property, not cached, so ``model_copy(update={"threshold": ...})`` never goes stale.
         """
         return lsh_bands_rows(self.threshold, self.num_perm)
 
 
-RECALL = 0.95  # probability that a pair at exactly the threshold becomes a candidate
+LSH_WEIGHTS = (0.02, 0.98)  # (false positive, false negative) weights for datasketch's optimiser
 
 
 def candidate_probability(jaccard: float, bands: int, rows: int) -> float:
@@ -58,15 +57,10 @@ def candidate_probability(jaccard: float, bands: int, rows: int) -> float:
 
 
 @lru_cache(maxsize=256)
-def lsh_bands_rows(threshold: float, num_perm: int, recall: float = RECALL) -> tuple[int, int]:
-    """(bands, rows) with the largest ``rows`` whose ``num_perm // rows`` bands still reach ``recall``
-    at ``threshold``; permutations left over are unused, as in datasketch."""
-    best = (num_perm, 1)
-    for rows in range(1, num_perm + 1):
-        bands = num_perm // rows
-        if candidate_probability(threshold, bands, rows) >= recall:
-            best = (bands, rows)
-    return best
+def lsh_bands_rows(threshold: float, num_perm: int) -> tuple[int, int]:
+    from datasketch.lsh import _optimal_param
+
+    return _optimal_param(threshold, num_perm, *LSH_WEIGHTS)
 
 
 class IncompatibleSignatures(ValueError):
