@@ -6,13 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import numpy as np
 
 from ..store import arrow
 from .banding import cross_only
 from .engines import get_engine
 from .params import DedupParams
-from .run import _known_pairs, _store_pairs, _target, hash_missing, signatures_matrix, verify_pairs
+from .run import _target, hash_missing, signatures_matrix, verified
 
 
 @dataclass(frozen=True)
@@ -43,13 +42,7 @@ def cross_pairs(conn: duckdb.DuckDBPyConnection, target_name: str, left: list[in
     candidates = cross_only(eng.candidate_pairs(ids, sig, params), set(left), set(right))
     if not len(candidates):
         return []
-    known = _known_pairs(conn, target, params, candidates)
-    todo = np.array([p for p in candidates.tolist() if tuple(p) not in known], dtype=np.int64).reshape(-1, 2)
-    row_of = {int(i): k for k, i in enumerate(ids)}
-    jaccard, estimated = verify_pairs(conn, target, todo, eng, params, lambda i: sig[row_of[i]])
-    if len(todo):
-        _store_pairs(conn, target, params, todo, jaccard, estimated)
-    known.update({tuple(p): (j, e) for p, j, e in zip(todo.tolist(), jaccard.tolist(), estimated.tolist())})
+    known, _, _ = verified(conn, target, params, eng, candidates, ids, sig)
     left_set, right_set = set(left), set(right)
     found = []
     for a, b in candidates.tolist():

@@ -154,6 +154,21 @@ def _store_pairs(conn, target: str, params: DedupParams, pairs: np.ndarray, jacc
         conn.unregister("staged_pairs")
 
 
+def verified(conn, target: str, params: DedupParams, engine: Engine, candidates: np.ndarray, ids: np.ndarray,
+             sig: np.ndarray) -> tuple[dict[tuple[int, int], tuple[float, bool]], int, int]:
+    """(Jaccard and estimated-flag per candidate pair, pairs found already verified, pairs
+    verified now). New verifications are stored, so no pair is ever verified twice."""
+    known = _known_pairs(conn, target, params, candidates) if len(candidates) else {}
+    cached = len(known)
+    todo = np.array([p for p in candidates.tolist() if tuple(p) not in known], dtype=np.int64).reshape(-1, 2)
+    row_of = {int(i): k for k, i in enumerate(ids)}
+    jaccard, estimated = verify_pairs(conn, target, todo, engine, params, lambda i: sig[row_of[i]])
+    if len(todo):
+        _store_pairs(conn, target, params, todo, jaccard, estimated)
+    known.update({tuple(p): (j, e) for p, j, e in zip(todo.tolist(), jaccard.tolist(), estimated.tolist())})
+    return known, cached, len(todo)
+
+
 def _row_facts(conn, target: str, ids: list[int]) -> dict[int, RowFacts]:
     rows = conn.execute(query(f"dedup.row_facts_{target}s"), {"ids": ids}).fetchall()
     return {r[0]: RowFacts(r[0], int(r[1] or 0), bool(r[2]), bool(r[3])) for r in rows}
@@ -206,15 +221,7 @@ def run_dedup(conn: duckdb.DuckDBPyConnection, target_name: str, params: DedupPa
     candidates = eng.candidate_pairs(ids, sig, params)
     report.candidate_pairs = len(candidates)
     lap("band")
-    known = _known_pairs(conn, target, params, candidates) if len(candidates) else {}
-    report.cached_pairs = len(known)
-    todo = np.array([p for p in candidates.tolist() if tuple(p) not in known], dtype=np.int64).reshape(-1, 2)
-    row_of = {int(i): k for k, i in enumerate(ids)}
-    jaccard, estimated = verify_pairs(conn, target, todo, eng, params, lambda i: sig[row_of[i]])
-    if len(todo):
-        _store_pairs(conn, target, params, todo, jaccard, estimated)
-    known.update({tuple(p): (j, e) for p, j, e in zip(todo.tolist(), jaccard.tolist(), estimated.tolist())})
-    report.verified_pairs = len(todo)
+    known, report.cached_pairs, report.verified_pairs = verified(conn, target, params, eng, candidates, ids, sig)
     report.estimated_pairs = int(sum(e for _, e in known.values()))
     lap("verify")
     edges = np.array([p for p in candidates.tolist() if known[tuple(p)][0] >= params.threshold],
