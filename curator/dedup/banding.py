@@ -40,20 +40,46 @@ def bucket_pairs(members: np.ndarray) -> list[tuple[int, int]]:
     return list(combinations(ids, 2))
 
 
+def pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairs packed into one int64 each (row ids fit in 31 bits), so set operations are 1-D."""
+    return (a.astype(np.int64) << 32) | b.astype(np.int64)
+
+
+def unpack_keys(keys: np.ndarray) -> np.ndarray:
+    return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1).astype(np.int64)
+
+
+def _all_pairs(sorted_ids: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Packed keys of every pair inside each run ``sorted_ids[start:start+size]``, vectorised."""
+    if not len(starts):
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    pos = np.repeat(starts, sizes) + offsets
+    later = np.repeat(starts + sizes, sizes) - pos - 1  # members after each one in its run
+    left = np.repeat(pos, later)
+    right = np.repeat(pos + 1, later) + (np.arange(later.sum()) - np.repeat(np.cumsum(later) - later, later))
+    return pair_keys(sorted_ids[left], sorted_ids[right])
+
+
 def candidate_pairs(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Distinct candidate pairs [k, 2] (a < b), sorted, from rows sharing a band key."""
-    found: list[tuple[int, int]] = []
+    if len(ids) and int(ids.max()) >= 2**31:
+        raise ValueError("row ids beyond 2^31 are not supported by the pair packing")
+    found = []
     for band in range(keys.shape[1]):
         col = keys[:, band]
         order = np.lexsort((ids, col))  # by key, then id: buckets hold sorted ids
-        sorted_keys = col[order]
+        sorted_keys, sorted_ids = col[order], ids[order]
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
         sizes = np.diff(np.r_[starts, len(order)])
-        for start, size in zip(starts[sizes > 1], sizes[sizes > 1]):
-            found.extend(bucket_pairs(ids[order[start:start + size]]))
+        small = (sizes > 1) & (sizes <= MAX_BUCKET)
+        found.append(_all_pairs(sorted_ids, starts[small], sizes[small]))
+        for start, size in zip(starts[sizes > MAX_BUCKET], sizes[sizes > MAX_BUCKET]):
+            members = sorted_ids[start:start + size]
+            found.append(pair_keys(np.full(size - 1, members[0]), members[1:]))
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
-    return np.unique(np.array(found, dtype=np.int64), axis=0)
+    return unpack_keys(np.unique(np.concatenate(found)))
 
 
 def cross_only(pairs: np.ndarray, left: set[int], right: set[int]) -> np.ndarray:

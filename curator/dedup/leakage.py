@@ -42,12 +42,11 @@ def cross_pairs(conn: duckdb.DuckDBPyConnection, target_name: str, left: list[in
     candidates = cross_only(eng.candidate_pairs(ids, sig, params), set(left), set(right))
     if not len(candidates):
         return []
-    known, _, _ = verified(conn, target, params, eng, candidates, ids, sig)
+    jaccard, estimated, _ = verified(conn, target, params, eng, candidates, ids, sig)
     left_set, right_set = set(left), set(right)
     found = []
-    for a, b in candidates.tolist():
-        j, est = known[(a, b)]
-        if j >= cut:
-            l, r = (a, b) if a in left_set and b in right_set else (b, a)
-            found.append(CrossPair(l, r, j, est))
+    near = jaccard >= cut
+    for (a, b), j, est in zip(candidates[near].tolist(), jaccard[near].tolist(), estimated[near].tolist()):
+        l, r = (a, b) if a in left_set and b in right_set else (b, a)
+        found.append(CrossPair(l, r, j, est))
     return sorted(found, key=lambda p: (-p.jaccard, p.left, p.right))

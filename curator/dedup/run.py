@@ -22,6 +22,7 @@ from ..audit import record_audit
 from ..errors import InputError
 from ..sqlfiles import query
 from ..store import arrow, transaction
+from .banding import pair_keys
 from .clusters import RowFacts, clusters_of, representative
 from .engines import Engine, get_engine
 from .params import DedupParams, IncompatibleSignatures
@@ -92,14 +93,12 @@ def hash_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupPara
                  progress: Callable[[str, int], None] | None = None) -> int:
     """Sign every row of ``target`` that has no signature for ``params``; one transaction per batch,
     so an interrupted run resumes where it stopped."""
-    hashed = 0
     key = {"params_key": params.key}
-    while True:
-        batch = arrow(conn, f"dedup.unsigned_{target}s", {**key, "limit": HASH_BATCH})
-        if batch.num_rows == 0:
-            return hashed
-        sig, counts = engine.signatures(batch["text"].combine_chunks(), params)
-        staged = pa.table({"row_id": batch["id"], "n_shingles": pa.array(counts, pa.int32()),
+    todo = arrow(conn, f"dedup.unsigned_{target}s", key)["id"].to_numpy()
+    for start in range(0, len(todo), HASH_BATCH):
+        ids, texts = texts_for(conn, target, todo[start:start + HASH_BATCH])
+        sig, counts = engine.signatures(texts, params)
+        staged = pa.table({"row_id": ids, "n_shingles": pa.array(counts, pa.int32()),
                            "hashvalues": _hashvalues_array(sig)})
         with transaction(conn):
             conn.register("staged_signatures", staged)
@@ -107,9 +106,9 @@ def hash_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupPara
                 "target": target, **key, "shingle": params.shingle, "ngram": params.ngram,
                 "num_perm": params.num_perm, "seed": params.seed})
             conn.unregister("staged_signatures")
-        hashed += batch.num_rows
         if progress:
-            progress("hash", hashed)
+            progress("hash", start + len(ids))
+    return len(todo)
 
 
 def texts_for(conn: duckdb.DuckDBPyConnection, target: str, ids: np.ndarray) -> tuple[np.ndarray, pa.Array]:
@@ -137,12 +136,22 @@ def verify_pairs(conn, target: str, pairs: np.ndarray, engine: Engine, params: D
     return jaccard, estimated
 
 
-def _known_pairs(conn, target: str, params: DedupParams, candidates: np.ndarray) -> dict[tuple[int, int], tuple[float, bool]]:
+def _known_pairs(conn, target: str, params: DedupParams, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(jaccard, estimated) aligned with ``candidates`` (sorted); NaN where never verified."""
+    jaccard = np.full(len(candidates), np.nan)
+    estimated = np.zeros(len(candidates), dtype=bool)
+    if not len(candidates):
+        return jaccard, estimated
     staged = pa.table({"a_id": candidates[:, 0], "b_id": candidates[:, 1]})
     with conn.cursor() as cur:
         cur.register("staged_candidates", staged)
-        rows = cur.execute(query("dedup.cached_pairs"), {"target": target, "params_key": params.key}).fetchall()
-    return {(a, b): (j, est) for a, b, j, est in rows}
+        found = cur.sql(query("dedup.cached_pairs"), params={"target": target, "params_key": params.key}).to_arrow_table()
+    if found.num_rows:
+        at = np.searchsorted(pair_keys(candidates[:, 0], candidates[:, 1]),
+                             pair_keys(found["a_id"].to_numpy(), found["b_id"].to_numpy()))
+        jaccard[at] = found["jaccard"].to_numpy()
+        estimated[at] = found["estimated"].to_numpy()
+    return jaccard, estimated
 
 
 def _store_pairs(conn, target: str, params: DedupParams, pairs: np.ndarray, jaccard: np.ndarray,
@@ -155,18 +164,17 @@ def _store_pairs(conn, target: str, params: DedupParams, pairs: np.ndarray, jacc
 
 
 def verified(conn, target: str, params: DedupParams, engine: Engine, candidates: np.ndarray, ids: np.ndarray,
-             sig: np.ndarray) -> tuple[dict[tuple[int, int], tuple[float, bool]], int, int]:
-    """(Jaccard and estimated-flag per candidate pair, pairs found already verified, pairs
-    verified now). New verifications are stored, so no pair is ever verified twice."""
-    known = _known_pairs(conn, target, params, candidates) if len(candidates) else {}
-    cached = len(known)
-    todo = np.array([p for p in candidates.tolist() if tuple(p) not in known], dtype=np.int64).reshape(-1, 2)
-    row_of = {int(i): k for k, i in enumerate(ids)}
-    jaccard, estimated = verify_pairs(conn, target, todo, engine, params, lambda i: sig[row_of[i]])
-    if len(todo):
-        _store_pairs(conn, target, params, todo, jaccard, estimated)
-    known.update({tuple(p): (j, e) for p, j, e in zip(todo.tolist(), jaccard.tolist(), estimated.tolist())})
-    return known, cached, len(todo)
+             sig: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(Jaccard, estimated-flag) aligned with ``candidates``, and how many were verified now.
+    Verifications are stored, so no pair is ever verified twice."""
+    jaccard, estimated = _known_pairs(conn, target, params, candidates)
+    todo = np.isnan(jaccard)
+    if todo.any():
+        row_of = {int(i): k for k, i in enumerate(ids)}
+        jaccard[todo], estimated[todo] = verify_pairs(conn, target, candidates[todo], engine, params,
+                                                      lambda i: sig[row_of[i]])
+        _store_pairs(conn, target, params, candidates[todo], jaccard[todo], estimated[todo])
+    return jaccard, estimated, int(todo.sum())
 
 
 def _row_facts(conn, target: str, ids: list[int]) -> dict[int, RowFacts]:
@@ -221,11 +229,13 @@ def run_dedup(conn: duckdb.DuckDBPyConnection, target_name: str, params: DedupPa
     candidates = eng.candidate_pairs(ids, sig, params)
     report.candidate_pairs = len(candidates)
     lap("band")
-    known, report.cached_pairs, report.verified_pairs = verified(conn, target, params, eng, candidates, ids, sig)
-    report.estimated_pairs = int(sum(e for _, e in known.values()))
+    jaccard, estimated, report.verified_pairs = verified(conn, target, params, eng, candidates, ids, sig)
+    report.cached_pairs = len(candidates) - report.verified_pairs
+    report.estimated_pairs = int(estimated.sum())
     lap("verify")
-    edges = np.array([p for p in candidates.tolist() if known[tuple(p)][0] >= params.threshold],
-                     dtype=np.int64).reshape(-1, 2)
+    near = jaccard >= params.threshold
+    edges = candidates[near]
+    known = {(a, b): (j, e) for (a, b), j, e in zip(edges.tolist(), jaccard[near].tolist(), estimated[near].tolist())}
     report.duplicate_pairs = len(edges)
     clusters = clusters_of(edges)
     decisions = decide(conn, target, clusters, known, eng, params)

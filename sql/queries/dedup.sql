@@ -2,16 +2,16 @@
 -- examples (message contents joined) are shingled the same way.
 
 -- name: unsigned_documents
-SELECT d.id, d.text FROM documents d
+SELECT d.id FROM documents d
 WHERE NOT EXISTS (SELECT 1 FROM signatures s
                   WHERE s.target = 'document' AND s.row_id = d.id AND s.params_key = $params_key)
-ORDER BY d.id LIMIT $limit;
+ORDER BY d.id;
 
 -- name: unsigned_examples
-SELECT e.id, array_to_string(json_extract_string(e.messages, '$[*].content'), chr(10)) AS text FROM examples e
+SELECT e.id FROM examples e
 WHERE NOT EXISTS (SELECT 1 FROM signatures s
                   WHERE s.target = 'example' AND s.row_id = e.id AND s.params_key = $params_key)
-ORDER BY e.id LIMIT $limit;
+ORDER BY e.id;
 
 -- name: texts_documents
 SELECT d.id, d.text FROM documents d WHERE d.id IN (SELECT unnest($ids::BIGINT[])) ORDER BY d.id;
