@@ -160,6 +160,12 @@ def stats(as_json: JsonOpt = False):
         for code, n in data["rejects_by_reason"].items():
             rj.add_row(code, str(n))
         out.print(rj)
+    if data["near_duplicates"]:
+        near = Table("target", "latest run", "parameters", "clusters", "marked duplicate", title="near-duplicates")
+        for row in data["near_duplicates"]:
+            near.add_row(row["target"], str(row["run_id"]), row["params_key"], str(row["clusters"]),
+                         str(row["marked_duplicate"]))
+        out.print(near)
     if data["duplicates_skipped"]:
         dup = Table("target", "exact duplicates skipped", title="duplicates")
         for target, n in data["duplicates_skipped"].items():

@@ -35,3 +35,11 @@ SELECT s.id, s.name, s.created_at,
        coalesce(sum(f.examples), 0) AS examples, coalesce(sum(f.rejects), 0) AS rejects
 FROM sources s LEFT JOIN files f ON f.source_id = s.id
 GROUP BY s.id, s.name, s.created_at ORDER BY s.id;
+
+-- name: near_duplicates
+SELECT r.target, r.id AS run_id, r.params_key,
+       count(*) FILTER (WHERE d.decision = 'duplicate') AS marked_duplicate,
+       count(DISTINCT d.cluster_id) AS clusters
+FROM dedup_runs r LEFT JOIN dedup_decisions d ON d.run_id = r.id
+WHERE r.id IN (SELECT max(id) FROM dedup_runs GROUP BY target)
+GROUP BY r.target, r.id, r.params_key ORDER BY r.target;
