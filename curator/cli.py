@@ -248,30 +248,32 @@ def _print_cluster(data: dict) -> None:
     out.print(pairs)
 
 
+RowRef = Annotated[str, typer.Argument(help="document:N, example:N, or N with --target")]
+RowTarget = Annotated[str, typer.Option(help="documents|examples")]
+
+
+def _on_cluster(ref: str, target: str, as_json: bool, action) -> None:
+    target, row_id = _row_ref(ref, target)
+    data = action(open_store(get_settings().db), target, row_id)
+    _emit_json(data) if as_json else _print_cluster(data)
+
+
 @dedup_app.command("explain")
 @friendly
-def dedup_explain(ref: Annotated[str, typer.Argument(help="document:N, example:N, or N with --target")],
-                  target: Annotated[str, typer.Option(help="documents|examples")] = "examples",
-                  as_json: JsonOpt = False):
+def dedup_explain(ref: RowRef, target: RowTarget = "examples", as_json: JsonOpt = False):
     """Show a row's cluster: members, pairwise Jaccard, shared shingles, why the representative won."""
     from .dedup.explain import explain
 
-    target, row_id = _row_ref(ref, target)
-    data = explain(open_store(get_settings().db), target, row_id)
-    _emit_json(data) if as_json else _print_cluster(data)
+    _on_cluster(ref, target, as_json, explain)
 
 
 @dedup_app.command("keep")
 @friendly
-def dedup_keep(ref: Annotated[str, typer.Argument(help="document:N, example:N, or N with --target")],
-               target: Annotated[str, typer.Option(help="documents|examples")] = "examples",
-               as_json: JsonOpt = False):
+def dedup_keep(ref: RowRef, target: RowTarget = "examples", as_json: JsonOpt = False):
     """Make a row its cluster's representative (a steward's override; later runs keep it)."""
     from .dedup.explain import choose_representative
 
-    target, row_id = _row_ref(ref, target)
-    data = choose_representative(open_store(get_settings().db), target, row_id, cli_actor())
-    _emit_json(data) if as_json else _print_cluster(data)
+    _on_cluster(ref, target, as_json, lambda conn, t, row: choose_representative(conn, t, row, cli_actor()))
 
 
 @keys_app.command("create")
