@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
@@ -44,6 +45,11 @@ def friendly(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except ValidationError as exc:  # a settings or parameter object refused a value
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']} (got {e.get('input')!r})"
+                                 for e in exc.errors())
+            err.print(f"[red]error:[/red] {escape(problems)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
         except (CuratorError, ValueError) as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
