@@ -38,6 +38,8 @@ def explain(conn: duckdb.DuckDBPyConnection, target_name: str, row_id: int, shar
     target = _target(target_name)
     run_id, params = _latest(conn, target)
     members = _cluster(conn, target, run_id, row_id)
+    if not members and not rows(conn, f"dedup.row_info_{target}s", {"ids": [row_id]}):
+        raise InputError(f"no {target} with id {row_id}")
     if not members:
         return {"target": target, "row_id": row_id, "run_id": run_id, "cluster": None,
                 "why": f"not a near-duplicate of any row at Jaccard ≥ {params.threshold} ({params.key})"}
