@@ -282,6 +282,42 @@ def dedup_keep(ref: RowRef, target: RowTarget = "examples", as_json: JsonOpt = F
     _on_cluster(ref, target, as_json, lambda conn, t, row: choose_representative(conn, t, row, cli_actor()))
 
 
+candidates_app = typer.Typer(help="Candidate examples from stored transcripts (extract: no model needed).",
+                              no_args_is_help=True)
+app.add_typer(candidates_app, name="candidates")
+
+
+@candidates_app.command("extract")
+@friendly
+def candidates_extract(
+    recipe: Annotated[str, typer.Option(help="conversation|note|turns")] = "conversation",
+    limit: Annotated[Optional[int], typer.Option(help="only the first N transcripts (by id)")] = None,
+    max_tokens: Annotated[int, typer.Option(help="token budget per example, tokens ~ ceil(chars/4)")] = 4096,
+    target_field: Annotated[Optional[str], typer.Option(help="note: metadata key of the target text "
+                                                             "(default: section_text, then note)")] = None,
+    section_field: Annotated[str, typer.Option(help="note: metadata key naming the section")] = "section_header",
+    instruction: Annotated[Optional[str], typer.Option(help="note: instruction template with {section}")] = None,
+    speaker: Annotated[list[str], typer.Option("--speaker", help="SPEAKER=ROLE, e.g. agent=assistant")] = [],
+    as_json: JsonOpt = False,
+):
+    """Turn transcripts into candidate examples by a recipe; a re-run adds nothing new."""
+    from .candidates import DEFAULT_INSTRUCTION, RecipeOptions, extract_candidates
+
+    settings = get_settings()
+    roles = {**settings.speaker_roles, **{k.lower(): v for k, v in _parse_pairs(speaker, "--speaker").items()}}
+    opts = RecipeOptions(max_tokens=max_tokens, target_field=target_field, section_field=section_field,
+                         instruction=instruction or DEFAULT_INSTRUCTION)
+    conn = open_store(settings.db)
+    report = extract_candidates(conn, recipe, actor=cli_actor(), speaker_roles=roles, opts=opts, limit=limit)
+    if as_json:
+        _emit_json(report.summary())
+        return
+    skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(report.skipped.items())) or "none"
+    out.print(f"{recipe}: {report.documents} transcripts, {report.examples_added} examples added; "
+              f"skipped: {skipped}; {report.turns_without_role} turns without a user/assistant role left out",
+              highlight=False)
+
+
 @keys_app.command("create")
 @friendly
 def keys_create(name: Annotated[str, typer.Option(help="who or what uses the key")],
