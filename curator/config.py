@@ -8,8 +8,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# USD per 1M tokens; a model missing here has no cost (and cannot run under a budget).
+DEFAULT_PRICES: dict[str, dict[str, float]] = {
+    "gpt-4o-mini": {"input": 0.15, "output": 0.60},
+    "gpt-4o": {"input": 2.50, "output": 10.00},
+    "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
+}
 
 DEFAULT_SPEAKER_ROLES: dict[str, str] = {
     "doctor": "assistant",
@@ -50,6 +57,18 @@ class Settings(BaseSettings):
 
     ray_address: str | None = Field(None, description="Ray cluster for `dedup --engine ray`; None starts Ray locally")
 
+    openai_base_url: str = Field("https://api.openai.com/v1", description="any OpenAI-compatible endpoint")
+    openai_api_key: SecretStr = Field(SecretStr("change-me"), description="prod refuses the placeholder")
+    model: str = Field("gpt-4o-mini", description="chat model used by `candidates synthesize`")
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_tokens: int = Field(1024, gt=0, description="completion tokens per request")
+    concurrency: int = Field(16, ge=1, le=1024, description="requests in flight at once")
+    request_timeout: float = Field(60.0, gt=0, description="seconds per attempt before it is retried")
+    max_retries: int = Field(5, ge=0, description="retries on 429/5xx/timeouts, with backoff and Retry-After")
+    max_cost_usd: float | None = Field(None, gt=0, description="stop sending new requests past this spend")
+    prices: dict[str, dict[str, float]] = Field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_PRICES.items()},
+                                                description="model -> {input, output} USD per 1M tokens")
+
     host: str = "127.0.0.1"
     port: int = 8000
     webhook_secret: str = Field("change-me", description="shared secret for incoming webhooks")
@@ -67,6 +86,21 @@ class Settings(BaseSettings):
     def _no_placeholder_in_prod(cls, value: str, info) -> str:
         if info.data.get("environment") == "prod" and value == "change-me":
             raise ValueError("set CURATOR_WEBHOOK_SECRET: the placeholder is refused when CURATOR_ENVIRONMENT=prod")
+        return value
+
+    @field_validator("openai_api_key")
+    @classmethod
+    def _no_placeholder_key_in_prod(cls, value: SecretStr, info) -> SecretStr:
+        if info.data.get("environment") == "prod" and value.get_secret_value() in {"", "change-me"}:
+            raise ValueError("set CURATOR_OPENAI_API_KEY: the placeholder is refused when CURATOR_ENVIRONMENT=prod")
+        return value
+
+    @field_validator("prices")
+    @classmethod
+    def _prices_complete(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        bad = [m for m, p in value.items() if set(p) != {"input", "output"} or min(p.values()) < 0]
+        if bad:
+            raise ValueError(f"prices for {bad} need exactly non-negative 'input' and 'output' (USD per 1M tokens)")
         return value
 
     @property

@@ -1,0 +1,1 @@
+"""Synthesis: calling an OpenAI-compatible model (client, cache, cost) to make candidate examples."""
