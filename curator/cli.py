@@ -318,6 +318,36 @@ def candidates_extract(
               highlight=False)
 
 
+@candidates_app.command("synthesize")
+@friendly
+def candidates_synthesize(
+    template: Annotated[str, typer.Option(help="prompt template in curator/synth/templates (qa)")] = "qa",
+    limit: Annotated[Optional[int], typer.Option(help="only the first N pending documents (by id)")] = None,
+    n_per_chunk: Annotated[int, typer.Option(help="requests per chunk")] = 1,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count chunks, tokens and cost; send nothing")] = False,
+    max_cost: Annotated[Optional[float], typer.Option(help="stop sending new requests past this spend (USD)")] = None,
+    as_json: JsonOpt = False,
+):
+    """Grounded question-answer examples from stored documents through the model; a re-run sends nothing."""
+    from .synth.synthesize import synthesize
+
+    settings = get_settings()
+    conn = open_store(settings.db)
+    report = synthesize(conn, settings, template=template, actor=cli_actor(), limit=limit,
+                        n_per_chunk=n_per_chunk, dry_run=dry_run, max_cost_usd=max_cost)
+    if as_json:
+        _emit_json(report.summary())
+        return
+    cost = "unknown" if report.estimated_cost_usd is None else f"${report.estimated_cost_usd:.4f}"
+    out.print(f"{template}: {report.documents} documents, {report.chunks} chunks, {report.requests} requests, "
+              f"~{report.estimated_prompt_tokens} prompt tokens, at most {cost}", highlight=False)
+    if not dry_run:
+        failures = ", ".join(f"{code} {n}" for code, n in sorted(report.failures.items())) or "none"
+        out.print(f"sent {report.sent} (cache hits {report.cache_hits}), ${report.cost_usd:.4f}; "
+                  f"{report.examples_added} examples added, {report.duplicates} duplicates; failures: {failures}",
+                  highlight=False)
+
+
 @keys_app.command("create")
 @friendly
 def keys_create(name: Annotated[str, typer.Option(help="who or what uses the key")],

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     request_timeout: float = Field(60.0, gt=0, description="seconds per attempt before it is retried")
     max_retries: int = Field(5, ge=0, description="retries on 429/5xx/timeouts, with backoff and Retry-After")
     max_cost_usd: float | None = Field(None, gt=0, description="stop sending new requests past this spend")
+    pii_policy: Literal["block", "redact", "allow"] = Field(
+        "redact", description="PII in text sent to the model provider: block the chunk, redact it, or allow it")
     prices: dict[str, dict[str, float]] = Field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_PRICES.items()},
                                                 description="model -> {input, output} USD per 1M tokens")
 
