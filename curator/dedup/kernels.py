@@ -91,17 +91,22 @@ def _canonical(buf, start, end):
     return out[:n]
 
 
+@njit(cache=True, inline="always")
+def _windows(n, ngram):
+    """(number of shingles, shingle width) for a sequence of n items: a sequence shorter than
+    one shingle gives one shingle of all it has."""
+    if n >= ngram:
+        return n - ngram + 1, ngram
+    return (1, n) if n > 0 else (0, 0)
+
+
 @njit(cache=True)
 def shingle_hashes(buf, start, end, ngram, mode):
-    """Raw 64-bit hashes of the shingles of one text (before fmix64). A text shorter than one
-    shingle gives one shingle of all it has; an empty text gives none."""
+    """Raw 64-bit hashes of the shingles of one text (before fmix64); an empty text gives none.
+    Word shingles combine token hashes; character shingles are FNV-1a of the byte window."""
     if mode == WORD:
         toks = _token_hashes(buf, start, end)
-        n = toks.shape[0]
-        if n == 0:
-            return np.empty(0, dtype=np.uint64)
-        count = n - ngram + 1 if n >= ngram else 1
-        width = ngram if n >= ngram else n
+        count, width = _windows(toks.shape[0], ngram)
         out = np.empty(count, dtype=np.uint64)
         for i in range(count):
             h = np.uint64(0)
@@ -110,11 +115,7 @@ def shingle_hashes(buf, start, end, ngram, mode):
             out[i] = h
         return out
     text = _canonical(buf, start, end)
-    n = text.shape[0]
-    if n == 0:
-        return np.empty(0, dtype=np.uint64)
-    count = n - ngram + 1 if n >= ngram else 1
-    width = ngram if n >= ngram else n
+    count, width = _windows(text.shape[0], ngram)
     out = np.empty(count, dtype=np.uint64)
     for i in range(count):
         h = FNV_OFFSET
