@@ -399,5 +399,10 @@ def serve(host: Annotated[Optional[str], typer.Option()] = None,
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, workers=1)
 
 
+from .versions.cli import export, version_app  # noqa: E402  (needs friendly & co. above)
+
+app.add_typer(version_app, name="version")
+app.command("export")(export)
+
 if __name__ == "__main__":
     app()

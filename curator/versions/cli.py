@@ -1,0 +1,139 @@
+"""``curator version ...`` and ``curator export``: thin commands over ``curator.versions``.
+The CLI acts as a local admin (it holds the store file), so it may approve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..audit import cli_actor
+from ..cli import JsonOpt, _emit_json, err, friendly, out
+from ..config import get_settings
+from ..store import open_store
+
+version_app = typer.Typer(help="Immutable dataset versions: create, approve, list, show, diff.", no_args_is_help=True)
+RefArg = Annotated[str, typer.Argument(help="NAME@N, e.g. support@2")]
+
+
+def _conn():
+    return open_store(get_settings().db)
+
+
+def _counts(counts: dict) -> str:
+    return " / ".join(f"{s} {counts.get(s, 0)}" for s in ("train", "validation", "test"))
+
+
+@version_app.command("create")
+@friendly
+def create(name: Annotated[str, typer.Argument(help="dataset name; the version number is the next free one")],
+           split: Annotated[str, typer.Option(help="train,validation,test shares")] = "0.8,0.1,0.1",
+           seed: Annotated[int, typer.Option(help="seed of the group → split hash")] = 0,
+           where: Annotated[Optional[str], typer.Option(help="SQL boolean over version_candidates columns, "
+                                                             "e.g. \"kind = 'extracted'\"")] = None,
+           min_rating: Annotated[Optional[float], typer.Option(help="mean correctness rating at least this (1-5)")] = None,
+           as_json: JsonOpt = False):
+    """Freeze approved, non-duplicate examples into a new immutable draft version of NAME."""
+    from . import create_version
+
+    version = create_version(_conn(), name, cli_actor(), split=split, seed=seed, where=where, min_rating=min_rating)
+    if as_json:
+        _emit_json(version)
+        return
+    out.print(f"{version['ref']} (draft): {_counts(version['counts'])}; content hash {version['content_hash']}",
+              highlight=False)
+
+
+@version_app.command("approve")
+@friendly
+def approve(ref: RefArg, as_json: JsonOpt = False):
+    """Approve a draft after a clean cross-split leakage check (refused, naming the pairs, otherwise)."""
+    from . import LeakageFound, approve_version
+
+    try:
+        version = approve_version(_conn(), ref, cli_actor())
+    except LeakageFound as exc:
+        if as_json:
+            _emit_json({"approved": False, "error": str(exc), "leakage": exc.report})
+            raise typer.Exit(1) from None
+        raise
+    if as_json:
+        _emit_json(version)
+        return
+    out.print(f"{version['ref']} approved by {version['approved_by']}; content hash {version['content_hash']}",
+              highlight=False)
+
+
+@version_app.command("list")
+@friendly
+def list_(name: Annotated[Optional[str], typer.Option(help="only this name")] = None, as_json: JsonOpt = False):
+    """Every version: status, split counts, content hash."""
+    from . import list_versions
+
+    versions = list_versions(_conn(), name)
+    if as_json:
+        _emit_json(versions)
+        return
+    table = Table("version", "status", "train / validation / test", "content hash", "created", "approved by")
+    for v in versions:
+        table.add_row(v["ref"], v["status"], _counts(v["counts"]), v["content_hash"][:16], str(v["created_at"])[:19],
+                      v["approved_by"] or "")
+    out.print(table)
+
+
+@version_app.command("show")
+@friendly
+def show(ref: RefArg, as_json: JsonOpt = False):
+    """One version, verified against its content hash: parameters, counts, groups per split."""
+    from . import show_version
+
+    v = show_version(_conn(), ref)
+    if as_json:
+        _emit_json(v)
+        return
+    for key in ("ref", "status", "content_hash", "parent_id", "filter", "min_rating", "split_spec", "seed",
+                "dedup_run_id", "created_by", "created_at", "approved_by", "approved_at"):
+        out.print(f"{key}: {v[key]}", highlight=False, markup=False)
+    table = Table("split", "examples", "groups", "largest group")
+    for split, g in v["groups"].items():
+        table.add_row(split, str(v["counts"][split]), str(g["groups"]), str(g["largest"]))
+    out.print(table)
+
+
+@version_app.command("diff")
+@friendly
+def diff(a: RefArg, b: RefArg, as_json: JsonOpt = False):
+    """Examples added, removed, changed (text) and moved between splits from A to B."""
+    from . import diff_versions
+
+    d = diff_versions(_conn(), a, b)
+    if as_json:
+        _emit_json(d)
+        return
+    out.print(f"{d['a']} → {d['b']}: {len(d['added'])} added, {len(d['removed'])} removed, {len(d['changed'])} "
+              f"changed, {len(d['moved'])} moved, {d['unchanged']} unchanged", highlight=False)
+    for key in ("added", "removed", "changed"):
+        if d[key]:
+            out.print(f"  {key}: {', '.join(map(str, d[key][:50]))}{' …' if len(d[key]) > 50 else ''}", highlight=False)
+    for m in d["moved"][:50]:
+        out.print(f"  moved: example {m['example_id']} {m['from']} → {m['to']}", highlight=False)
+
+
+@friendly
+def export(ref: RefArg,
+           fmt: Annotated[str, typer.Option("--format", help="openai|alpaca|parquet|hf")] = "openai",
+           out_dir: Annotated[Path, typer.Option("--out", help="directory to write (replaced if an earlier export)")] = Path("export"),
+           as_json: JsonOpt = False):
+    """Write a version's splits for a trainer (OpenAI JSONL, Alpaca JSON, Parquet, HF DatasetDict) with manifest.json."""
+    from .export import export_version
+
+    manifest = export_version(_conn(), ref, fmt, out_dir)
+    if as_json:
+        _emit_json(manifest)
+        return
+    out.print(f"{manifest['ref']} ({manifest['status']}) → {out_dir} as {fmt}: "
+              + ", ".join(f"{s} {v['count']}" for s, v in manifest["splits"].items()), highlight=False)
+    if manifest["status"] != "approved":
+        err.print(f"note: {manifest['ref']} is a draft; trainers refuse unapproved versions")

@@ -1,0 +1,86 @@
+"""``version create``: freeze approved examples into a new immutable version of a name.
+
+Reads the pool (approved, not a near-duplicate, through the filter and rating floor), applies
+the reviewers' edits to the last assistant message, groups and splits, and inserts the version
+with its items and content hash in one transaction. The only INSERT into the version tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from ..audit import record_audit
+from ..errors import InputError
+from ..sqlfiles import query
+from ..store import rows, transaction
+from .filters import selected_ids
+from .hashing import canonical, content_hash, sha256_text
+from .refs import check_name, resolve
+from .splits import SPLITS, Member, assign, parse_split
+
+
+def apply_edit(messages: list[dict], final_response: str | None) -> list[dict]:
+    """The messages with the last assistant message's content replaced by the reviewer's edit."""
+    if not final_response:
+        return messages
+    out = [dict(m) for m in messages]
+    for m in reversed(out):
+        if m.get("role") == "assistant":
+            m["content"] = final_response
+            break
+    return out
+
+
+def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split: str | dict = "0.8,0.1,0.1",
+                   seed: int = 0, where: str | None = None, min_rating: float | None = None) -> dict:
+    """Create ``name@(last + 1)`` and return its version row (verified)."""
+    check_name(name)
+    shares = parse_split(split)
+    if min_rating is not None and not 1 <= min_rating <= 5:
+        raise InputError(f"--min-rating is a correctness rating from 1 to 5, got {min_rating}")
+    if seed < 0:
+        raise InputError(f"--seed must be a non-negative integer, got {seed}")
+    ids = selected_ids(conn, where, min_rating)
+    if not ids:
+        raise InputError("no approved, non-duplicate example passes the filter: nothing to version "
+                         "(examples enter a version only after review approves them)")
+    pool = rows(conn, "versions.pool", {"ids": ids})
+    frozen = {r["example_id"] for r in rows(conn, "versions.frozen_test", {"name": name})}
+    members = [Member(r["id"], r["cluster_id"], r["document_id"], r["origin"]) for r in pool]
+    placed = assign(members, seed, shares, frozen)
+    items = []
+    for r in pool:
+        messages = apply_edit(orjson.loads(r["messages"]), r["final_response"])
+        text = canonical(messages)
+        split_name, group = placed[r["id"]]
+        items.append((r["id"], split_name, group, text, sha256_text(text)))
+    counts = {s: sum(1 for i in items if i[1] == s) for s in SPLITS}
+    dedup = rows(conn, "versions.latest_dedup_run")
+    previous = rows(conn, "versions.latest_of_name", {"name": name})
+    params = {"name": name, "number": previous[0]["number"] + 1 if previous else 1,
+              "parent_id": previous[0]["id"] if previous else None, "filter": where, "min_rating": min_rating,
+              "split_spec": shares, "seed": seed, "dedup_run_id": dedup[0]["id"] if dedup else None,
+              "dedup_params": orjson.loads(dedup[0]["params"]) if dedup else None, "counts": counts,
+              "created_by": actor}
+    params["content_hash"] = content_hash(params, ((i[0], i[1], i[2], i[4]) for i in items))
+    staged = pa.table({"example_id": [i[0] for i in items], "split": [i[1] for i in items],
+                       "group_key": [i[2] for i in items], "messages": [i[3] for i in items],
+                       "example_hash": [i[4] for i in items]})
+    with transaction(conn):
+        json_cols = {k: orjson.dumps(params[k], option=orjson.OPT_SORT_KEYS).decode()
+                     for k in ("split_spec", "counts")}
+        json_cols["dedup_params"] = (None if params["dedup_params"] is None
+                                     else orjson.dumps(params["dedup_params"], option=orjson.OPT_SORT_KEYS).decode())
+        version_id = conn.execute(query("versions.insert_version"),
+                                  {**params, **json_cols, "created_at": datetime.now(timezone.utc)}).fetchone()[0]
+        conn.register("staged_items", staged)
+        conn.execute(query("versions.insert_items"), {"version_id": version_id})
+        conn.unregister("staged_items")
+        record_audit(conn, actor, "version.create", f"{name}@{params['number']}",
+                     {"version_id": version_id, "counts": counts, "content_hash": params["content_hash"],
+                      "filter": where, "min_rating": min_rating, "seed": seed, "split": shares})
+    return resolve(conn, f"{name}@{params['number']}")

@@ -1,0 +1,95 @@
+"""``curator export NAME@N --format ... --out DIR``: the verified version's splits in a trainer's
+format, plus ``manifest.json`` (ids, hashes, parameters, approval, per-split counts and file
+SHA-256). Written into a sibling directory and renamed into place, so DIR is either the old
+export or the new one, never half of each; the same version gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from ..errors import InputError
+from .formats import WRITERS
+from .hashing import verify_version
+from .refs import resolve
+from .splits import SPLITS
+
+MANIFEST = "manifest.json"
+MANIFEST_SCHEMA = 1
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _iso(value) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def manifest_for(conn: duckdb.DuckDBPyConnection, version: dict, fmt: str, out: Path) -> dict:
+    parent = None
+    if version["parent_id"] is not None:
+        row = conn.execute("SELECT name, number, content_hash FROM dataset_versions WHERE id = ?",
+                           [version["parent_id"]]).fetchone()
+        parent = {"version_id": version["parent_id"], "ref": f"{row[0]}@{row[1]}", "content_hash": row[2]}
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
+    hashes = {f: _sha256(out / f) for f in files}
+
+    def of_split(split: str) -> dict:
+        mine = {f: h for f, h in hashes.items() if f.split("/")[0] == split or f.split(".")[0] == split}
+        return {"count": version["counts"].get(split, 0), "files": mine}
+
+    return {
+        "manifest_schema": MANIFEST_SCHEMA, "version_id": version["id"], "name": version["name"],
+        "number": version["number"], "ref": version["ref"], "content_hash": version["content_hash"],
+        "status": version["status"], "created_by": version["created_by"], "created_at": _iso(version["created_at"]),
+        "approved_by": version["approved_by"], "approved_at": _iso(version["approved_at"]), "parent": parent,
+        "parameters": {"filter": version["filter"], "min_rating": version["min_rating"],
+                       "split": version["split_spec"], "seed": version["seed"],
+                       "dedup_run_id": version["dedup_run_id"], "dedup": version["dedup_params"]},
+        "format": fmt, "splits": {s: of_split(s) for s in SPLITS}, "files": hashes,
+    }
+
+
+def _replaceable(out: Path) -> bool:
+    return not out.exists() or (out.is_dir() and (not any(out.iterdir()) or (out / MANIFEST).is_file()))
+
+
+def export_version(conn: duckdb.DuckDBPyConnection, ref: str, fmt: str, out_dir: Path | str) -> dict:
+    """Write the export and return its manifest; raises ``VersionTampered`` before writing anything
+    if the stored version no longer matches its content hash."""
+    if fmt not in WRITERS:
+        raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(WRITERS)}")
+    out = Path(out_dir)
+    if not _replaceable(out):
+        raise InputError(f"{out} exists and is not an earlier curator export (no {MANIFEST}); choose an empty "
+                         "or new directory")
+    version = resolve(conn, ref, verify=False)
+    items = verify_version(conn, version)
+    by_split = {s: [i for i in items if i["split"] == s] for s in SPLITS}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        WRITERS[fmt](staging, by_split, version)
+        manifest = manifest_for(conn, version, fmt, staging)
+        (staging / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+                                         + b"\n")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest

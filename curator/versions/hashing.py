@@ -1,0 +1,63 @@
+"""Content hashes: what makes "the same version" checkable.
+
+``example_hash`` is the SHA-256 of the canonical messages JSON (sorted keys, as examples'
+``content_hash``); ``content_hash`` covers the version's parameters and every item (example,
+split, group, example hash) in example order. Reads re-compute both, because DuckDB has no
+triggers to stop an UPDATE: tampering cannot be prevented underneath, only detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Iterable
+
+import duckdb
+import orjson
+
+from ..store import rows
+from .errors import VersionTampered
+
+# The columns content_hash covers; status and approval are the one change a version allows.
+HASHED = ("name", "number", "parent_id", "filter", "min_rating", "split_spec", "seed", "dedup_run_id",
+          "dedup_params", "counts", "created_by")
+
+
+def canonical(messages: list[dict]) -> str:
+    return orjson.dumps(messages, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def content_hash(params: dict, items: Iterable[tuple[int, str, str, str]]) -> str:
+    """SHA-256 over the canonical parameters, then one line per (example_id, split, group_key,
+    example_hash), items in example order."""
+    h = hashlib.sha256(orjson.dumps({k: params.get(k) for k in HASHED}, option=orjson.OPT_SORT_KEYS))
+    for item in sorted(items):
+        h.update(b"\n" + orjson.dumps(list(item)))
+    return h.hexdigest()
+
+
+def verify_version(conn: duckdb.DuckDBPyConnection, version: dict) -> list[dict]:
+    """Re-hash every item's messages and the whole version; return the items (messages decoded)
+    or raise ``VersionTampered`` naming what no longer matches."""
+    items = rows(conn, "versions.items", {"version_id": version["id"]})
+    where = f"dataset version {version['ref']}"
+    for item in items:
+        item["messages"] = orjson.loads(item["messages"])
+        if sha256_text(canonical(item["messages"])) != item["example_hash"]:
+            raise VersionTampered(f"{where}: the messages of example {item['example_id']} were altered after the "
+                                  "version was created (example_hash mismatch); the version cannot be trusted")
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item["split"]] = counts.get(item["split"], 0) + 1
+    if {k: v for k, v in version["counts"].items() if v} != counts:
+        raise VersionTampered(f"{where}: stored items {counts} do not match the recorded counts {version['counts']}")
+    got = content_hash(version, ((i["example_id"], i["split"], i["group_key"], i["example_hash"]) for i in items))
+    if got != version["content_hash"]:
+        raise VersionTampered(f"{where}: rows were altered after the version was created (content_hash "
+                              f"{got[:12]}… ≠ recorded {version['content_hash'][:12]}…); the version cannot be trusted")
+    if version["status"] == "approved" and not (version.get("approved_by") and version.get("approved_at")):
+        raise VersionTampered(f"{where}: marked approved without an approver")
+    return items
