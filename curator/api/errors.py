@@ -8,19 +8,27 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from ..errors import CuratorError, StoreLockedError
+from ..versions.errors import LeakageFound, VersionImmutable, VersionNotFound, VersionTampered
 from .uploads import UploadTooLarge
 
 # Most specific first; CuratorError (bad input, unknown key, …) is the 400 fallback.
 STATUS: tuple[tuple[type[CuratorError], int], ...] = (
     (UploadTooLarge, status.HTTP_413_CONTENT_TOO_LARGE),
     (StoreLockedError, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (VersionNotFound, status.HTTP_404_NOT_FOUND),
+    (LeakageFound, status.HTTP_409_CONFLICT),
+    (VersionImmutable, status.HTTP_409_CONFLICT),
+    (VersionTampered, status.HTTP_409_CONFLICT),
     (CuratorError, status.HTTP_400_BAD_REQUEST),
 )
 
 
 async def _curator_error(_request: Request, exc: Exception) -> JSONResponse:
     code = next(code for cls, code in STATUS if isinstance(exc, cls))
-    return JSONResponse({"detail": str(exc)}, status_code=code)
+    body = {"detail": str(exc)}
+    if isinstance(exc, LeakageFound):
+        body["leakage"] = exc.report
+    return JSONResponse(body, status_code=code)
 
 
 async def _write_conflict(_request: Request, _exc: Exception) -> JSONResponse:

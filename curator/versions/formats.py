@@ -71,6 +71,7 @@ def write_hf(out: Path, by_split: dict[str, list[dict]], version: dict) -> None:
         from ..errors import InputError
 
         raise InputError("--format hf needs the Hugging Face datasets library: pip install 'curator[hf]'") from None
+    datasets.disable_progress_bars()  # the CLI prints one line per export; no bar per split
     dd = datasets.DatasetDict({split: datasets.Dataset(_table(by_split[split]), fingerprint=f"{version['content_hash'][:32]}-{split}")
                                for split in SPLITS})
     dd.save_to_disk(str(out))
