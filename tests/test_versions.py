@@ -283,3 +283,62 @@ def test_groups_are_connected_components():
     for bad in ("0.8,0.1", "0.8,0.3,0.1", "a,b,c", "0,0.5,0.5"):
         with pytest.raises(CuratorError, match="--split"):
             parse_split(bad)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_exports_load_back_pass_the_cookbook_checks_and_reproduce_byte_for_byte(env, tmp_path):
+    import hashlib
+
+    import datasets
+    import pandas as pd
+
+    from curator.ingest.chat import validate_messages
+    from curator.store import connect
+    from curator.versions import export_version, resolve
+
+    ref, _ = approve_resolving(env, "support", "--where", "metadata->>'recipe' = 'turns'")
+    split = items(env, ref)
+    conn = connect(env["CURATOR_DB"])
+    try:
+        version = resolve(conn, ref)
+        manifests = {}
+        for fmt in ("openai", "alpaca", "parquet", "hf"):
+            first = export_version(conn, ref, fmt, tmp_path / "a" / fmt)
+            again = export_version(conn, ref, fmt, tmp_path / "b" / fmt)
+            assert first == again and _files(tmp_path / "a" / fmt) == _files(tmp_path / "b" / fmt), fmt
+            manifests[fmt] = first
+    finally:
+        conn.close()
+    counts = {s: sum(1 for v in split.values() if v == s) for s in ("train", "validation", "test")}
+    assert min(counts.values()) > 0
+    for fmt, m in manifests.items():
+        assert (m["ref"], m["version_id"], m["content_hash"], m["status"]) == (ref, version["id"], version["content_hash"], "approved")
+        assert m["approved_by"] and m["parameters"]["filter"] == "metadata->>'recipe' = 'turns'" and m["parameters"]["dedup"]
+        assert {s: v["count"] for s, v in m["splits"].items()} == counts
+        for f, digest in m["files"].items():
+            assert hashlib.sha256((tmp_path / "a" / fmt / f).read_bytes()).hexdigest() == digest
+        assert json.loads((tmp_path / "a" / fmt / "manifest.json").read_text()) == m
+
+    base = tmp_path / "a"
+    openai = datasets.load_dataset("json", data_files={s: str(base / "openai" / f"{s}.jsonl") for s in counts})
+    assert {s: len(openai[s]) for s in counts} == counts
+    for s in counts:  # the OpenAI cookbook's format checks, line by line
+        for line in (base / "openai" / f"{s}.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            assert set(record) == {"messages"}
+            messages, warnings = validate_messages(record["messages"])
+            assert messages == record["messages"] and not [w for w in warnings if "unknown key" in w]
+    alpaca = datasets.load_dataset("json", data_files={s: str(base / "alpaca" / f"{s}.json") for s in counts})
+    assert {s: len(alpaca[s]) for s in counts} == counts
+    assert {"instruction", "input", "output", "system", "history"} <= set(alpaca["train"].column_names)
+    assert all(r["output"] for r in alpaca["train"])
+    for s in counts:
+        frame = pd.read_parquet(base / "parquet" / f"{s}.parquet")
+        assert sorted(frame["example_id"]) == sorted(i for i, v in split.items() if v == s)
+        assert all(m[-1]["role"] == "assistant" for m in frame["messages"])
+    hf = datasets.load_from_disk(str(base / "hf"))
+    assert {s: hf[s].num_rows for s in counts} == counts
+    assert hf["train"][0]["messages"] == json.loads((base / "openai" / "train.jsonl").read_text().splitlines()[0])["messages"]

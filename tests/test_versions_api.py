@@ -1,0 +1,79 @@
+"""Versions and exports over HTTP: the real `curator serve` on a store built with the real CLI
+from MTS-Dialog (note examples, approved in SQL as review would), steward and reviewer keys."""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+import pytest
+
+from conftest import make_env, run_curator
+from test_api import _serving
+
+CORPUS = "mts-dialog/Main-Dataset/MTS-Dialog-ValidationSet.csv"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, shared_data):
+    root = tmp_path_factory.mktemp("versions_api")
+    env = make_env(root)
+    run_curator(["ingest", str(shared_data / CORPUS)], env)
+    run_curator(["candidates", "extract", "--recipe", "note"], env)
+    with duckdb.connect(str(root / "curator.duckdb")) as conn:
+        conn.execute("UPDATE examples SET status = 'approved'")
+    with _serving(root) as svc:
+        yield svc
+
+
+def test_versions_and_exports_over_http(service):
+    steward, reviewer = service.as_role("steward"), service.as_role("reviewer")
+    assert reviewer.get("/versions").status_code == 403
+    assert reviewer.post("/versions", json={"name": "api"}).status_code == 403
+    bad = steward.post("/versions", json={"name": "api", "where": "id IN (SELECT id FROM examples)"})
+    assert bad.status_code == 400 and "subqueries are refused" in bad.json()["detail"]
+    assert steward.post("/versions", json={"name": "api", "split": "0.5,0.6"}).status_code == 400
+
+    v1 = steward.post("/versions", json={"name": "api", "seed": 5})
+    assert v1.status_code == 201, v1.text
+    ref = v1.json()["ref"]
+    assert ref == "api@1" and v1.json()["status"] == "draft"
+    assert [v["ref"] for v in steward.get("/versions").json()] == [ref]
+    shown = steward.get(f"/versions/{ref}").json()
+    assert shown["verified"] and shown["content_hash"] == v1.json()["content_hash"]
+    assert steward.get("/versions/api@9").status_code == 404
+    for method in ("put", "patch", "delete"):  # no route changes a version
+        assert getattr(steward, method)(f"/versions/{ref}").status_code == 405
+
+    # The MTS-Dialog notes hold real cross-visit copies: approval is refused, naming the pairs.
+    refused = steward.post(f"/versions/{ref}/approve")
+    assert refused.status_code == 409, refused.text
+    report = refused.json()["leakage"]
+    assert not report["clean"] and report == steward.get(f"/versions/{ref}/leakage").json()
+    pairs = report["near_duplicate_pairs"] + report["ngram_pairs"]
+    assert pairs and all(f"example {p['a']} ({p['split_a']})" in refused.json()["detail"] for p in pairs[:10])
+    # Resolution: the steward cuts api@2 without one side of each pair (a filter: the service owns
+    # the store, so review's rejection cannot be simulated in SQL here), and approval passes.
+    drop = sorted({p["b"] for p in pairs})
+    where = "id NOT IN (" + ", ".join(map(str, drop)) + ")"
+    v2 = steward.post("/versions", json={"name": "api", "seed": 5, "where": where}).json()
+    assert v2["ref"] == "api@2" and v2["parent_id"] == v1.json()["id"]
+    approved = steward.post("/versions/api@2/approve")
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "approved" and approved.json()["approved_by"] == "api:steward"
+    assert steward.post("/versions/api@2/approve").status_code == 409
+    diff = steward.get("/versions/api@1/diff/api@2").json()
+    assert diff["removed"] == drop and diff["added"] == [] and diff["moved"] == []
+
+    assert reviewer.post("/exports", json={"version": "api@2"}).status_code == 403
+    made = steward.post("/exports", json={"version": "api@2", "format": "openai"})
+    assert made.status_code == 201, made.text
+    manifest = made.json()
+    assert manifest["status"] == "approved" and manifest["content_hash"] == approved.json()["content_hash"]
+    assert steward.get("/exports/api@2/openai/manifest.json").json() == manifest
+    for name, digest in manifest["files"].items():
+        body = steward.get(f"/exports/api@2/openai/{name}").content
+        assert hashlib.sha256(body).hexdigest() == digest
+    assert steward.get("/exports/api@2/openai/../../../curator.duckdb").status_code == 404
+    audit = {(r["action"], r["target"]) for r in service.as_role("admin").get("/audit").json()}
+    assert {("version.create", "api@1"), ("version.approve", "api@2"), ("version.export", "api@2")} <= audit
