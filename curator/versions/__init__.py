@@ -9,22 +9,32 @@ exports a trainer can trust (``resolve`` verifies; the trainer refuses unapprove
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import duckdb
 
-from ..store import rows
-from .approve import approve_version, leakage_report
-from .create import create_version
-from .diff import diff_versions
 from .errors import FilterError, LeakageFound, VersionImmutable, VersionNotFound, VersionTampered
-from .export import export_version
 from .refs import decode, parse_ref, resolve
+
+# Imported on first use, so `curator --help` and unrelated commands do not load scipy and the
+# dedup kernels (PEP 562 module __getattr__).
+_LAZY = {"approve_version": "approve", "leakage_report": "approve", "create_version": "create",
+         "diff_versions": "diff", "export_version": "export"}
 
 __all__ = ["approve_version", "create_version", "diff_versions", "export_version", "leakage_report",
            "list_versions", "parse_ref", "resolve", "show_version", "FilterError", "LeakageFound",
            "VersionImmutable", "VersionNotFound", "VersionTampered"]
 
 
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def list_versions(conn: duckdb.DuckDBPyConnection, name: str | None = None) -> list[dict]:
+    from ..store import rows
+
     return [decode(r) for r in rows(conn, "versions.list", {"name": name})]
 
 

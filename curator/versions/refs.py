@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ..errors import InputError
 from ..store import rows
 from .errors import VersionNotFound
-from ..errors import InputError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
