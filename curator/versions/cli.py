@@ -43,7 +43,7 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
         _emit_json(version)
         return
     out.print(f"{version['ref']} (draft): {_counts(version['counts'])}; content hash {version['content_hash']}",
-              highlight=False)
+              highlight=False, soft_wrap=True)
 
 
 @version_app.command("approve")
@@ -63,7 +63,7 @@ def approve(ref: RefArg, as_json: JsonOpt = False):
         _emit_json(version)
         return
     out.print(f"{version['ref']} approved by {version['approved_by']}; content hash {version['content_hash']}",
-              highlight=False)
+              highlight=False, soft_wrap=True)
 
 
 @version_app.command("list")
