@@ -152,6 +152,7 @@ def test_groups_never_straddle_and_planted_leaks_block_approval(env):
     assert f"example {first['a']} ({first['split_a']}) ~ example {first['b']} ({first['split_b']})" in answer["error"]
     total = report["n_near_duplicate_pairs"] + report["n_ngram_pairs"]
     assert total == len(near) + len(ngram) and (total <= 10 or f"{total - 10} more" in answer["error"])
+    assert run_json(["version", "leakage", ref], env) == report  # the same check, without approving
     assert run_json(["version", "show", ref], env)["status"] == "draft"
 
     # Resolution: reject one side of every pair in review, cut a new version, which passes.
@@ -162,7 +163,7 @@ def test_groups_never_straddle_and_planted_leaks_block_approval(env):
     assert version["status"] == "approved" and version["leakage"]["clean"] and version["parent_id"] is not None
 
 
-def test_frozen_test_set_and_exact_diff(env):
+def test_frozen_test_set_and_exact_diff(env, tmp_path):
     v1, _ = approve_resolving(env, "notes", seed=1)
     s1 = items(env, v1)
     train = sorted(i for i, s in s1.items() if s == "train")
@@ -183,6 +184,20 @@ def test_frozen_test_set_and_exact_diff(env):
     shown = sql(env, "SELECT messages FROM dataset_items i JOIN dataset_versions v ON v.id = i.version_id "
                      "WHERE v.name = 'notes' AND v.number = 2 AND example_id = ?", [edited])[0][0]
     assert orjson.loads(shown)[-1] == {"role": "assistant", "content": "Edited by the reviewer."}
+
+    # A draft exports (for inspection), but a trainer reading its manifest refuses it.
+    from curator.errors import CuratorError
+    from curator.store import connect
+    from curator.versions import export_version, read_manifest
+
+    conn = connect(env["CURATOR_DB"])
+    try:
+        export_version(conn, v2, "openai", tmp_path / "draft")
+    finally:
+        conn.close()
+    with pytest.raises(CuratorError, match="only approved versions may be trained on"):
+        read_manifest(tmp_path / "draft")
+    assert read_manifest(tmp_path / "draft", require_approved=False)["status"] == "draft"
 
     # Another seed reshuffles groups, but what was in test in the approved v1 stays in test.
     v3 = run_json(["version", "create", "notes", "--seed", "99"], env)["ref"]
@@ -208,6 +223,14 @@ def test_versions_never_change_and_tampering_is_detected(env, tmp_path):
     run_curator(["export", ref, "--format", "openai", "--out", str(out2)], env)
     assert all((out1 / f).read_bytes() == (out2 / f).read_bytes() for f in ("train.jsonl", "test.jsonl", "manifest.json"))
     assert run_json(["version", "show", ref], env)["content_hash"] == before["content_hash"]
+    # What a trainer reads: the manifest, once every file matches it and the version is approved.
+    from curator.versions import VersionTampered, read_manifest
+
+    assert read_manifest(out2)["content_hash"] == before["content_hash"]
+    with open(out2 / "train.jsonl", "ab") as f:
+        f.write(b'{"messages": []}\n')
+    with pytest.raises(VersionTampered, match="changed after export"):
+        read_manifest(out2)
 
     # No approval without an approver, even through SQL (a CHECK constraint).
     with pytest.raises(duckdb.ConstraintException):

@@ -5,6 +5,7 @@ exports a trainer can trust (``resolve`` verifies; the trainer refuses unapprove
     approve_version(conn, "support@N", actor) → approved, after a clean leakage check
     resolve(conn, "support@N") → the verified version row
     export_version(conn, "support@N", "openai", out_dir) → manifest dict
+    read_manifest(out_dir) → that manifest, after checking file hashes and approval
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from .refs import decode, parse_ref, resolve
 # Imported on first use, so `curator --help` and unrelated commands do not load scipy and the
 # dedup kernels (PEP 562 module __getattr__).
 _LAZY = {"approve_version": "approve", "leakage_report": "approve", "create_version": "create",
-         "diff_versions": "diff", "export_version": "export"}
+         "diff_versions": "diff", "export_version": "export", "read_manifest": "export"}
 
-__all__ = ["approve_version", "create_version", "diff_versions", "export_version", "leakage_report",
+__all__ = ["approve_version", "create_version", "diff_versions", "export_version", "leakage_report", "read_manifest",
            "list_versions", "parse_ref", "resolve", "show_version", "FilterError", "LeakageFound",
            "VersionImmutable", "VersionNotFound", "VersionTampered"]
 

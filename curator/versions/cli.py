@@ -66,6 +66,29 @@ def approve(ref: RefArg, as_json: JsonOpt = False):
               highlight=False, soft_wrap=True)
 
 
+@version_app.command("leakage")
+@friendly
+def leakage(ref: RefArg, as_json: JsonOpt = False):
+    """The cross-split leakage check approval runs, without approving: every pair it finds."""
+    from . import leakage_report
+
+    report = leakage_report(_conn(), ref)
+    if as_json:
+        _emit_json(report)
+        return
+    out.print(f"{report['version']}: {'clean' if report['clean'] else 'leaks'}; "
+              f"{report['n_near_duplicate_pairs']} near-duplicate pairs (Jaccard ≥ {report['threshold']}, "
+              f"{report['shingles']}), {report['n_ngram_pairs']} pairs sharing response {report['ngram']}-grams",
+              highlight=False)
+    table = Table("example", "split", "example", "split", "why")
+    for p in report["near_duplicate_pairs"][:50]:
+        table.add_row(str(p["a"]), p["split_a"], str(p["b"]), p["split_b"], f"Jaccard {p['jaccard']:.3f}")
+    for p in report["ngram_pairs"][:50]:
+        table.add_row(str(p["a"]), p["split_a"], str(p["b"]), p["split_b"], f"{p['shared_ngrams']} shared n-grams")
+    if table.row_count:
+        out.print(table)
+
+
 @version_app.command("list")
 @friendly
 def list_(name: Annotated[Optional[str], typer.Option(help="only this name")] = None, as_json: JsonOpt = False):

@@ -93,3 +93,28 @@ def export_version(conn: duckdb.DuckDBPyConnection, ref: str, fmt: str, out_dir:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
+
+
+def read_manifest(out_dir: Path | str, require_approved: bool = True) -> dict:
+    """The manifest of an export directory after checking every listed file's SHA-256 (and, by
+    default, that the version was approved): what a trainer calls before it reads a byte."""
+    from .errors import VersionTampered
+
+    out = Path(out_dir)
+    try:
+        manifest = orjson.loads((out / MANIFEST).read_bytes())
+    except FileNotFoundError:
+        raise InputError(f"{out} holds no {MANIFEST}: export a version first (`curator export NAME@N`)") from None
+    except orjson.JSONDecodeError as exc:
+        raise VersionTampered(f"{out / MANIFEST} is not valid JSON: {exc}") from None
+    for name, digest in manifest.get("files", {}).items():
+        path = out / name
+        if not path.is_file():
+            raise VersionTampered(f"{path} is listed in the manifest of {manifest.get('ref')} but missing")
+        if _sha256(path) != digest:
+            raise VersionTampered(f"{path} was changed after export: its SHA-256 differs from the manifest of "
+                                  f"{manifest.get('ref')}; export the version again")
+    if require_approved and manifest.get("status") != "approved":
+        raise InputError(f"{manifest.get('ref')} in {out} is a {manifest.get('status')} version; only approved "
+                         "versions may be trained on (`curator version approve`)")
+    return manifest
