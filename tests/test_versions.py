@@ -178,6 +178,8 @@ def test_frozen_test_set_and_exact_diff(env, tmp_path):
     sql(env, "INSERT INTO review_outcomes (example_id, verdict, source, final_response) "
              "VALUES (?, 'edit', 'single', 'Edited by the reviewer.')", [edited])
     v2 = run_json(["version", "create", "notes", "--seed", "1"], env)["ref"]
+    again = run_json(["version", "create", "notes", "--seed", "1"], env)  # a repeated command adds nothing
+    assert (again["ref"], again["created"]) == (v2, False)
     d = run_json(["version", "diff", v1, v2], env)
     assert (d["added"], d["removed"], d["changed"], d["moved"]) == (added, sorted(removed), [edited], [])
     assert d["unchanged"] == len(s1) - 3

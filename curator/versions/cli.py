@@ -42,6 +42,10 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
     if as_json:
         _emit_json(version)
         return
+    if not version["created"]:
+        out.print(f"unchanged: {version['ref']} ({version['status']}) already holds exactly these examples and "
+                  "parameters; no version added", highlight=False, soft_wrap=True)
+        return
     out.print(f"{version['ref']} (draft): {_counts(version['counts'])}; content hash {version['content_hash']}",
               highlight=False, soft_wrap=True)
 

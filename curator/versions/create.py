@@ -18,9 +18,12 @@ from ..errors import InputError
 from ..sqlfiles import query
 from ..store import rows, transaction
 from .filters import selected_ids
-from .hashing import canonical, content_hash, sha256_text
+from .hashing import canonical, content_hash, sha256_text, verify_version
 from .refs import check_name, resolve
 from .splits import SPLITS, Member, assign, parse_split
+
+# Parameters that, with identical items, make a new version the same as the latest one.
+SAME = ("filter", "min_rating", "split_spec", "seed", "dedup_run_id")
 
 
 def apply_edit(messages: list[dict], final_response: str | None) -> list[dict]:
@@ -37,7 +40,9 @@ def apply_edit(messages: list[dict], final_response: str | None) -> list[dict]:
 
 def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split: str | dict = "0.8,0.1,0.1",
                    seed: int = 0, where: str | None = None, min_rating: float | None = None) -> dict:
-    """Create ``name@(last + 1)`` and return its version row (verified)."""
+    """Create ``name@(last + 1)`` and return its version row (verified), with ``created``; when
+    the latest version of the name already holds exactly these items with these parameters,
+    return it instead (``created`` false), so a repeated command adds no version."""
     check_name(name)
     shares = parse_split(split)
     if min_rating is not None and not 1 <= min_rating <= 5:
@@ -66,6 +71,11 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
               "split_spec": shares, "seed": seed, "dedup_run_id": dedup[0]["id"] if dedup else None,
               "dedup_params": orjson.loads(dedup[0]["params"]) if dedup else None, "counts": counts,
               "created_by": actor}
+    if previous:  # a re-run that would freeze exactly what the latest version holds adds nothing
+        latest = resolve(conn, f"{name}@{previous[0]['number']}", verify=False)
+        held = [(i["example_id"], i["split"], i["group_key"], i["example_hash"]) for i in verify_version(conn, latest)]
+        if (all(latest[k] == params[k] for k in SAME) and held == [(i[0], i[1], i[2], i[4]) for i in items]):
+            return latest | {"created": False}
     params["content_hash"] = content_hash(params, ((i[0], i[1], i[2], i[4]) for i in items))
     staged = pa.table({"example_id": [i[0] for i in items], "split": [i[1] for i in items],
                        "group_key": [i[2] for i in items], "messages": [i[3] for i in items],
@@ -83,4 +93,4 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
         record_audit(conn, actor, "version.create", f"{name}@{params['number']}",
                      {"version_id": version_id, "counts": counts, "content_hash": params["content_hash"],
                       "filter": where, "min_rating": min_rating, "seed": seed, "split": shares})
-    return resolve(conn, f"{name}@{params['number']}")
+    return resolve(conn, f"{name}@{params['number']}") | {"created": True}
