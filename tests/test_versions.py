@@ -118,8 +118,9 @@ def test_groups_never_straddle_and_planted_leaks_block_approval(env):
     planted = plant(env, records)
     pairs = list(zip(planted, [o[0] for o in originals]))
 
-    ref = run_json(["version", "create", "mts", "--seed", "3"], env)["ref"]
-    assert ref == "mts@1"
+    created = run_json(["version", "create", "mts", "--seed", "3"], env)
+    ref = created["ref"]
+    assert ref == "mts@1" and created["unclustered"] == len(planted)  # planted after the dedup run
     split = items(env, ref)
     assert set(split) >= set(planted) and not any(i % 10 == 0 for i in split if i not in planted)
     assert set(split.values()) == {"train", "validation", "test"}

@@ -48,6 +48,13 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
         return
     out.print(f"{version['ref']} (draft): {_counts(version['counts'])}; content hash {version['content_hash']}",
               highlight=False, soft_wrap=True)
+    if version["dedup_run_id"] is None:
+        err.print("note: no near-duplicate run yet, so examples were grouped by source only; run "
+                  "`curator dedup --target examples` and create again", highlight=False, soft_wrap=True)
+    elif version["unclustered"]:
+        err.print(f"note: {version['unclustered']} of its examples came after the latest near-duplicate run, so "
+                  "they were grouped without their near-duplicates; approval's leakage check will compare them, "
+                  "or run `curator dedup --target examples` and create again", highlight=False, soft_wrap=True)
 
 
 @version_app.command("approve")

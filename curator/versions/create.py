@@ -93,4 +93,7 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
         record_audit(conn, actor, "version.create", f"{name}@{params['number']}",
                      {"version_id": version_id, "counts": counts, "content_hash": params["content_hash"],
                       "filter": where, "min_rating": min_rating, "seed": seed, "split": shares})
-    return resolve(conn, f"{name}@{params['number']}") | {"created": True}
+    version = resolve(conn, f"{name}@{params['number']}")
+    unclustered = rows(conn, "versions.unsigned_since_dedup", {"version_id": version_id,
+                                                               "dedup_run_id": params["dedup_run_id"]})[0]["n"]
+    return version | {"created": True, "unclustered": unclustered}

@@ -52,3 +52,10 @@ UPDATE dataset_versions
 SET status = 'approved', approved_by = $approved_by, approved_at = $approved_at, leakage = $leakage
 WHERE id = $id AND status = 'draft'
 RETURNING id;
+
+-- name: unsigned_since_dedup
+-- Examples of a version the latest dedup run never signed: added since, so never clustered.
+SELECT count(*) AS n FROM dataset_items i
+WHERE i.version_id = $version_id
+  AND NOT EXISTS (SELECT 1 FROM signatures s WHERE s.target = 'example' AND s.row_id = i.example_id
+                  AND s.params_key = (SELECT params_key FROM dedup_runs WHERE id = $dedup_run_id));
