@@ -6,6 +6,7 @@ diffs, immutability and tamper detection, the --where filter and the rating floo
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from conftest import make_env, run_curator, run_json
 
 CORPUS = "mts-dialog/Main-Dataset/MTS-Dialog-ValidationSet.csv"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # datasets, imported below, reads it once; local files only
 
 
 @pytest.fixture(scope="module")
@@ -359,7 +361,8 @@ def test_exports_load_back_pass_the_cookbook_checks_and_reproduce_byte_for_byte(
         assert json.loads((tmp_path / "a" / fmt / "manifest.json").read_text()) == m
 
     base = tmp_path / "a"
-    openai = datasets.load_dataset("json", data_files={s: str(base / "openai" / f"{s}.jsonl") for s in counts})
+    openai = datasets.load_dataset("json", data_files={s: str(base / "openai" / f"{s}.jsonl") for s in counts},
+                                   cache_dir=str(tmp_path / "hf-cache"))
     assert {s: len(openai[s]) for s in counts} == counts
     for s in counts:  # the OpenAI cookbook's format checks, line by line
         for line in (base / "openai" / f"{s}.jsonl").read_text().splitlines():
@@ -367,7 +370,8 @@ def test_exports_load_back_pass_the_cookbook_checks_and_reproduce_byte_for_byte(
             assert set(record) == {"messages"}
             messages, warnings = validate_messages(record["messages"])
             assert messages == record["messages"] and not [w for w in warnings if "unknown key" in w]
-    alpaca = datasets.load_dataset("json", data_files={s: str(base / "alpaca" / f"{s}.json") for s in counts})
+    alpaca = datasets.load_dataset("json", data_files={s: str(base / "alpaca" / f"{s}.json") for s in counts},
+                                   cache_dir=str(tmp_path / "hf-cache"))
     assert {s: len(alpaca[s]) for s in counts} == counts
     assert {"instruction", "input", "output", "system", "history"} <= set(alpaca["train"].column_names)
     assert all(r["output"] for r in alpaca["train"])
