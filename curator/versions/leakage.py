@@ -12,6 +12,7 @@ import re
 from itertools import combinations
 
 import duckdb
+import numpy as np
 
 from ..dedup.leakage import cross_pairs
 from ..dedup.params import DedupParams
@@ -28,21 +29,32 @@ def response_ngrams(messages: list[dict], n: int = NGRAM) -> set[int]:
 
 
 def _ngram_pairs(by_split: dict[str, list[dict]], n: int) -> list[dict]:
-    """Pairs (a, b) in different splits whose responses share a word n-gram, with the count."""
-    owners: dict[int, dict[str, list[int]]] = {}
-    for split, items in by_split.items():
-        for item in items:
-            for gram in response_ngrams(item["messages"], n):
-                owners.setdefault(gram, {}).setdefault(split, []).append(item["example_id"])
+    """Pairs (a, b) in different splits whose responses share a word n-gram, with the count.
+
+    Gram hashes go into flat numpy arrays sorted by (gram, split, example), ~17 bytes a gram
+    where dicts of lists take ~100; only grams found in two splits are walked in Python."""
+    grams, owners, split_ids = [], [], []
+    for s, split in enumerate(SPLITS):
+        for item in by_split.get(split, []):
+            g = np.fromiter(response_ngrams(item["messages"], n), dtype=np.int64)
+            grams.append(g)
+            owners.append(np.full(len(g), item["example_id"], dtype=np.int64))
+            split_ids.append(np.full(len(g), s, dtype=np.int8))
+    if not grams:
+        return []
+    g, o, sp = np.concatenate(grams), np.concatenate(owners), np.concatenate(split_ids)
+    order = np.lexsort((o, sp, g))
+    g, o, sp = g[order], o[order], sp[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    ends = np.r_[starts[1:], len(g)]
+    crossing = sp[starts] != sp[ends - 1]  # sorted by split within a gram: first ≠ last ⇔ two splits
     shared: dict[tuple, int] = {}
-    for by in owners.values():
-        if len(by) < 2:
-            continue
-        for s1, s2 in combinations([s for s in SPLITS if s in by], 2):
-            for a in by[s1]:
-                for b in by[s2]:
-                    key = (s1, a, s2, b)
-                    shared[key] = shared.get(key, 0) + 1
+    for a, b in zip(starts[crossing].tolist(), ends[crossing].tolist()):
+        members = list(zip(sp[a:b].tolist(), o[a:b].tolist()))
+        for (s1, x), (s2, y) in combinations(members, 2):
+            if s1 != s2:
+                key = (SPLITS[s1], x, SPLITS[s2], y)
+                shared[key] = shared.get(key, 0) + 1
     return [{"split_a": s1, "a": a, "split_b": s2, "b": b, "shared_ngrams": k}
             for (s1, a, s2, b), k in sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))]
 
