@@ -296,7 +296,7 @@ def test_where_filter_is_checked_and_min_rating_uses_newest_reviews(env):
                          "received_via, reviewer, verdict, rating_correctness, reasons, payload_hash, recorded_at) "
                          "VALUES (?, 1, ?, ?, ?, 'pull', 'r@x', 'accept', ?, '[]', ?, now() + to_seconds(?))",
                          [ex, ex, ann, event, rating, f"h{k}", k])
-        rated = create_version(conn, "rated", "test", min_rating=4.0)
+        rated = create_version(conn, "rated", "test", min_rating=4)  # an int is stored and hashed as 4.0
         got = {r[0] for r in conn.execute("SELECT example_id FROM dataset_items WHERE version_id = ?",
                                           [rated["id"]]).fetchall()}
         assert got == {a, c} and rated["min_rating"] == 4.0

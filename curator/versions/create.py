@@ -47,6 +47,8 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
     shares = parse_split(split)
     if min_rating is not None and not 1 <= min_rating <= 5:
         raise InputError(f"--min-rating is a correctness rating from 1 to 5, got {min_rating}")
+    min_rating = None if min_rating is None else float(min_rating)  # hashed as stored (DOUBLE): 4 → 4.0
+    seed = int(seed)
     if seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
     ids = selected_ids(conn, where, min_rating)

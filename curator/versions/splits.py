@@ -27,13 +27,13 @@ _PRIORITY = {"document": 0, "origin": 1, "cluster": 2}
 def parse_split(spec: str | dict | tuple) -> dict[str, float]:
     """``"0.8,0.1,0.1"`` (train, validation, test) → shares that sum to 1."""
     if isinstance(spec, dict):
-        values = [spec.get(s, 0.0) for s in SPLITS]
+        parts = [spec.get(s, 0.0) for s in SPLITS]
     else:
         parts = spec.split(",") if isinstance(spec, str) else list(spec)
-        try:
-            values = [float(p) for p in parts]
-        except ValueError:
-            raise InputError(f"--split expects three numbers train,validation,test (e.g. 0.8,0.1,0.1), got {spec!r}") from None
+    try:
+        values = [float(p) for p in parts]
+    except (TypeError, ValueError):
+        raise InputError(f"--split expects three numbers train,validation,test (e.g. 0.8,0.1,0.1), got {spec!r}") from None
     if len(values) != 3 or min(values) < 0 or abs(sum(values) - 1.0) > 1e-6 or values[0] == 0:
         raise InputError(f"--split needs three non-negative shares train,validation,test summing to 1 with "
                          f"train > 0, got {spec!r}")
