@@ -300,6 +300,16 @@ def test_where_filter_is_checked_and_min_rating_uses_newest_reviews(env):
         got = {r[0] for r in conn.execute("SELECT example_id FROM dataset_items WHERE version_id = ?",
                                           [rated["id"]]).fetchall()}
         assert got == {a, c} and rated["min_rating"] == 4.0
+        # Every recorded parameter is under the content hash, the creation time included.
+        from curator.versions import VersionTampered, resolve
+
+        for change, undo in (("created_at = created_at + INTERVAL 1 SECOND", "created_at = created_at - INTERVAL 1 SECOND"),
+                             ("seed = seed + 1", "seed = seed - 1"), ("filter = 'true'", "filter = NULL")):
+            conn.execute(f"UPDATE dataset_versions SET {change} WHERE name = 'rated'")
+            with pytest.raises(VersionTampered, match="content_hash"):
+                resolve(conn, rated["ref"])
+            conn.execute(f"UPDATE dataset_versions SET {undo} WHERE name = 'rated'")
+            assert resolve(conn, rated["ref"])["content_hash"] == rated["content_hash"]
     finally:
         conn.close()
 

@@ -72,7 +72,7 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
               "parent_id": previous[0]["id"] if previous else None, "filter": where, "min_rating": min_rating,
               "split_spec": shares, "seed": seed, "dedup_run_id": dedup[0]["id"] if dedup else None,
               "dedup_params": orjson.loads(dedup[0]["params"]) if dedup else None, "counts": counts,
-              "created_by": actor}
+              "created_by": actor, "created_at": datetime.now(timezone.utc)}
     if previous:  # a re-run that would freeze exactly what the latest version holds adds nothing
         latest = resolve(conn, f"{name}@{previous[0]['number']}", verify=False)
         held = [(i["example_id"], i["split"], i["group_key"], i["example_hash"]) for i in verify_version(conn, latest)]
@@ -88,7 +88,7 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
         json_cols["dedup_params"] = (None if params["dedup_params"] is None
                                      else orjson.dumps(params["dedup_params"], option=orjson.OPT_SORT_KEYS).decode())
         version_id = conn.execute(query("versions.insert_version"),
-                                  {**params, **json_cols, "created_at": datetime.now(timezone.utc)}).fetchone()[0]
+                                  {**params, **json_cols}).fetchone()[0]
         conn.register("staged_items", staged)
         conn.execute(query("versions.insert_items"), {"version_id": version_id})
         conn.unregister("staged_items")

@@ -9,6 +9,7 @@ triggers to stop an UPDATE: tampering cannot be prevented underneath, only detec
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 import duckdb
@@ -19,7 +20,13 @@ from .errors import VersionTampered
 
 # The columns content_hash covers; status and approval are the one change a version allows.
 HASHED = ("name", "number", "parent_id", "filter", "min_rating", "split_spec", "seed", "dedup_run_id",
-          "dedup_params", "counts", "created_by")
+          "dedup_params", "counts", "created_by", "created_at")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _micros(value: datetime) -> int:
+    """A timestamp as integer microseconds since the epoch: exact, whatever the session time zone."""
+    return (value - _EPOCH) // timedelta(microseconds=1)
 
 
 def canonical(messages: list[dict]) -> str:
@@ -33,7 +40,9 @@ def sha256_text(text: str) -> str:
 def content_hash(params: dict, items: Iterable[tuple[int, str, str, str]]) -> str:
     """SHA-256 over the canonical parameters, then one line per (example_id, split, group_key,
     example_hash), items in example order."""
-    h = hashlib.sha256(orjson.dumps({k: params.get(k) for k in HASHED}, option=orjson.OPT_SORT_KEYS))
+    head = {k: params.get(k) for k in HASHED}
+    head["created_at"] = _micros(head["created_at"])
+    h = hashlib.sha256(orjson.dumps(head, option=orjson.OPT_SORT_KEYS))
     for item in sorted(items):
         h.update(b"\n" + orjson.dumps(list(item)))
     return h.hexdigest()
