@@ -22,6 +22,13 @@ def _conn():
     return open_store(get_settings().db)
 
 
+def _working(what: str, quiet: bool):
+    """A spinner on a terminal while a long step runs (never in --json output or pipes)."""
+    from contextlib import nullcontext
+
+    return nullcontext() if quiet or not err.is_terminal else err.status(what)
+
+
 def _counts(counts: dict) -> str:
     return " / ".join(f"{s} {counts.get(s, 0)}" for s in ("train", "validation", "test"))
 
@@ -38,7 +45,9 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
     """Freeze approved, non-duplicate examples into a new immutable draft version of NAME."""
     from . import create_version
 
-    version = create_version(_conn(), name, cli_actor(), split=split, seed=seed, where=where, min_rating=min_rating)
+    with _working(f"freezing {name}: grouping, splitting, hashing", as_json):
+        version = create_version(_conn(), name, cli_actor(), split=split, seed=seed, where=where,
+                                 min_rating=min_rating)
     if as_json:
         _emit_json(version)
         return
@@ -64,7 +73,8 @@ def approve(ref: RefArg, as_json: JsonOpt = False):
     from . import LeakageFound, approve_version
 
     try:
-        version = approve_version(_conn(), ref, cli_actor())
+        with _working(f"checking {ref} for cross-split leakage", as_json):
+            version = approve_version(_conn(), ref, cli_actor())
     except LeakageFound as exc:
         if as_json:
             _emit_json({"approved": False, "error": str(exc), "leakage": exc.report})
@@ -83,7 +93,8 @@ def leakage(ref: RefArg, as_json: JsonOpt = False):
     """The cross-split leakage check approval runs, without approving: every pair it finds."""
     from . import leakage_report
 
-    report = leakage_report(_conn(), ref)
+    with _working(f"checking {ref} for cross-split leakage", as_json):
+        report = leakage_report(_conn(), ref)
     if as_json:
         _emit_json(report)
         return
@@ -163,7 +174,8 @@ def export(ref: RefArg,
     """Write a version's splits for a trainer (OpenAI JSONL, Alpaca JSON, Parquet, HF DatasetDict) with manifest.json."""
     from .export import export_version
 
-    manifest = export_version(_conn(), ref, fmt, out_dir)
+    with _working(f"exporting {ref} as {fmt}", as_json):
+        manifest = export_version(_conn(), ref, fmt, out_dir)
     if as_json:
         _emit_json(manifest)
         return
