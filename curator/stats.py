@@ -1,9 +1,15 @@
-"""Dataset statistics from the named queries in ``sql/queries/stats.sql``."""
+"""Dataset statistics from the named queries in ``sql/queries/stats.sql``, shared by
+`curator stats`, the /stats routes and the stats page."""
 
 from __future__ import annotations
 
 import duckdb
+import orjson
 
+from . import lengths
+from .errors import InputError
+from .sqlfiles import query
+from .store import WRITE_LOCK
 from .store import rows as _rows
 
 
@@ -23,3 +29,128 @@ def overview(conn: duckdb.DuckDBPyConnection) -> dict:
 
 def sources(conn: duckdb.DuckDBPyConnection) -> list[dict]:
     return _rows(conn, "stats.sources")
+
+
+# --- stewards' report (issue 6) -----------------------------------------------------------------
+
+BIN_LABELS = ["0-31"] + [f"{2 ** (k + 4)}-{2 ** (k + 5) - 1}" for k in range(1, 10)] + ["16384+"]
+
+
+def parse_version_ref(ref: str) -> tuple[str, int]:
+    """``NAME@N`` -> (NAME, N)."""
+    name, sep, number = ref.rpartition("@")
+    if not sep or not name or not number.isdigit():
+        raise InputError(f"version {ref!r}: expected NAME@N, e.g. support@3")
+    return name, int(number)
+
+
+def find_version(conn: duckdb.DuckDBPyConnection, ref: str) -> dict:
+    name, number = parse_version_ref(ref)
+    found = _rows(conn, "stats.version_by_ref", {"name": name, "number": number})
+    if not found:
+        raise InputError(f"no version {ref}; `curator version list` shows the versions")
+    return found[0]
+
+
+def _bins(hist: dict | None) -> list[dict]:
+    """DuckDB's ``histogram`` map -> every bin from 0 up to the highest non-empty one."""
+    hist = hist or {}
+    top = max(hist, default=-1)
+    return [{"bin": BIN_LABELS[b], "n": int(hist.get(b, 0))} for b in range(top + 1)]
+
+
+def _length_section(row: dict, ctr: lengths.Counter, max_seq_len: int) -> dict:
+    roles = {}
+    for role in (*lengths.ROLES, "total"):
+        q = row[f"{role}_q"] or [None, None, None]
+        roles[role] = {"histogram": _bins(row[f"{role}_bins"]), "p50": q[0], "p90": q[1], "p99": q[2],
+                       "max": row[f"{role}_max"]}
+    return {"unit": ctr.label, "tokenizer": ctr.key, "examples": row["examples"], "max_seq_len": max_seq_len,
+            "over_max_seq_len": row["over_max_seq_len"], "roles": roles}
+
+
+def _rollup(rows: list[dict], key: str) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for r in rows:
+        totals[r[key]] = totals.get(r[key], 0) + r["n"]
+    return dict(sorted(totals.items()))
+
+
+def reviews(conn: duckdb.DuckDBPyConnection) -> dict:
+    """Reviewer throughput and agreement, and the reasons reviewers gave for rejecting."""
+    pairs = _rows(conn, "stats.agreement_pairs")
+    n = sum(p["pairs"] for p in pairs)
+    return {
+        "reviewers": _rows(conn, "stats.reviewers"),
+        "agreement": {"pairs": n,
+                      "verdict": round(sum(p["agree"] for p in pairs) / n, 4) if n else None,
+                      "keep_or_reject": round(sum(p["agree_keep"] for p in pairs) / n, 4) if n else None,
+                      "by_pair": [p | {"rate": round(p["agree"] / p["pairs"], 4)} for p in pairs]},
+        "outcomes": _rows(conn, "stats.outcomes"),
+    }
+
+
+def rejections(conn: duckdb.DuckDBPyConnection) -> dict:
+    """Why examples were turned down: reviewers' reason codes, and ingest's reject codes."""
+    return {"review": {r["reason"]: r["n"] for r in _rows(conn, "stats.review_reasons")},
+            "ingest": {r["code"]: r["n"] for r in _rows(conn, "stats.rejects_by_reason")}}
+
+
+def versions(conn: duckdb.DuckDBPyConnection) -> list[dict]:
+    return [v | {"split_spec": orjson.loads(v["split_spec"]), "counts": orjson.loads(v["counts"])}
+            for v in _rows(conn, "stats.versions")]
+
+
+def store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None = None, max_seq_len: int = 4096) -> dict:
+    """Everything a steward checks before cutting a version, over the whole store."""
+    ctr = lengths.counter(tokenizer)
+    lengths.refresh_examples(conn, ctr)
+    by = _rows(conn, "stats.examples_by_source_kind_status")
+    review = reviews(conn)
+    return {
+        "scope": "store",
+        "counts": {"by_source": _rollup(by, "source"), "by_kind": _rollup(by, "kind"),
+                   "by_status": _rollup(by, "status"), "rows": by},
+        "lengths": _length_section(_rows(conn, "stats.length_summary", {"tokenizer": ctr.key,
+                                                                         "max_seq_len": max_seq_len})[0],
+                                   ctr, max_seq_len),
+        "funnel": _rows(conn, "stats.funnel")[0],
+        "rejections": rejections(conn),
+        "reviews": review,
+        "duplicates": _rows(conn, "stats.duplicates_removed")[0] | _rows(conn, "stats.version_duplicates_left_out")[0],
+        "generation": _rows(conn, "stats.generation_cost")[0],
+        "versions": versions(conn),
+    }
+
+
+def version_report(conn: duckdb.DuckDBPyConnection, ref: str, tokenizer: str | None = None,
+                   max_seq_len: int = 4096) -> dict:
+    """One version's counts by source, kind and split, lengths and generation cost. A version
+    never changes, so its report is computed once per tokenizer and limit and then read back."""
+    version = find_version(conn, ref)
+    ctr = lengths.counter(tokenizer)
+    key = {"version_id": version["id"], "tokenizer": ctr.key, "max_seq_len": max_seq_len}
+    cached = _rows(conn, "stats.version_stats_get", key)
+    if cached:
+        return orjson.loads(cached[0]["stats"])
+    lengths.refresh_version(conn, ctr, version["id"])
+    by = _rows(conn, "stats.version_items_by_source_kind_split", {"version_id": version["id"]})
+    report = {
+        "scope": "version",
+        "version": f"{version['name']}@{version['number']}",
+        "version_id": version["id"],
+        "counts": {"by_source": _rollup(by, "source"), "by_kind": _rollup(by, "kind"),
+                   "by_split": _rollup(by, "split"), "rows": by},
+        "lengths": _length_section(_rows(conn, "stats.version_length_summary", key)[0], ctr, max_seq_len),
+        "generation": _rows(conn, "stats.version_cost", {"version_id": version["id"]})[0],
+    }
+    with WRITE_LOCK, conn.cursor() as cur:
+        cur.execute(query("stats.version_stats_put"), key | {"stats": orjson.dumps(report).decode()})
+    return report
+
+
+def report(conn: duckdb.DuckDBPyConnection, version: str | None = None, tokenizer: str | None = None,
+           max_seq_len: int = 4096) -> dict:
+    if version:
+        return version_report(conn, version, tokenizer, max_seq_len)
+    return store_report(conn, tokenizer, max_seq_len)

@@ -1,0 +1,44 @@
+-- Statistics caches. Token lengths cost a tokenizer pass per example, so they are computed once
+-- per (example, tokenizer) and kept: examples' messages never change, and a version's items are
+-- frozen, so a cached length is never stale. `tokenizer` is 'chars' (character counts) or
+-- 'tok:<sha256 prefix of the tokenizer files>', so a changed tokenizer file gets fresh rows.
+-- (Numbered 009: 007 is versions and 008 is reserved for training.)
+
+CREATE TABLE example_lengths (
+    tokenizer   VARCHAR NOT NULL,
+    example_id  BIGINT NOT NULL,
+    system      INTEGER NOT NULL,
+    "user"      INTEGER NOT NULL,
+    assistant   INTEGER NOT NULL,
+    total       INTEGER NOT NULL,
+    PRIMARY KEY (tokenizer, example_id)
+);
+
+-- The same for the frozen messages of a version's items (they may carry reviewers' edits).
+CREATE TABLE item_lengths (
+    tokenizer   VARCHAR NOT NULL,
+    version_id  BIGINT NOT NULL,
+    example_id  BIGINT NOT NULL,
+    system      INTEGER NOT NULL,
+    "user"      INTEGER NOT NULL,
+    assistant   INTEGER NOT NULL,
+    total       INTEGER NOT NULL,
+    PRIMARY KEY (tokenizer, version_id, example_id)
+);
+
+-- Summaries of a version, computed once: a version's items, their sources and kinds, its
+-- generation runs never change, so neither does its summary for a given tokenizer and limit.
+CREATE TABLE version_stats (
+    version_id  BIGINT NOT NULL,
+    tokenizer   VARCHAR NOT NULL,
+    max_seq_len INTEGER NOT NULL,
+    stats       JSON NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (version_id, tokenizer, max_seq_len)
+);
+
+-- The verdict each annotation stands at: its newest history row, unless that row is a deletion.
+CREATE VIEW review_current AS
+SELECT * EXCLUDE (rn) FROM (
+    SELECT *, row_number() OVER (PARTITION BY ls_annotation_id ORDER BY id DESC) AS rn FROM reviews
+) WHERE rn = 1 AND event <> 'deleted';
