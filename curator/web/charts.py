@@ -12,14 +12,15 @@ from html import escape
 PALETTE = ("#3b6ea8", "#5b9c5a", "#c98b2b", "#a8433b", "#7a5ba8", "#3b9ca0")
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.0%}" if isinstance(value, float) and 0 <= value <= 1 and value != int(value) else f"{value:,}"
+def _fmt(value: float, percent: bool = False) -> str:
+    return f"{value:.0%}" if percent else f"{value:,}"
 
 
 def vertical_bars(chart_id: str, title: str, labels: list[str], values: list[float],
-                  width: int = 420, height: int = 220, color: str = PALETTE[0]) -> str:
+                  width: int | None = None, height: int = 220, color: str = PALETTE[0]) -> str:
     """Columns, one per label (histograms): labels under the axis, values above the bars."""
     top, bottom, left = 28, 38, 8
+    width = width or max(300, 66 * len(values) + 2 * left)
     plot_h = height - top - bottom
     n = max(len(values), 1)
     slot = (width - 2 * left) / n
@@ -47,8 +48,10 @@ def vertical_bars(chart_id: str, title: str, labels: list[str], values: list[flo
 
 
 def horizontal_bars(chart_id: str, title: str, labels: list[str], values: list[float],
-                    width: int = 520, bar_h: int = 24, scale_max: float | None = None) -> str:
-    """Rows, one per label (funnels, rates): the label left, the bar and its value right."""
+                    width: int = 520, bar_h: int = 24, scale_max: float | None = None,
+                    percent: bool = False) -> str:
+    """Rows, one per label (funnels, rates): the label left, the bar and its value right
+    (as a percentage with ``percent``)."""
     top, label_w = 28, 170
     height = top + len(values) * (bar_h + 8) + 10
     peak = scale_max or max(values, default=0) or 1
@@ -66,7 +69,8 @@ def horizontal_bars(chart_id: str, title: str, labels: list[str], values: list[f
                      f'{escape(str(label))}</text>')
         parts.append(f'<rect class="bar" x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
                      f'fill="{PALETTE[i % len(PALETTE)]}" data-label="{escape(str(label))}" data-value="{value}">'
-                     f'<title>{escape(str(label))}: {_fmt(value)}</title></rect>')
-        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + bar_h * 0.7:.1f}" class="value">{_fmt(value)}</text>')
+                     f'<title>{escape(str(label))}: {_fmt(value, percent)}</title></rect>')
+        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + bar_h * 0.7:.1f}" class="value">'
+                     f'{_fmt(value, percent)}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -74,7 +74,7 @@ def _charts(store: dict, scoped: dict) -> dict:
         "funnel": charts.horizontal_bars("funnel", "status funnel", [k.replace("_", " ") for k in funnel],
                                          list(funnel.values())),
         "agreement": charts.horizontal_bars("agreement", f"reviewer agreement ({agreement['pairs']} pairs)",
-                                            labels, values, scale_max=1.0),
+                                            labels, values, scale_max=1.0, percent=True),
         "splits": charts.vertical_bars("splits", "examples per split", list(by_split), list(by_split.values()))
         if by_split is not None else None,
         "lengths": lengths,
