@@ -101,19 +101,34 @@ def versions(conn: duckdb.DuckDBPyConnection) -> list[dict]:
             for v in _rows(conn, "stats.versions")]
 
 
-def store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None = None, max_seq_len: int = 4096) -> dict:
-    """Everything a steward checks before cutting a version, over the whole store."""
+def _uncached(ctr: lengths.Counter, cached: bool) -> bool:
+    """Recompute from the messages only when asked to and when SQL can (characters)."""
+    return not cached and ctr.count is None
+
+
+def store_lengths(conn: duckdb.DuckDBPyConnection, tokenizer: str | None = None, max_seq_len: int = 4096,
+                  cached: bool = True) -> dict:
+    """Lengths by role over every example: histograms, percentiles, how many exceed ``max_seq_len``."""
     ctr = lengths.counter(tokenizer)
-    lengths.refresh_examples(conn, ctr)
+    if _uncached(ctr, cached):
+        row = _rows(conn, "stats.length_summary_uncached", {"max_seq_len": max_seq_len})[0]
+    else:
+        lengths.refresh_examples(conn, ctr)
+        row = _rows(conn, "stats.length_summary", {"tokenizer": ctr.key, "max_seq_len": max_seq_len})[0]
+    return _length_section(row, ctr, max_seq_len)
+
+
+def store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None = None, max_seq_len: int = 4096,
+                 cached: bool = True) -> dict:
+    """Everything a steward checks before cutting a version, over the whole store. ``cached=False``
+    recomputes character lengths from the messages (slow at scale; a cross-check of the cache)."""
     by = _rows(conn, "stats.examples_by_source_kind_status")
     review = reviews(conn)
     return {
         "scope": "store",
         "counts": {"by_source": _rollup(by, "source"), "by_kind": _rollup(by, "kind"),
                    "by_status": _rollup(by, "status"), "rows": by},
-        "lengths": _length_section(_rows(conn, "stats.length_summary", {"tokenizer": ctr.key,
-                                                                         "max_seq_len": max_seq_len})[0],
-                                   ctr, max_seq_len),
+        "lengths": store_lengths(conn, tokenizer, max_seq_len, cached),
         "funnel": _rows(conn, "stats.funnel")[0],
         "rejections": rejections(conn),
         "reviews": review,
@@ -124,16 +139,21 @@ def store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None = None, 
 
 
 def version_report(conn: duckdb.DuckDBPyConnection, ref: str, tokenizer: str | None = None,
-                   max_seq_len: int = 4096) -> dict:
+                   max_seq_len: int = 4096, cached: bool = True) -> dict:
     """One version's counts by source, kind and split, lengths and generation cost. A version
-    never changes, so its report is computed once per tokenizer and limit and then read back."""
+    never changes, so its report is computed once per tokenizer and limit and then read back
+    (``cached=False``: computed from the items every time, character lengths included)."""
     version = find_version(conn, ref)
     ctr = lengths.counter(tokenizer)
     key = {"version_id": version["id"], "tokenizer": ctr.key, "max_seq_len": max_seq_len}
-    cached = _rows(conn, "stats.version_stats_get", key)
-    if cached:
-        return orjson.loads(cached[0]["stats"])
-    lengths.refresh_version(conn, ctr, version["id"])
+    uncached = _uncached(ctr, cached)
+    if not uncached:
+        found = _rows(conn, "stats.version_stats_get", key)
+        if found:
+            return orjson.loads(found[0]["stats"])
+        lengths.refresh_version(conn, ctr, version["id"])
+    length_row = _rows(conn, "stats.version_length_summary_uncached" if uncached else "stats.version_length_summary",
+                       {"version_id": version["id"], "max_seq_len": max_seq_len} if uncached else key)[0]
     by = _rows(conn, "stats.version_items_by_source_kind_split", {"version_id": version["id"]})
     report = {
         "scope": "version",
@@ -141,16 +161,17 @@ def version_report(conn: duckdb.DuckDBPyConnection, ref: str, tokenizer: str | N
         "version_id": version["id"],
         "counts": {"by_source": _rollup(by, "source"), "by_kind": _rollup(by, "kind"),
                    "by_split": _rollup(by, "split"), "rows": by},
-        "lengths": _length_section(_rows(conn, "stats.version_length_summary", key)[0], ctr, max_seq_len),
+        "lengths": _length_section(length_row, ctr, max_seq_len),
         "generation": _rows(conn, "stats.version_cost", {"version_id": version["id"]})[0],
     }
-    with WRITE_LOCK, conn.cursor() as cur:
-        cur.execute(query("stats.version_stats_put"), key | {"stats": orjson.dumps(report).decode()})
+    if not uncached:
+        with WRITE_LOCK, conn.cursor() as cur:
+            cur.execute(query("stats.version_stats_put"), key | {"stats": orjson.dumps(report).decode()})
     return report
 
 
 def report(conn: duckdb.DuckDBPyConnection, version: str | None = None, tokenizer: str | None = None,
-           max_seq_len: int = 4096) -> dict:
+           max_seq_len: int = 4096, cached: bool = True) -> dict:
     if version:
-        return version_report(conn, version, tokenizer, max_seq_len)
-    return store_report(conn, tokenizer, max_seq_len)
+        return version_report(conn, version, tokenizer, max_seq_len, cached)
+    return store_report(conn, tokenizer, max_seq_len, cached)

@@ -167,3 +167,15 @@ def test_token_lengths_under_a_local_tokenizer(store, tmp_path):
 def test_bad_options_are_one_line_errors(store, args, message):
     proc = run_curator(["stats", *args], store.env, check=False)
     assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cached_lengths_match_a_recomputation_from_the_messages(store):
+    """The caches (example_lengths, item_lengths, version_stats) against CURATOR_STATS_CACHE=false,
+    which recomputes every length from the messages on each call."""
+    fresh = dict(store.env, CURATOR_STATS_CACHE="false")
+    for args in (["stats", "--max-seq-len", "900"], ["stats", "--version", "support@1", "--max-seq-len", "900"]):
+        cached = run_json(args, store.env)
+        again = run_json(args, store.env)
+        recomputed = run_json(args, fresh)
+        assert cached["lengths"] == again["lengths"] == recomputed["lengths"]
+        assert cached["counts"] == recomputed["counts"]

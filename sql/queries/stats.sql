@@ -153,16 +153,54 @@ SELECT count(*) AS examples,
        max(system) AS system_max, max("user") AS user_max, max(assistant) AS assistant_max, max(total) AS total_max
 FROM item_lengths WHERE tokenizer = $tokenizer AND version_id = $version_id;
 
--- The bench's baseline: character lengths recomputed from the messages JSON on every call.
+-- Character lengths recomputed from the messages JSON on every call, no cache: the cross-check
+-- of the cached path (CURATOR_STATS_CACHE=false) and the baseline of bench/stats.py.
 -- name: length_summary_uncached
 WITH l AS (
-    SELECT list_sum([length(coalesce(m->>'content', '')) FOR m IN ms]) AS total,
-           list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'assistant']) AS assistant
+    SELECT coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'system']), 0) AS system,
+           coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'user']), 0) AS "user",
+           coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'assistant']), 0)
+               AS assistant,
+           coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms]), 0) AS total
     FROM (SELECT CAST(messages AS JSON[]) AS ms FROM examples))
-SELECT count(*) AS examples, count(*) FILTER (WHERE total > $max_seq_len) AS over_max_seq_len,
+SELECT count(*) AS examples,
+       count(*) FILTER (WHERE total > $max_seq_len) AS over_max_seq_len,
+       histogram(CASE WHEN system < 32 THEN 0 ELSE least(floor(log2(system))::INT - 4, 10) END)
+           FILTER (WHERE system > 0) AS system_bins,
+       histogram(CASE WHEN "user" < 32 THEN 0 ELSE least(floor(log2("user"))::INT - 4, 10) END)
+           FILTER (WHERE "user" > 0) AS user_bins,
+       histogram(CASE WHEN assistant < 32 THEN 0 ELSE least(floor(log2(assistant))::INT - 4, 10) END)
+           FILTER (WHERE assistant > 0) AS assistant_bins,
        histogram(CASE WHEN total < 32 THEN 0 ELSE least(floor(log2(total))::INT - 4, 10) END) AS total_bins,
+       quantile_disc(system, [0.5, 0.9, 0.99]) FILTER (WHERE system > 0) AS system_q,
+       quantile_disc("user", [0.5, 0.9, 0.99]) FILTER (WHERE "user" > 0) AS user_q,
+       quantile_disc(assistant, [0.5, 0.9, 0.99]) FILTER (WHERE assistant > 0) AS assistant_q,
        quantile_disc(total, [0.5, 0.9, 0.99]) AS total_q,
-       histogram(CASE WHEN assistant < 32 THEN 0 ELSE least(floor(log2(assistant))::INT - 4, 10) END) AS assistant_bins
+       max(system) AS system_max, max("user") AS user_max, max(assistant) AS assistant_max, max(total) AS total_max
+FROM l;
+
+-- name: version_length_summary_uncached
+WITH l AS (
+    SELECT coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'system']), 0) AS system,
+           coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'user']), 0) AS "user",
+           coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'assistant']), 0)
+               AS assistant,
+           coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms]), 0) AS total
+    FROM (SELECT CAST(messages AS JSON[]) AS ms FROM dataset_items WHERE version_id = $version_id))
+SELECT count(*) AS examples,
+       count(*) FILTER (WHERE total > $max_seq_len) AS over_max_seq_len,
+       histogram(CASE WHEN system < 32 THEN 0 ELSE least(floor(log2(system))::INT - 4, 10) END)
+           FILTER (WHERE system > 0) AS system_bins,
+       histogram(CASE WHEN "user" < 32 THEN 0 ELSE least(floor(log2("user"))::INT - 4, 10) END)
+           FILTER (WHERE "user" > 0) AS user_bins,
+       histogram(CASE WHEN assistant < 32 THEN 0 ELSE least(floor(log2(assistant))::INT - 4, 10) END)
+           FILTER (WHERE assistant > 0) AS assistant_bins,
+       histogram(CASE WHEN total < 32 THEN 0 ELSE least(floor(log2(total))::INT - 4, 10) END) AS total_bins,
+       quantile_disc(system, [0.5, 0.9, 0.99]) FILTER (WHERE system > 0) AS system_q,
+       quantile_disc("user", [0.5, 0.9, 0.99]) FILTER (WHERE "user" > 0) AS user_q,
+       quantile_disc(assistant, [0.5, 0.9, 0.99]) FILTER (WHERE assistant > 0) AS assistant_q,
+       quantile_disc(total, [0.5, 0.9, 0.99]) AS total_q,
+       max(system) AS system_max, max("user") AS user_max, max(assistant) AS assistant_max, max(total) AS total_max
 FROM l;
 
 -- name: review_reasons

@@ -94,9 +94,10 @@ def page(request: Request, conn: Conn, settings: SettingsDep,
     if not who.can("steward"):
         return _login_page(request, f"key {who.name!r} has the {who.role} role; the stats page needs steward",
                            status.HTTP_403_FORBIDDEN)
-    store = stats.store_report(conn, settings.stats_tokenizer, settings.max_seq_len)
+    store = stats.store_report(conn, settings.stats_tokenizer, settings.max_seq_len, settings.stats_cache)
     try:
-        scoped = stats.version_report(conn, version, settings.stats_tokenizer, settings.max_seq_len) \
+        scoped = stats.version_report(conn, version, settings.stats_tokenizer, settings.max_seq_len,
+                                      settings.stats_cache) \
             if version else store
     except InputError as exc:
         return HTMLResponse(f"<p class='error'>{exc}</p><p><a href='/'>back</a></p>", status.HTTP_404_NOT_FOUND)

@@ -25,14 +25,18 @@ def overview(conn: Conn, _caller: Steward) -> dict:
 def report(conn: Conn, settings: SettingsDep, _caller: Steward, version: Version = None,
            max_seq_len: MaxSeqLen = None) -> dict:
     """Counts by source, kind, status/split; lengths by role; funnel; rejections; reviewers;
-    duplicates; generation cost (the same object `curator stats --json` prints with --version or --full)."""
-    return stats.report(conn, version, settings.stats_tokenizer, max_seq_len or settings.max_seq_len)
+    duplicates; generation cost: what `curator stats --json` prints (``version``: that version's report)."""
+    return stats.report(conn, version, settings.stats_tokenizer, max_seq_len or settings.max_seq_len,
+                        settings.stats_cache)
 
 
 @router.get("/stats/lengths")
 def lengths(conn: Conn, settings: SettingsDep, _caller: Steward, version: Version = None,
             max_seq_len: MaxSeqLen = None) -> dict:
-    return stats.report(conn, version, settings.stats_tokenizer, max_seq_len or settings.max_seq_len)["lengths"]
+    limit = max_seq_len or settings.max_seq_len
+    if version:
+        return stats.version_report(conn, version, settings.stats_tokenizer, limit, settings.stats_cache)["lengths"]
+    return stats.store_lengths(conn, settings.stats_tokenizer, limit, settings.stats_cache)
 
 
 @router.get("/stats/reviews")
