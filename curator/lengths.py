@@ -81,11 +81,18 @@ def counter(tokenizer: str | Path | None) -> Counter:
     """Character counts when ``tokenizer`` is None, else the tokenizer at that local path."""
     if tokenizer is None or str(tokenizer) == "":
         return Counter(CHARS, "characters", None)
-    path = Path(tokenizer).expanduser()
+    path = Path(tokenizer).expanduser().resolve()
     if not path.exists():
         raise InputError(f"tokenizer {path}: no such file or directory (give a local tokenizer.json or "
                          "a model directory, or leave it unset for character counts)")
-    return _counter_for(str(path.resolve()), _fingerprint(path))
+    stamp = max((p.stat().st_mtime_ns, p.stat().st_size) for p in ([path] if path.is_file() else path.iterdir()))
+    return _counter_for(str(path), _fingerprint_of(str(path), stamp))
+
+
+@lru_cache(maxsize=32)
+def _fingerprint_of(path: str, _stamp: tuple[int, int]) -> str:
+    """Hash the tokenizer files once per modification, not on every stats call."""
+    return _fingerprint(Path(path))
 
 
 def _lengths(messages_json: str, count: Callable[[list[str]], list[int]]) -> tuple[int, int, int, int]:

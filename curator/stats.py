@@ -118,12 +118,39 @@ def store_lengths(conn: duckdb.DuckDBPyConnection, tokenizer: str | None = None,
     return _length_section(row, ctr, max_seq_len)
 
 
-def store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None = None, max_seq_len: int = 4096,
-                 cached: bool = True) -> dict:
-    """Everything a steward checks before cutting a version, over the whole store. ``cached=False``
-    recomputes character lengths from the messages (slow at scale; a cross-check of the cache)."""
+def _plain(obj) -> dict:
+    """The JSON form (datetimes as ISO strings): what a snapshot reads back, so a report looks the
+    same whether it was computed now or read from the store."""
+    return orjson.loads(orjson.dumps(obj, default=str))
+
+
+def _snapshot(conn: duckdb.DuckDBPyConnection, scope: str, tokenizer_key: str, max_seq_len: int, compute) -> dict:
+    """``compute()``'s report, or the stored one when the store's fingerprint has not moved since.
+
+    The fingerprint is read before computing, so a change racing the computation leaves an older
+    fingerprint behind and the next call computes again (never a stale report under a new one)."""
+    key = {"scope": scope, "tokenizer": tokenizer_key, "max_seq_len": max_seq_len}
+    with conn.cursor() as cur:
+        fingerprint = cur.execute(query("stats.fingerprint")).fetchone()[0]
+        found = cur.execute(query("stats.snapshot_get"), key).fetchone()
+    if found and found[0] == fingerprint:
+        return orjson.loads(found[1])
+    report = _plain(compute())
+    with WRITE_LOCK, conn.cursor() as cur:
+        cur.execute(query("stats.snapshot_put"), key | {"fingerprint": fingerprint,
+                                                        "report": orjson.dumps(report).decode()})
+    return report
+
+
+def cached_overview(conn: duckdb.DuckDBPyConnection, cached: bool = True) -> dict:
+    """``overview`` through a snapshot (GET /stats)."""
+    if not cached:
+        return _plain(overview(conn))
+    return _snapshot(conn, "overview", "", 0, lambda: overview(conn))
+
+
+def _store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None, max_seq_len: int, cached: bool) -> dict:
     by = _rows(conn, "stats.examples_by_source_kind_status")
-    review = reviews(conn)
     return {
         "scope": "store",
         "counts": {"by_source": _rollup(by, "source"), "by_kind": _rollup(by, "kind"),
@@ -131,11 +158,22 @@ def store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None = None, 
         "lengths": store_lengths(conn, tokenizer, max_seq_len, cached),
         "funnel": _rows(conn, "stats.funnel")[0],
         "rejections": rejections(conn),
-        "reviews": review,
+        "reviews": reviews(conn),
         "duplicates": _rows(conn, "stats.duplicates_removed")[0] | _rows(conn, "stats.version_duplicates_left_out")[0],
         "generation": _rows(conn, "stats.generation_cost")[0],
         "versions": versions(conn),
     }
+
+
+def store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None = None, max_seq_len: int = 4096,
+                 cached: bool = True) -> dict:
+    """Everything a steward checks before cutting a version, over the whole store, kept as a
+    snapshot until the store changes. ``cached=False`` computes it from scratch, character
+    lengths recomputed from the messages (slow at scale; a cross-check of the caches)."""
+    ctr = lengths.counter(tokenizer)
+    if not cached:
+        return _plain(_store_report(conn, tokenizer, max_seq_len, cached))
+    return _snapshot(conn, "store", ctr.key, max_seq_len, lambda: _store_report(conn, tokenizer, max_seq_len, True))
 
 
 def version_report(conn: duckdb.DuckDBPyConnection, ref: str, tokenizer: str | None = None,
@@ -164,6 +202,7 @@ def version_report(conn: duckdb.DuckDBPyConnection, ref: str, tokenizer: str | N
         "lengths": _length_section(length_row, ctr, max_seq_len),
         "generation": _rows(conn, "stats.version_cost", {"version_id": version["id"]})[0],
     }
+    report = _plain(report)
     if not uncached:
         with WRITE_LOCK, conn.cursor() as cur:
             cur.execute(query("stats.version_stats_put"), key | {"stats": orjson.dumps(report).decode()})

@@ -82,8 +82,8 @@ def stats(version: Annotated[Optional[str], typer.Option(help="NAME@N: one versi
         settings = get_settings()
         conn = open_store(settings.db)
         rep = stats_lib.report(conn, version, tokenizer or settings.stats_tokenizer,
-                               max_seq_len or settings.max_seq_len)
-        data = rep if version else stats_lib.overview(conn) | rep
+                               max_seq_len or settings.max_seq_len, settings.stats_cache)
+        data = rep if version else stats_lib.cached_overview(conn, settings.stats_cache) | rep
         if as_json:
             cli._emit_json(data)
             return

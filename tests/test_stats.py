@@ -179,3 +179,27 @@ def test_cached_lengths_match_a_recomputation_from_the_messages(store):
         recomputed = run_json(args, fresh)
         assert cached["lengths"] == again["lengths"] == recomputed["lengths"]
         assert cached["counts"] == recomputed["counts"]
+
+
+def test_store_snapshot_is_reused_until_the_store_changes(store):
+    first = run_json(["stats"], store.env)
+    with store.connect() as conn:
+        taken = conn.execute("SELECT fingerprint, created_at FROM stats_snapshots WHERE scope = 'store'").fetchall()
+    assert run_json(["stats"], store.env) == first
+    with store.connect() as conn:
+        assert conn.execute("SELECT fingerprint, created_at FROM stats_snapshots WHERE scope = 'store'"
+                            ).fetchall() == taken, "an unchanged store is answered from its snapshot"
+        # a state change as the review step makes it: the status moves and audit_log records it
+        from curator.audit import record_audit
+
+        candidate = conn.execute("SELECT min(id) FROM examples WHERE status = 'candidate'").fetchone()[0]
+        conn.execute("UPDATE examples SET status = 'approved' WHERE id = ?", [candidate])
+        record_audit(conn, "test", "review.outcome", f"example:{candidate}", {"verdict": "accept"})
+    after = run_json(["stats"], store.env)
+    assert after["counts"]["by_status"]["approved"] == first["counts"]["by_status"]["approved"] + 1
+    assert after["funnel"]["approved"] == first["funnel"]["approved"] + 1
+    # a new dedup run (no decisions yet: nothing is a duplicate any more) changes it too
+    with store.connect() as conn:
+        conn.execute("INSERT INTO dedup_runs (id, target, params_key, params, engine, actor, counts) "
+                     "VALUES (nextval('dedup_run_id_seq'), 'example', 'k2', '{}', 'local', 'test', '{}')")
+    assert run_json(["stats"], store.env)["duplicates"]["near_duplicate_examples"] == 0

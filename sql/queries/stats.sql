@@ -83,16 +83,12 @@ ORDER BY e.id;
 -- name: fill_example_char_lengths
 INSERT INTO example_lengths
 WITH missing AS (
-    SELECT e.id, CAST(e.messages AS JSON[]) AS ms FROM examples e
-    ANTI JOIN (SELECT example_id FROM example_lengths WHERE tokenizer = 'chars') l ON l.example_id = e.id),
-per AS (
-    SELECT id,
-           list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'system']) AS system,
-           list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'user']) AS "user",
-           list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'assistant']) AS assistant,
-           list_sum([length(coalesce(m->>'content', '')) FOR m IN ms]) AS total
-    FROM missing)
-SELECT 'chars', id, coalesce(system, 0), coalesce("user", 0), coalesce(assistant, 0), coalesce(total, 0) FROM per;
+    SELECT e.id, json_extract_string(e.messages, '$[*].content') AS cs, json_extract_string(e.messages, '$[*].role') AS rs
+    FROM examples e
+    ANTI JOIN (SELECT example_id FROM example_lengths WHERE tokenizer = 'chars') l ON l.example_id = e.id)
+SELECT 'chars', id, role_chars(cs, rs, 'system'), role_chars(cs, rs, 'user'), role_chars(cs, rs, 'assistant'),
+       role_chars(cs, rs, NULL)
+FROM missing;
 
 -- name: version_items_missing_lengths
 SELECT i.example_id AS id, i.messages FROM dataset_items i
@@ -103,19 +99,15 @@ WHERE i.version_id = $version_id ORDER BY i.example_id;
 -- name: fill_item_char_lengths
 INSERT INTO item_lengths
 WITH missing AS (
-    SELECT i.example_id AS id, CAST(i.messages AS JSON[]) AS ms FROM dataset_items i
+    SELECT i.example_id AS id, json_extract_string(i.messages, '$[*].content') AS cs,
+           json_extract_string(i.messages, '$[*].role') AS rs
+    FROM dataset_items i
     ANTI JOIN (SELECT example_id FROM item_lengths WHERE tokenizer = 'chars' AND version_id = $version_id) l
          ON l.example_id = i.example_id
-    WHERE i.version_id = $version_id),
-per AS (
-    SELECT id,
-           list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'system']) AS system,
-           list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'user']) AS "user",
-           list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'assistant']) AS assistant,
-           list_sum([length(coalesce(m->>'content', '')) FOR m IN ms]) AS total
-    FROM missing)
-SELECT 'chars', $version_id, id, coalesce(system, 0), coalesce("user", 0), coalesce(assistant, 0),
-       coalesce(total, 0) FROM per;
+    WHERE i.version_id = $version_id)
+SELECT 'chars', $version_id, id, role_chars(cs, rs, 'system'), role_chars(cs, rs, 'user'),
+       role_chars(cs, rs, 'assistant'), role_chars(cs, rs, NULL)
+FROM missing;
 
 -- Lengths in power-of-two bins: bin 0 holds 0-31, bin k holds [2^(k+4), 2^(k+5)), bin 10 holds
 -- 16384 and more. Roles absent from an example (length 0) are left out of that role's histogram.
@@ -157,12 +149,10 @@ FROM item_lengths WHERE tokenizer = $tokenizer AND version_id = $version_id;
 -- of the cached path (CURATOR_STATS_CACHE=false) and the baseline of bench/stats.py.
 -- name: length_summary_uncached
 WITH l AS (
-    SELECT coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'system']), 0) AS system,
-           coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'user']), 0) AS "user",
-           coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'assistant']), 0)
-               AS assistant,
-           coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms]), 0) AS total
-    FROM (SELECT CAST(messages AS JSON[]) AS ms FROM examples))
+    SELECT role_chars(cs, rs, 'system') AS system, role_chars(cs, rs, 'user') AS "user",
+           role_chars(cs, rs, 'assistant') AS assistant, role_chars(cs, rs, NULL) AS total
+    FROM (SELECT json_extract_string(messages, '$[*].content') AS cs, json_extract_string(messages, '$[*].role') AS rs
+          FROM examples))
 SELECT count(*) AS examples,
        count(*) FILTER (WHERE total > $max_seq_len) AS over_max_seq_len,
        histogram(CASE WHEN system < 32 THEN 0 ELSE least(floor(log2(system))::INT - 4, 10) END)
@@ -181,12 +171,10 @@ FROM l;
 
 -- name: version_length_summary_uncached
 WITH l AS (
-    SELECT coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'system']), 0) AS system,
-           coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'user']), 0) AS "user",
-           coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms IF m->>'role' = 'assistant']), 0)
-               AS assistant,
-           coalesce(list_sum([length(coalesce(m->>'content', '')) FOR m IN ms]), 0) AS total
-    FROM (SELECT CAST(messages AS JSON[]) AS ms FROM dataset_items WHERE version_id = $version_id))
+    SELECT role_chars(cs, rs, 'system') AS system, role_chars(cs, rs, 'user') AS "user",
+           role_chars(cs, rs, 'assistant') AS assistant, role_chars(cs, rs, NULL) AS total
+    FROM (SELECT json_extract_string(messages, '$[*].content') AS cs, json_extract_string(messages, '$[*].role') AS rs
+          FROM dataset_items WHERE version_id = $version_id))
 SELECT count(*) AS examples,
        count(*) FILTER (WHERE total > $max_seq_len) AS over_max_seq_len,
        histogram(CASE WHEN system < 32 THEN 0 ELSE least(floor(log2(system))::INT - 4, 10) END)
@@ -280,3 +268,28 @@ SELECT stats FROM version_stats WHERE version_id = $version_id AND tokenizer = $
 -- name: version_stats_put
 INSERT INTO version_stats (version_id, tokenizer, max_seq_len, stats)
 VALUES ($version_id, $tokenizer, $max_seq_len, $stats) ON CONFLICT DO NOTHING;
+
+-- What the store-wide report depends on, cheaply: counts and highest ids of the tables it reads,
+-- and the newest audit_log entry (reads such as sql.query do not count). Each is a metadata-sized
+-- scan, a few milliseconds at a million examples.
+-- name: fingerprint
+SELECT concat_ws(':',
+    (SELECT coalesce(max(id), 0) FROM audit_log WHERE action <> 'sql.query'),
+    (SELECT count(*) FROM sources), (SELECT count(*) FROM files), (SELECT count(*) FROM documents),
+    (SELECT count(*) FROM examples), (SELECT coalesce(max(id), 0) FROM examples),
+    (SELECT count(*) FROM rejects), (SELECT count(*) FROM ingest_duplicates),
+    (SELECT count(*) FROM reviews), (SELECT coalesce(max(id), 0) FROM reviews),
+    (SELECT count(*) || '/' || coalesce(max(decided_at)::VARCHAR, '') FROM review_outcomes),
+    (SELECT coalesce(max(id), 0) FROM dedup_runs), (SELECT count(*) FROM dedup_decisions),
+    (SELECT count(*) FROM dedup_overrides),
+    (SELECT count(*) || '/' || coalesce(sum(cost_usd), 0) || '/' || coalesce(sum(requests), 0) FROM generation_runs),
+    (SELECT count(*) || '/' || count(approved_at) || '/' || coalesce(max(id), 0) FROM dataset_versions),
+    (SELECT count(*) FROM dataset_items)) AS fingerprint;
+
+-- name: snapshot_get
+SELECT fingerprint, report FROM stats_snapshots
+WHERE scope = $scope AND tokenizer = $tokenizer AND max_seq_len = $max_seq_len;
+
+-- name: snapshot_put
+INSERT OR REPLACE INTO stats_snapshots (scope, tokenizer, max_seq_len, fingerprint, report)
+VALUES ($scope, $tokenizer, $max_seq_len, $fingerprint, $report);

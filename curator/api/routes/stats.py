@@ -16,9 +16,14 @@ Version = Annotated[Optional[str], Query(description="NAME@N: one version's stat
 MaxSeqLen = Annotated[Optional[int], Query(gt=0, description="count examples longer than this (default: settings)")]
 
 
+def _report(conn, settings, version: str | None = None, max_seq_len: int | None = None) -> dict:
+    return stats.report(conn, version, settings.stats_tokenizer, max_seq_len or settings.max_seq_len,
+                        settings.stats_cache)
+
+
 @router.get("/stats")
-def overview(conn: Conn, _caller: Steward) -> dict:
-    return stats.overview(conn)
+def overview(conn: Conn, settings: SettingsDep, _caller: Steward) -> dict:
+    return stats.cached_overview(conn, settings.stats_cache)
 
 
 @router.get("/stats/report")
@@ -26,24 +31,22 @@ def report(conn: Conn, settings: SettingsDep, _caller: Steward, version: Version
            max_seq_len: MaxSeqLen = None) -> dict:
     """Counts by source, kind, status/split; lengths by role; funnel; rejections; reviewers;
     duplicates; generation cost: what `curator stats --json` prints (``version``: that version's report)."""
-    return stats.report(conn, version, settings.stats_tokenizer, max_seq_len or settings.max_seq_len,
-                        settings.stats_cache)
+    return _report(conn, settings, version, max_seq_len)
 
 
 @router.get("/stats/lengths")
 def lengths(conn: Conn, settings: SettingsDep, _caller: Steward, version: Version = None,
             max_seq_len: MaxSeqLen = None) -> dict:
-    limit = max_seq_len or settings.max_seq_len
-    if version:
-        return stats.version_report(conn, version, settings.stats_tokenizer, limit, settings.stats_cache)["lengths"]
-    return stats.store_lengths(conn, settings.stats_tokenizer, limit, settings.stats_cache)
+    return _report(conn, settings, version, max_seq_len)["lengths"]
 
 
 @router.get("/stats/reviews")
-def reviews(conn: Conn, _caller: Steward) -> dict:
-    return stats.reviews(conn) | {"rejections": stats.rejections(conn)}
+def reviews(conn: Conn, settings: SettingsDep, _caller: Steward) -> dict:
+    """Reviewer throughput and agreement, outcomes, and rejection reasons."""
+    full = _report(conn, settings)
+    return full["reviews"] | {"rejections": full["rejections"]}
 
 
 @router.get("/stats/versions")
-def versions(conn: Conn, _caller: Steward) -> list[dict]:
-    return stats.versions(conn)
+def versions(conn: Conn, settings: SettingsDep, _caller: Steward) -> list[dict]:
+    return _report(conn, settings)["versions"]
