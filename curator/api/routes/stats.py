@@ -37,16 +37,22 @@ def report(conn: Conn, settings: SettingsDep, _caller: Steward, version: Version
 @router.get("/stats/lengths")
 def lengths(conn: Conn, settings: SettingsDep, _caller: Steward, version: Version = None,
             max_seq_len: MaxSeqLen = None) -> dict:
+    if not settings.stats_cache and not version:  # from scratch: only the lengths
+        return stats.store_lengths(conn, settings.stats_tokenizer, max_seq_len or settings.max_seq_len, False)
     return _report(conn, settings, version, max_seq_len)["lengths"]
 
 
 @router.get("/stats/reviews")
 def reviews(conn: Conn, settings: SettingsDep, _caller: Steward) -> dict:
     """Reviewer throughput and agreement, outcomes, and rejection reasons."""
+    if not settings.stats_cache:  # from scratch: only these queries
+        return stats.reviews(conn) | {"rejections": stats.rejections(conn)}
     full = _report(conn, settings)
     return full["reviews"] | {"rejections": full["rejections"]}
 
 
 @router.get("/stats/versions")
 def versions(conn: Conn, settings: SettingsDep, _caller: Steward) -> list[dict]:
+    if not settings.stats_cache:
+        return stats.versions(conn)
     return _report(conn, settings)["versions"]
