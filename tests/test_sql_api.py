@@ -128,3 +128,34 @@ def test_cli_sql_uses_the_same_guard(tmp_path, shared_data):
     assert refused.returncode == 1 and "refuses COPY" in refused.stderr and not (tmp_path / "x.csv").exists()
     with duckdb.connect(str(Path(planted.env["CURATOR_DB"])), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM audit_log WHERE action = 'sql.query'").fetchone()[0] == 0
+
+
+def test_stats_routes_agree_with_the_report(service):
+    with service.as_role("steward") as client:
+        report = client.get("/stats/report").json()
+        assert client.get("/stats/lengths").json() == report["lengths"]
+        assert client.get("/stats/reviews").json() == report["reviews"] | {"rejections": report["rejections"]}
+        assert client.get("/stats/versions").json() == report["versions"]
+        version = client.get("/stats/report", params={"version": "support@1"}).json()
+        assert client.get("/stats/lengths", params={"version": "support@1"}).json() == version["lengths"]
+        shorter = client.get("/stats/lengths", params={"max_seq_len": 100}).json()
+        unknown = client.get("/stats/report", params={"version": "nope@9"})
+        malformed = client.get("/stats/report", params={"version": "nope"})
+        zero = client.get("/stats/report", params={"max_seq_len": 0})
+    with service.as_role("reviewer") as client:
+        refused = client.get("/stats/report")
+    assert version["scope"] == "version" and sum(version["counts"]["by_split"].values()) == 600
+    assert shorter["max_seq_len"] == 100 and shorter["over_max_seq_len"] > report["lengths"]["over_max_seq_len"]
+    assert unknown.status_code == 400 and "no version nope@9" in unknown.json()["detail"]
+    assert malformed.status_code == 400 and "NAME@N" in malformed.json()["detail"]
+    assert zero.status_code == 422 and refused.status_code == 403
+
+
+def test_cli_stats_tables_print(tmp_path, shared_data):
+    planted = build(tmp_path, shared_data)
+    out = run_curator(["stats"], planted.env).stdout
+    for title in ("by source", "lengths in characters", "funnel", "rejections", "reviewers", "duplicates removed",
+                  "versions", "support@1"):
+        assert title in out, title
+    version = run_curator(["stats", "--version", "support@1"], planted.env).stdout
+    assert "validation" in version and "attributed_cost_usd" in version and "funnel" not in version
