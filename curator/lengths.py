@@ -9,6 +9,7 @@ and a version's items are frozen, so each length is computed once per tokenizer 
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,11 +21,14 @@ import pyarrow as pa
 
 from .errors import InputError
 from .sqlfiles import query
-from .store import WRITE_LOCK, transaction
+from .store import transaction
 
 CHARS = "chars"
 ROLES = ("system", "user", "assistant")
 BATCH = 20_000
+# Fills append to the length caches only, which no other step writes, so they take this lock
+# rather than the store's WRITE_LOCK: stats stay answerable while an ingest holds that one.
+FILL_LOCK = threading.Lock()
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
                     "tokenizer.model", "special_tokens_map.json", "vocab.txt")
 
@@ -135,7 +139,7 @@ def refresh_examples(conn: duckdb.DuckDBPyConnection, ctr: Counter) -> int:
         n, max_id, cached, cached_max = cur.execute(query("stats.lengths_fresh"), {"tokenizer": ctr.key}).fetchone()
     if n == cached and max_id == cached_max:
         return 0
-    with WRITE_LOCK, conn.cursor() as cur:
+    with FILL_LOCK, conn.cursor() as cur:
         if ctr.count is None:
             with transaction(cur):
                 return cur.execute(query("stats.fill_example_char_lengths")).fetchone()[0]
@@ -145,7 +149,7 @@ def refresh_examples(conn: duckdb.DuckDBPyConnection, ctr: Counter) -> int:
 
 def refresh_version(conn: duckdb.DuckDBPyConnection, ctr: Counter, version_id: int) -> int:
     """Fill ``item_lengths`` for one version (its items are frozen: done once)."""
-    with WRITE_LOCK, conn.cursor() as cur:
+    with FILL_LOCK, conn.cursor() as cur:
         if ctr.count is None:
             with transaction(cur):
                 return cur.execute(query("stats.fill_item_char_lengths"), {"version_id": version_id}).fetchone()[0]

@@ -9,7 +9,6 @@ import orjson
 from . import lengths
 from .errors import InputError
 from .sqlfiles import query
-from .store import WRITE_LOCK
 from .store import rows as _rows
 
 
@@ -136,10 +135,19 @@ def _snapshot(conn: duckdb.DuckDBPyConnection, scope: str, tokenizer_key: str, m
     if found and found[0] == fingerprint:
         return orjson.loads(found[1])
     report = _plain(compute())
-    with WRITE_LOCK, conn.cursor() as cur:
-        cur.execute(query("stats.snapshot_put"), key | {"fingerprint": fingerprint,
-                                                        "report": orjson.dumps(report).decode()})
+    _keep(conn, "stats.snapshot_put", key | {"fingerprint": fingerprint, "report": orjson.dumps(report).decode()})
     return report
+
+
+def _keep(conn: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
+    """Store a computed report. Only stats write these tables, and without the store's WRITE_LOCK
+    (a long ingest holds it); two requests storing the same key at once conflict in DuckDB, and
+    then the loser's copy, identical or older, is simply not kept."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query(name), params)
+    except (duckdb.TransactionException, duckdb.ConstraintException):
+        pass
 
 
 def cached_overview(conn: duckdb.DuckDBPyConnection, cached: bool = True) -> dict:
@@ -204,8 +212,7 @@ def version_report(conn: duckdb.DuckDBPyConnection, ref: str, tokenizer: str | N
     }
     report = _plain(report)
     if not uncached:
-        with WRITE_LOCK, conn.cursor() as cur:
-            cur.execute(query("stats.version_stats_put"), key | {"stats": orjson.dumps(report).decode()})
+        _keep(conn, "stats.version_stats_put", key | {"stats": orjson.dumps(report).decode()})
     return report
 
 

@@ -203,3 +203,24 @@ def test_store_snapshot_is_reused_until_the_store_changes(store):
         conn.execute("INSERT INTO dedup_runs (id, target, params_key, params, engine, actor, counts) "
                      "VALUES (nextval('dedup_run_id_seq'), 'example', 'k2', '{}', 'local', 'test', '{}')")
     assert run_json(["stats"], store.env)["duplicates"]["near_duplicate_examples"] == 0
+
+
+def test_stats_do_not_queue_behind_a_running_ingest(store):
+    """The service's ingest holds the store's WRITE_LOCK for a whole batch; stats (which write only
+    their own caches) must still answer, caches included, while it is held."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from curator import stats
+    from curator.store import WRITE_LOCK, open_store
+
+    conn = open_store(store.root / "curator.duckdb")
+    try:
+        with WRITE_LOCK, ThreadPoolExecutor(2) as pool:
+            store_report = pool.submit(stats.store_report, conn.cursor(), None, 2048)
+            version_report = pool.submit(stats.version_report, conn.cursor(), "support@1", None, 2048)
+            assert store_report.result(timeout=60)["lengths"]["max_seq_len"] == 2048
+            assert version_report.result(timeout=60)["version"] == "support@1"
+        kept = conn.execute("SELECT count(*) FROM stats_snapshots WHERE max_seq_len = 2048").fetchone()[0]
+        assert kept == 1
+    finally:
+        conn.close()
