@@ -108,6 +108,11 @@ def test_page_draws_the_charts_after_login(page, service):
     page.screenshot(path=str(ARTIFACTS / "stats_page_version.png"), full_page=True)
     assert all(url.startswith(service.url) for url in page.requests), "the page must load nothing from outside"
 
+    page.goto(f"{service.url}/?version=<script>window.pwned=1</script>@1")
+    assert "no version <script>" in page.locator("#error").inner_text()
+    assert page.evaluate("window.pwned") is None, "the version parameter must be escaped"
+
+    page.goto(f"{service.url}/")
     page.click("text=Log out")
     page.goto(f"{service.url}/")
     assert page.url.endswith("/login")

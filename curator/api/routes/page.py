@@ -7,6 +7,7 @@ API's dependencies accept like a Bearer header.
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -100,7 +101,8 @@ def page(request: Request, conn: Conn, settings: SettingsDep,
                                       settings.stats_cache) \
             if version else store
     except InputError as exc:
-        return HTMLResponse(f"<p class='error'>{exc}</p><p><a href='/'>back</a></p>", status.HTTP_404_NOT_FOUND)
+        return HTMLResponse(f"<p class='error' id='error'>{escape(str(exc))}</p><p><a href='/'>back</a></p>",
+                            status.HTTP_404_NOT_FOUND)
     counts = [("source", scoped["counts"]["by_source"]), ("kind", scoped["counts"]["by_kind"]),
               ("split" if version else "status", scoped["counts"].get("by_split") or scoped["counts"].get("by_status"))]
     return templates.TemplateResponse(request, "stats.html", {
