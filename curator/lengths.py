@@ -99,24 +99,35 @@ def _fingerprint_of(path: str, _stamp: tuple[int, int]) -> str:
     return _fingerprint(Path(path))
 
 
-def _lengths(messages_json: str, count: Callable[[list[str]], list[int]]) -> tuple[int, int, int, int]:
-    messages = orjson.loads(messages_json)
-    texts = [m.get("content") if isinstance(m.get("content"), str) else orjson.dumps(m.get("content")).decode()
-             for m in messages]
-    sizes = count(texts) if texts else []
-    by_role = [sum(n for m, n in zip(messages, sizes) if m.get("role") == role) for role in ROLES]
-    return (*by_role, sum(sizes))
+def _texts(messages: list[dict]) -> list[str]:
+    return [c if isinstance(c := m.get("content"), str) else "" if c is None else orjson.dumps(c).decode()
+            for m in messages]
+
+
+def _batch_lengths(batch: list[tuple[int, str]], count: Callable[[list[str]], list[int]]) -> list[tuple]:
+    """(id, system, user, assistant, total) per row; one tokenizer call for the whole batch."""
+    parsed = [(rid, orjson.loads(msgs)) for rid, msgs in batch]
+    sizes = iter(count([t for _, messages in parsed for t in _texts(messages)]))
+    out = []
+    for rid, messages in parsed:
+        mine = [next(sizes) for _ in messages]
+        by_role = [sum(n for m, n in zip(messages, mine) if m.get("role") == role) for role in ROLES]
+        out.append((rid, *by_role, sum(mine)))
+    return out
+
+
+Progress = Callable[[int], None]
 
 
 def _fill(conn: duckdb.DuckDBPyConnection, ctr: Counter, missing_sql: str, table: str,
-          params: dict, version_id: int | None) -> int:
+          params: dict, version_id: int | None, progress: Progress | None = None) -> int:
     """Tokenize the rows ``missing_sql`` returns and append them to ``table``, one commit per batch:
     the cache is append-only and every row is complete, so an interrupted fill is resumed, not redone."""
     added = 0
     with conn.cursor() as reader:
         result = reader.execute(missing_sql, params)
         while batch := result.fetchmany(BATCH):
-            rows = [(rid, *_lengths(msgs, ctr.count)) for rid, msgs in batch]
+            rows = _batch_lengths(batch, ctr.count)
             cols = list(zip(*rows))
             data = {"tokenizer": [ctr.key] * len(rows)}
             if version_id is not None:
@@ -127,10 +138,19 @@ def _fill(conn: duckdb.DuckDBPyConnection, ctr: Counter, missing_sql: str, table
                 writer.register("new_lengths", pa.table(data))
                 writer.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_lengths")
             added += len(rows)
+            if progress:
+                progress(added)
     return added
 
 
-def refresh_examples(conn: duckdb.DuckDBPyConnection, ctr: Counter) -> int:
+def missing_examples(conn: duckdb.DuckDBPyConnection, ctr: Counter) -> int:
+    """How many examples have no cached length yet (for a progress bar's total)."""
+    with conn.cursor() as cur:
+        n, _, cached, _ = cur.execute(query("stats.lengths_fresh"), {"tokenizer": ctr.key}).fetchone()
+    return max(n - cached, 0)
+
+
+def refresh_examples(conn: duckdb.DuckDBPyConnection, ctr: Counter, progress: Progress | None = None) -> int:
     """Bring ``example_lengths`` up to date for ``ctr``; returns rows added (0 when fresh).
 
     Examples are never deleted and their messages never change, so the cache is complete when it
@@ -144,7 +164,7 @@ def refresh_examples(conn: duckdb.DuckDBPyConnection, ctr: Counter) -> int:
             with transaction(cur):
                 return cur.execute(query("stats.fill_example_char_lengths")).fetchone()[0]
         return _fill(cur, ctr, query("stats.examples_missing_lengths"), "example_lengths",
-                     {"tokenizer": ctr.key}, None)
+                     {"tokenizer": ctr.key}, None, progress)
 
 
 def refresh_version(conn: duckdb.DuckDBPyConnection, ctr: Counter, version_id: int) -> int:

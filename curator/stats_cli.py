@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from . import readonly_sql
+from . import lengths, readonly_sql
 from . import stats as stats_lib
 from .config import get_settings
 from .store import connect, open_store
@@ -81,6 +82,13 @@ def stats(version: Annotated[Optional[str], typer.Option(help="NAME@N: one versi
     with cli.friendly_errors():
         settings = get_settings()
         conn = open_store(settings.db)
+        ctr = lengths.counter(tokenizer or settings.stats_tokenizer)
+        todo = lengths.missing_examples(conn, ctr) if ctr.count is not None and settings.stats_cache else 0
+        if todo:  # tokenizing is the slow part: fill the cache first, with a bar
+            with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn(), console=cli.err, disable=as_json or not cli.err.is_terminal) as bar:
+                task = bar.add_task(f"lengths in {ctr.label}", total=todo)
+                lengths.refresh_examples(conn, ctr, lambda done: bar.update(task, completed=done))
         rep = stats_lib.report(conn, version, tokenizer or settings.stats_tokenizer,
                                max_seq_len or settings.max_seq_len, settings.stats_cache)
         data = rep if version else stats_lib.cached_overview(conn, settings.stats_cache) | rep
