@@ -292,14 +292,14 @@ def candidates_extract(
 @candidates_app.command("synthesize")
 @friendly
 def candidates_synthesize(
-    template: Annotated[str, typer.Option(help="prompt template in curator/synth/templates (qa)")] = "qa",
+    template: Annotated[str, typer.Option(help="qa, summary, extraction, classification, or a template .json file")] = "qa",
     limit: Annotated[Optional[int], typer.Option(help="only the first N pending documents (by id)")] = None,
     n_per_chunk: Annotated[int, typer.Option(help="requests per chunk")] = 1,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="count chunks, tokens and cost; send nothing")] = False,
     max_cost: Annotated[Optional[float], typer.Option(help="stop sending new requests past this spend (USD)")] = None,
     as_json: JsonOpt = False,
 ):
-    """Grounded question-answer examples from stored documents through the model; a re-run sends nothing."""
+    """Grounded examples from stored documents through the model and a template; a re-run sends nothing."""
     from .synth.synthesize import synthesize
 
     settings = get_settings()
@@ -310,13 +310,21 @@ def candidates_synthesize(
         _emit_json(report.summary())
         return
     cost = "unknown" if report.estimated_cost_usd is None else f"${report.estimated_cost_usd:.4f}"
+    if settings.pii_policy != "allow":
+        from .synth.pii import installed_spacy_model
+
+        ner = installed_spacy_model()
+        out.print(f"PII policy {settings.pii_policy}: pattern recognizers"
+                  + (f" + NER {ner}" if ner else "; no NER model, so names are not detected (see `curator doctor`)"),
+                  highlight=False)
     out.print(f"{template}: {report.documents} documents, {report.chunks} chunks, {report.requests} requests, "
               f"~{report.estimated_prompt_tokens} prompt tokens, at most {cost}", highlight=False)
     if not dry_run:
         failures = ", ".join(f"{code} {n}" for code, n in sorted(report.failures.items())) or "none"
         out.print(f"sent {report.sent} (cache hits {report.cache_hits}), ${report.cost_usd:.4f}; "
-                  f"{report.examples_added} examples added, {report.duplicates} duplicates; failures: {failures}",
-                  highlight=False)
+                  f"{report.examples_added} examples added ({report.near_duplicates} near duplicates, "
+                  f"{report.outputs_with_pii} with PII findings for the reviewer), {report.duplicates} exact "
+                  f"duplicates; few-shot seeds {len(report.seed_examples)}; failures: {failures}", highlight=False)
 
 
 @keys_app.command("create")
@@ -354,6 +362,29 @@ def keys_revoke(name: str):
     conn = open_store(get_settings().db)
     keys_lib.revoke_key(conn, name, cli_actor())
     out.print(f"key {name!r} revoked")
+
+
+@app.command()
+@friendly
+def doctor(as_json: JsonOpt = False):
+    """What this installation will do: store, model endpoint, active PII detectors, optional parts."""
+    from .doctor import diagnose
+
+    data = diagnose(get_settings())
+    if as_json:
+        _emit_json(data)
+        return
+    store, model, pii = data["store"], data["model"], data["pii"]
+    out.print(f"store: {store['path']}" + (f" (schema {store['schema_version']}/{store['latest']})"
+                                           if store["exists"] else " (missing)")
+              + (f" — {store['hint']}" if store["hint"] else ""), highlight=False)
+    out.print(f"model: {model['model']} at {model['base_url']}; API key {'set' if model['api_key_set'] else 'NOT set'}; "
+              f"{'priced' if model['priced'] else 'no price (cost unknown, --max-cost refused)'}", highlight=False)
+    out.print(f"PII policy: {pii['policy']}; active detectors: {', '.join(pii['detectors'])}", highlight=False)
+    out.print(f"NER model: {pii['ner_model'] or 'none'}" + (f" — {pii['warning']}" if pii["warning"] else ""),
+              highlight=False)
+    for name, ok in data["optional"].items():
+        out.print(f"{escape(name)}: {'installed' if ok else 'not installed'}", highlight=False)
 
 
 @app.command()

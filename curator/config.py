@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     max_cost_usd: float | None = Field(None, gt=0, description="stop sending new requests past this spend")
     pii_policy: Literal["block", "redact", "allow"] = Field(
         "redact", description="PII in text sent to the model provider: block the chunk, redact it, or allow it")
+    pii_restore: bool = Field(True, description="under `redact`, put the original values back into stored "
+                                                "examples (they never leave this machine); false keeps placeholders")
     prices: dict[str, dict[str, float]] = Field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_PRICES.items()},
                                                 description="model -> {input, output} USD per 1M tokens")
 

@@ -14,3 +14,7 @@ SELECT e.id AS example_id,
 FROM examples e
 LEFT JOIN dedup_decisions d
        ON d.target = 'example' AND d.row_id = e.id AND d.run_id = (SELECT run_id FROM latest);
+
+-- Which generation run paid for a cached response, so an interrupted run's totals can be
+-- recomputed from what it actually paid.
+ALTER TABLE llm_cache ADD COLUMN run_id BIGINT;

@@ -49,6 +49,17 @@ def run_curator(args: list[str], env: dict[str, str], check: bool = True, **kwar
     return proc
 
 
+def query(env: dict[str, str], sql: str) -> list[tuple]:
+    """Read the store of a curator process's environment, read-only, as a user's SQL client would."""
+    import duckdb
+
+    conn = duckdb.connect(env["CURATOR_DB"], read_only=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
 def run_json(args: list[str], env: dict[str, str]) -> dict:
     return json.loads(run_curator([*args, "--json"], env).stdout)
 

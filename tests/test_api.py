@@ -3,7 +3,6 @@ DuckDB file, keys made beforehand with the real CLI, and httpx speaking HTTP to 
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -414,3 +413,19 @@ def test_cli_names_the_service_holding_the_store(service):
     assert len(lines) == 1, proc.stderr
     assert "curator API service" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_reviewer_pages_examples_and_reads_one(service):
+    with service.as_role("steward") as client:
+        assert client.post("/ingest", files=_chat_and_alpaca("pages"), data={"source": "api-pages"}).status_code == 200
+    with service.as_role("reviewer") as client:
+        first = client.get("/examples", params={"limit": 2, "status": "candidate"}).json()
+        rest = client.get("/examples", params={"after": first["next_after"], "limit": 1000}).json()
+        one = client.get(f"/examples/{first['items'][0]['id']}").json()
+        missing = client.get("/examples/999999999")
+        bad = client.get("/examples", params={"status": "maybe"})
+    ids = [e["id"] for e in first["items"] + rest["items"]]
+    assert len(first["items"]) == 2 and ids == sorted(set(ids)) and rest["next_after"] is None
+    assert any("(pages)" in m["content"] for e in first["items"] + rest["items"] for m in e["messages"])
+    assert one["id"] == ids[0] and isinstance(one["messages"], list) and "is_duplicate" in one
+    assert missing.status_code == 404 and bad.status_code == 422

@@ -8,10 +8,9 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from conftest import make_env, run_curator, run_json
+from conftest import make_env, query, run_curator, run_json
 from curator.candidates.recipes import RecipeOptions, Transcript, Turn, conversation, merge_turns
 from curator.normalize import normalize_text
 
@@ -45,11 +44,6 @@ def env(ingested, tmp_path) -> dict[str, str]:
     for path in ingested.glob("curator.duckdb*"):
         shutil.copy(path, tmp_path / path.name)
     return make_env(tmp_path)
-
-
-def query(env: dict, sql: str) -> list[tuple]:
-    with duckdb.connect(env["CURATOR_DB"], read_only=True) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def extracted(env: dict) -> list[dict]:

@@ -6,8 +6,6 @@ import json
 import re
 import shlex
 import shutil
-import sys
-from pathlib import Path
 
 from conftest import REPO, run_curator
 

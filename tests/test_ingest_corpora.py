@@ -9,7 +9,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import duckdb
-import pytest
 
 
 def _csv_rows(path: Path) -> int:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 
-from conftest import make_env, run_curator, run_json
+from conftest import make_env, query, run_curator, run_json
 from openai_server import last_user_message, openai_server  # noqa: F401  (the fixture)
 
 EMAIL, PHONE = "jane.doe@example-legal.com", "212-555-0147"
@@ -49,13 +48,6 @@ def env(tmp_path, openai_server):
     return make_env(tmp_path, CURATOR_OPENAI_BASE_URL=openai_server.base_url, CURATOR_OPENAI_API_KEY="test-key",
                     CURATOR_MODEL="gpt-4o-mini", CURATOR_MAX_RETRIES="1", CURATOR_REQUEST_TIMEOUT="10")
 
-
-def query(env: dict, sql: str) -> list[tuple]:
-    conn = duckdb.connect(env["CURATOR_DB"], read_only=True)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def test_synthesize_grounds_records_failures_redacts_and_is_idempotent(env, ndas, openai_server):

@@ -46,8 +46,8 @@ def lookup_many(conn: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, d
 
 
 def cache_row(key: str, request: dict, response: dict, prompt_tokens: int, completion_tokens: int,
-              cost: float | None) -> dict:
-    return {"payload_hash": key, "model": request["model"], "request": canonical(request).decode(),
+              cost: float | None, run_id: int | None = None) -> dict:
+    return {"payload_hash": key, "run_id": run_id, "model": request["model"], "request": canonical(request).decode(),
             "response": canonical(response).decode(), "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens, "cost_usd": cost}
 
@@ -103,6 +103,9 @@ class CacheWriter:
 
 def start_run(conn: duckdb.DuckDBPyConnection, base_url: str, model: str, template_hash: str | None,
               params: dict) -> int:
+    """A new run row. Runs still marked running belong to a process that died (DuckDB has one
+    writer): they are closed as failed, their totals recomputed from the responses they paid for."""
+    conn.execute(query("llm.close_interrupted"))
     return rows(conn, "llm.run_start", {"base_url": base_url, "model": model, "template_hash": template_hash,
                                         "params": canonical(params).decode()})[0]["id"]
 

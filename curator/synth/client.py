@@ -138,7 +138,8 @@ class _Run:
             cost = cache.cost_usd(self.settings.prices, self.settings.model, prompt, done)
             self.spent += cost or 0.0
         sent = {"model": self.settings.model, "messages": request.messages, "params": self.params}
-        await asyncio.wrap_future(self.writer.submit(cache.cache_row(key, sent, response, prompt, done, cost)))
+        row = cache.cache_row(key, sent, response, prompt, done, cost, self.report.run_id)
+        await asyncio.wrap_future(self.writer.submit(row))
         self.report.prompt_tokens += prompt
         self.report.completion_tokens += done
         self.report.cost_usd += cost or 0.0

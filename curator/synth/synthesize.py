@@ -1,23 +1,25 @@
-"""``curator candidates synthesize``: grounded question-answer examples from stored documents.
+"""``curator candidates synthesize``: grounded examples from stored documents through a template.
 
 Each document (kind ``document``) not yet done with the template is cut into chunks; the PII
 policy (one :class:`Redactor` per document) decides what of each chunk may be sent; each chunk
 gets ``n_per_chunk`` requests through :func:`curator.synth.client.generate`. An answer becomes a
-``synthetic`` example only when its ``evidence_quote`` (placeholders restored) is found in the
+``synthetic`` example only when its evidence quote (placeholders restored) is found in the
 chunk, exactly or up to whitespace; its span is the quote's exact offsets in the document text.
 Every other outcome (ungrounded, blocked by the PII policy, a failed request) is a row in
 ``generation_failures`` with its code and reason. Examples are idempotent by ``content_hash``;
 a document whose requests were all answered is marked done, so a re-run sends nothing.
+
+Approved examples of the same template are shown as few-shot seeds (through the same PII
+policy); every stored example's messages are scanned for PII, findings kept on the example for
+the reviewer; new examples then go through near-duplicate detection against all examples.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import orjson
@@ -31,54 +33,22 @@ from ..normalize import sha256_text
 from ..store import rows, transaction
 from ..sqlfiles import query
 from .client import ChatRequest, generate
-from .pii import Redactor, apply_policy
-
-TEMPLATES_DIR = Path(__file__).parent / "templates"
+from .pii import Redactor, apply_policy, scan
+from .templates import Template, load_template
 # codes after which a document stays pending: the request may succeed on a later run
 RETRYABLE = ("budget_exhausted", "timeout", "connection", "http_")
 
 
-class QA(BaseModel):
-    question: str
-    answer: str
-    evidence_quote: str
-
-
-@dataclass(frozen=True)
-class Template:
-    name: str
-    hash: str                       # sha256 of the template file's bytes
-    system: str
-    instruction: str
-    variant: str
-
-    def messages(self, chunk: str, k: int, n: int) -> list[dict]:
-        variant = self.variant.format(k=k + 1, n=n) if n > 1 else ""
-        user = self.instruction.replace("{variant}", variant).replace("{chunk}", chunk)
-        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
-
-
-def load_template(name: str) -> Template:
-    path = TEMPLATES_DIR / f"{name}.json"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in TEMPLATES_DIR.glob("*.json")))
-        raise InputError(f"unknown template {name!r}; choose one of {known}")
-    raw = path.read_bytes()
-    spec = orjson.loads(raw)
-    if spec.get("fields") != list(QA.model_fields):
-        raise InputError(f"template {name!r} must declare fields {list(QA.model_fields)}")
-    return Template(name, hashlib.sha256(raw).hexdigest(), spec["system"], spec["instruction"],
-                    spec.get("variant", ""))
-
-
 @dataclass
 class _Item:
-    """What one request was for: the document, the chunk, its redactor and its PII findings."""
+    """What one request was for: the document, the chunk, its redactor, its PII findings and the
+    chunk text as sent (redacted under ``redact``)."""
     document: dict
     chunk: Chunk
     k: int
     redactor: Redactor
     findings: list[dict]
+    sent: str
 
 
 @dataclass
@@ -96,7 +66,10 @@ class SynthesizeReport:
     cache_hits: int = 0
     cost_usd: float = 0.0
     examples_added: int = 0
-    duplicates: int = 0
+    duplicates: int = 0             # exact: the same messages as a stored example
+    near_duplicates: int = 0        # of the added examples, marked duplicates by the near-dup run
+    outputs_with_pii: int = 0       # added examples whose messages hold PII findings
+    seed_examples: list = field(default_factory=list)
     failures: Counter = field(default_factory=Counter)
 
     def summary(self) -> dict:
@@ -115,8 +88,24 @@ def ground(quote: str, chunk: str) -> tuple[int, int] | None:
     return (m.start(), m.end()) if m else None
 
 
+def _seeds(conn: duckdb.DuckDBPyConnection, template: Template, settings: Settings) -> tuple[list[str], list[int]]:
+    """Few-shot seeds: the first approved examples of this template (reviewers' edits included),
+    each passed through the PII policy like any text that leaves; under ``block`` a seed with
+    PII is left out."""
+    if not template.spec.seeds:
+        return [], []
+    texts, ids = [], []
+    for row in rows(conn, "synth.approved_seeds", {"template": template.name, "limit": template.spec.seeds}):
+        rendered = "\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in orjson.loads(row["messages"]))
+        policy = apply_policy(rendered, settings.pii_policy, Redactor())
+        if policy.text_to_send is not None:
+            texts.append(policy.text_to_send)
+            ids.append(row["id"])
+    return texts, ids
+
+
 def _prepare(documents: list[dict], template: Template, settings: Settings, n_per_chunk: int,
-             chunk_tokens: int, report: SynthesizeReport):
+             chunk_tokens: int, seeds: list[str], report: SynthesizeReport):
     requests: list[ChatRequest] = []
     items: dict[str, _Item] = {}
     blocked: list[tuple[dict, Chunk, str]] = []
@@ -133,9 +122,9 @@ def _prepare(documents: list[dict], template: Template, settings: Settings, n_pe
                 continue
             for k in range(n_per_chunk):
                 key = f"{doc['id']}:{chunk.index}:{k}"
-                messages = template.messages(policy.text_to_send, k, n_per_chunk)
+                messages = template.messages(policy.text_to_send, k, n_per_chunk, seeds)
                 requests.append(ChatRequest(key, messages))
-                items[key] = _Item(doc, chunk, k, redactor, findings)
+                items[key] = _Item(doc, chunk, k, redactor, findings, policy.text_to_send)
                 report.estimated_prompt_tokens += sum(math.ceil(len(m["content"]) / 4) for m in messages)
     report.requests = len(requests)
     price = settings.prices.get(settings.model)
@@ -145,10 +134,20 @@ def _prepare(documents: list[dict], template: Template, settings: Settings, n_pe
     return requests, items, blocked
 
 
-def _example(item: _Item, qa: QA, quote: str, span: tuple[int, int], template: Template, run_id: int) -> dict:
+def output_findings(messages: list[dict]) -> list[dict]:
+    """PII in the stored example's messages (the model may add some, or echo restored values),
+    positions per message, without the values themselves."""
+    return [{"message": i, "role": m["role"], "type": f.entity_type, "start": f.start, "end": f.end,
+             "score": f.score} for i, m in enumerate(messages) for f in scan(m["content"])]
+
+
+def _example(item: _Item, value: BaseModel, quote: str, span: tuple[int, int], template: Template,
+             run_id: int, restore: bool) -> dict:
     doc, chunk = item.document, item.chunk
-    messages = [{"role": "user", "content": item.redactor.restore(qa.question)},
-                {"role": "assistant", "content": item.redactor.restore(qa.answer)}]
+    unredact = item.redactor.restore if restore else (lambda text: text)
+    fields = type(value).model_validate({k: unredact(v) for k, v in value.model_dump().items()})
+    context = chunk.text if restore else item.sent
+    messages = template.example_messages(fields, context)
     canonical = orjson.dumps(messages, option=orjson.OPT_SORT_KEYS).decode()
     metadata = {"template": template.name, "template_hash": template.hash, "chunk_index": chunk.index,
                 "request": item.k, "evidence_quote": quote, "pii": item.findings}
@@ -156,12 +155,13 @@ def _example(item: _Item, qa: QA, quote: str, span: tuple[int, int], template: T
             "origin": f"{doc['origin']}#synth:{template.name}:{chunk.index}:{item.k}",
             "messages": canonical, "content_hash": sha256_text(canonical), "document_id": doc["id"],
             "span_start": chunk.start + span[0], "span_end": chunk.start + span[1],
-            "metadata": orjson.dumps(metadata).decode(), "run_id": run_id}
+            "metadata": orjson.dumps(metadata).decode(), "run_id": run_id,
+            "pii_findings": orjson.dumps(output_findings(messages)).decode()}
 
 
 def synthesize(conn: duckdb.DuckDBPyConnection, settings: Settings, *, template: str = "qa", actor: str,
                limit: int | None = None, n_per_chunk: int = 1, chunk_tokens: int = 512,
-               dry_run: bool = False, max_cost_usd: float | None = None) -> SynthesizeReport:
+               dry_run: bool = False, max_cost_usd: float | None = None, dedup: bool = True) -> SynthesizeReport:
     """Synthesise from the first ``limit`` pending documents; with ``dry_run`` only count and estimate."""
     if n_per_chunk < 1:
         raise InputError("--n-per-chunk must be at least 1")
@@ -171,16 +171,18 @@ def synthesize(conn: duckdb.DuckDBPyConnection, settings: Settings, *, template:
     report = SynthesizeReport(spec.name, spec.hash, dry_run=dry_run)
     documents = rows(conn, "synth.pending_documents", {"template_hash": spec.hash,
                                                        "limit": 2**62 if limit is None else limit})
-    requests, items, blocked = _prepare(documents, spec, settings, n_per_chunk, chunk_tokens, report)
+    seeds, report.seed_examples = _seeds(conn, spec, settings) if documents else ([], [])
+    requests, items, blocked = _prepare(documents, spec, settings, n_per_chunk, chunk_tokens, seeds, report)
     if dry_run:
         return report
     run = None
     if requests:
-        run = generate(conn, requests, settings, schema=QA, response_format="json_schema",
+        run = generate(conn, requests, settings, schema=spec.schema, response_format="json_schema",
                        max_cost_usd=max_cost_usd, template_hash=spec.hash)
         report.run_id, report.cache_hits, report.cost_usd = run.run_id, run.cache_hits, run.cost_usd
         report.sent = run.requests
     pending: set[int] = set()
+    added_ids: list[int] = []
     with transaction(conn):
         def fail(doc: dict, chunk: Chunk, code: str, reason: str, payload: str | None = None) -> None:
             report.failures[code] += 1
@@ -197,17 +199,22 @@ def synthesize(conn: duckdb.DuckDBPyConnection, settings: Settings, *, template:
                 if result.code.startswith(RETRYABLE):
                     pending.add(item.document["id"])
                 continue
-            quote = item.redactor.restore(result.value.evidence_quote)
+            quote = item.redactor.restore(spec.evidence(result.value))
             span = ground(quote, item.chunk.text)
             if span is None:
                 fail(item.document, item.chunk, "ungrounded",
-                     f"evidence_quote not found in chunk {item.chunk.index}: {quote[:120]!r}", result.payload_hash)
+                     f"{spec.spec.grounding} not found in chunk {item.chunk.index}: {quote[:120]!r}",
+                     result.payload_hash)
                 continue
             exact = item.chunk.text[span[0]:span[1]]
-            conn.execute(query("synth.insert_example"), _example(item, result.value, exact, span, spec, report.run_id))
-            added = conn.fetchone()[0]
-            report.examples_added += added
-            report.duplicates += 1 - added
+            row = _example(item, result.value, exact, span, spec, report.run_id, settings.pii_restore)
+            found = conn.execute(query("synth.insert_example"), row).fetchall()
+            if found:
+                added_ids.append(found[0][0])
+                report.outputs_with_pii += row["pii_findings"] != "[]"
+            else:
+                report.duplicates += 1
+        report.examples_added = len(added_ids)
         for doc in documents:
             if doc["id"] not in pending:
                 conn.execute(query("synth.mark_done"), {"document_id": doc["id"], "template_hash": spec.hash,
@@ -216,4 +223,16 @@ def synthesize(conn: duckdb.DuckDBPyConnection, settings: Settings, *, template:
                      report.summary() | {"options": {"limit": limit, "n_per_chunk": n_per_chunk,
                                                      "chunk_tokens": chunk_tokens, "max_cost_usd": max_cost_usd,
                                                      "pii_policy": settings.pii_policy}})
+    if dedup and added_ids:
+        report.near_duplicates = near_duplicates_of(conn, added_ids, actor)
     return report
+
+
+def near_duplicates_of(conn: duckdb.DuckDBPyConnection, ids: list[int], actor: str) -> int:
+    """Run near-duplicate detection over all examples (only new rows get signed) and count how
+    many of ``ids`` were marked duplicates of another example, so they never reach review."""
+    from ..dedup.params import DedupParams
+    from ..dedup.run import run_dedup
+
+    run_dedup(conn, "examples", DedupParams(), actor=actor)
+    return rows(conn, "synth.count_duplicates_among", {"ids": ids})[0]["n"]

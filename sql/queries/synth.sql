@@ -11,10 +11,11 @@ LIMIT $limit;
 
 -- name: insert_example
 INSERT INTO examples (source_id, file_id, origin, kind, source_format, messages, content_hash, document_id,
-                      span_start, span_end, status, warnings, metadata, generation_run_id)
+                      span_start, span_end, status, warnings, metadata, generation_run_id, pii_findings)
 SELECT $source_id, $file_id, $origin, 'synthetic', $template, $messages::JSON, $content_hash, $document_id,
-       $span_start, $span_end, 'candidate', '[]'::JSON, $metadata::JSON, $run_id
-WHERE NOT EXISTS (SELECT 1 FROM examples e WHERE e.content_hash = $content_hash);
+       $span_start, $span_end, 'candidate', '[]'::JSON, $metadata::JSON, $run_id, $pii_findings::JSON
+WHERE NOT EXISTS (SELECT 1 FROM examples e WHERE e.content_hash = $content_hash)
+RETURNING id;
 
 -- name: insert_failure
 INSERT INTO generation_failures (run_id, document_id, chunk_index, template_hash, code, reason, payload_hash)
@@ -31,3 +32,13 @@ ORDER BY id;
 
 -- name: count_synthetic
 SELECT count(*) AS n FROM examples WHERE kind = 'synthetic';
+
+-- name: approved_seeds
+SELECT id, messages FROM examples
+WHERE status = 'approved' AND kind = 'synthetic' AND source_format = $template
+ORDER BY id
+LIMIT $limit;
+
+-- name: count_duplicates_among
+SELECT count(*) AS n FROM example_dedup
+WHERE is_duplicate AND example_id IN (SELECT unnest($ids::BIGINT[]));

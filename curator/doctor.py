@@ -1,0 +1,60 @@
+"""``curator doctor``: what this installation will actually do, before anyone relies on it.
+
+Chiefly which PII detectors are active (pattern recognizers work offline; names and places
+need an NER pipeline the user installs), because a policy of ``redact`` is only as good as its
+detectors. Also the store, the model endpoint settings and the optional components. It sends
+nothing to the model provider.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from .config import Settings
+from .store import connect
+from .sqlfiles import migrations
+
+OPTIONAL = {"trainer (pip install -e '.[train]')": ("torch", "transformers", "peft", "bitsandbytes", "trl"),
+            "ray engine (pip install -e '.[ray]')": ("ray",)}
+
+
+def _has_versions(conn) -> bool:
+    return bool(conn.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'schema_version'").fetchall())
+
+
+def _store(settings: Settings) -> dict:
+    path = Path(settings.db)
+    if not path.exists():
+        return {"path": str(path), "exists": False, "hint": "run `curator init`"}
+    conn = connect(path, read_only=True)
+    try:
+        found = conn.execute("SELECT max(version) FROM schema_version").fetchall() if _has_versions(conn) else [(0,)]
+        have, latest = found[0][0] or 0, max((m[0] for m in migrations()), default=0)
+    finally:
+        conn.close()
+    return {"path": str(path), "exists": True, "schema_version": have, "latest": latest,
+            "hint": None if have == latest else "run `curator init` to migrate"}
+
+
+def _pii(settings: Settings) -> dict:
+    from .synth.pii import NER_ENTITIES, active_detectors, installed_spacy_model
+
+    ner = installed_spacy_model()
+    return {"policy": settings.pii_policy, "restore_in_examples": settings.pii_restore,
+            "detectors": active_detectors(), "ner_model": ner,
+            "warning": None if ner else (f"no NER model installed: {', '.join(NER_ENTITIES)} are not detected; "
+                                         "install a spaCy pipeline such as en_core_web_lg to detect names")}
+
+
+def diagnose(settings: Settings) -> dict:
+    key = settings.openai_api_key.get_secret_value()
+    return {
+        "store": _store(settings),
+        "model": {"base_url": settings.openai_base_url, "model": settings.model,
+                  "api_key_set": key not in ("", "change-me"), "priced": settings.model in settings.prices,
+                  "concurrency": settings.concurrency},
+        "pii": _pii(settings),
+        "optional": {name: all(importlib.util.find_spec(m) is not None for m in mods)
+                     for name, mods in OPTIONAL.items()},
+    }
