@@ -75,6 +75,21 @@ def _rollup(rows: list[dict], key: str) -> dict[str, int]:
     return dict(sorted(totals.items()))
 
 
+def _kappa(matrix: list[dict]) -> float | None:
+    """Chance-corrected agreement of two verdicts per pair (Scott's pi, i.e. Fleiss' kappa with two
+    ratings per item: the pairs are unordered, so both ratings share one verdict distribution)."""
+    n = sum(r["n"] for r in matrix)
+    if not n:
+        return None
+    observed = sum(r["n"] for r in matrix if r["a"] == r["b"]) / n
+    share: dict[str, float] = {}
+    for r in matrix:
+        share[r["a"]] = share.get(r["a"], 0) + r["n"] / (2 * n)
+        share[r["b"]] = share.get(r["b"], 0) + r["n"] / (2 * n)
+    expected = sum(p * p for p in share.values())
+    return 1.0 if expected >= 1 else round((observed - expected) / (1 - expected), 4)
+
+
 def reviews(conn: duckdb.DuckDBPyConnection) -> dict:
     """Reviewer throughput and agreement, and the reasons reviewers gave for rejecting."""
     pairs = _rows(conn, "stats.agreement_pairs")
@@ -84,6 +99,7 @@ def reviews(conn: duckdb.DuckDBPyConnection) -> dict:
         "agreement": {"pairs": n,
                       "verdict": round(sum(p["agree"] for p in pairs) / n, 4) if n else None,
                       "keep_or_reject": round(sum(p["agree_keep"] for p in pairs) / n, 4) if n else None,
+                      "kappa": _kappa(_rows(conn, "stats.agreement_matrix")),
                       "by_pair": [p | {"rate": round(p["agree"] / p["pairs"], 4)} for p in pairs]},
         "outcomes": _rows(conn, "stats.outcomes"),
     }

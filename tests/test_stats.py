@@ -85,6 +85,8 @@ def test_store_counts_lengths_reviews_duplicates_and_cost(store):
     # agreement: pairs on examples 0 (accept/accept), 1 (reject/edit), 2 (accept/reject), 4 (edit/edit)
     agreement = report["reviews"]["agreement"]
     assert agreement["pairs"] == 4 and agreement["verdict"] == 0.5 and agreement["keep_or_reject"] == 0.5
+    # chance-corrected: verdicts accept 3, edit 3, reject 2 of 8 -> expected 0.34375; (0.5 - e) / (1 - e)
+    assert agreement["kappa"] == pytest.approx(5 / 21, abs=1e-4)
     assert {(p["reviewer_a"], p["reviewer_b"]): (p["pairs"], p["agree"]) for p in agreement["by_pair"]} \
         == {("ana@x", "ben@x"): (3, 1), ("ana@x", "cy@x"): (1, 1)}
     # duplicates removed: the planted decisions; approved ones among them are left out of versions
@@ -152,6 +154,12 @@ def test_token_lengths_under_a_local_tokenizer(store, tmp_path):
     assert report["roles"]["assistant"]["histogram"] == _histogram([e["assistant"] for e in expected
                                                                     if e["assistant"] > 0])
     assert report["over_max_seq_len"] == sum(1 for t in totals if t > 300)
+    items = _messages(db, "SELECT example_id, messages FROM dataset_items")
+    version = run_json(["stats", "--version", "support@1", "--tokenizer", str(path)], store.env)["lengths"]
+    item_totals = sorted(sum(len(tok.encode(m["content"]).ids) for m in ms) for ms in items.values())
+    assert version["unit"] == report["unit"] and version["examples"] == len(items)
+    assert version["roles"]["total"]["max"] == item_totals[-1]
+    assert version["roles"]["total"]["histogram"] == _histogram(item_totals)
     chars = run_json(["stats"], store.env)["lengths"]
     assert chars["unit"] == "characters" and chars["roles"]["total"]["max"] > report["roles"]["total"]["max"]
     with store.connect() as conn:

@@ -293,3 +293,11 @@ WHERE scope = $scope AND tokenizer = $tokenizer AND max_seq_len = $max_seq_len;
 -- name: snapshot_put
 INSERT OR REPLACE INTO stats_snapshots (scope, tokenizer, max_seq_len, fingerprint, report)
 VALUES ($scope, $tokenizer, $max_seq_len, $fingerprint, $report);
+
+-- The same pairs as a verdict-by-verdict table, for the chance-corrected agreement.
+-- name: agreement_matrix
+WITH cur AS (SELECT example_id, reviewer, verdict FROM review_current
+             WHERE NOT is_adjudication AND verdict IS NOT NULL)
+SELECT a.verdict AS a, b.verdict AS b, count(*) AS n
+FROM cur a JOIN cur b ON a.example_id = b.example_id AND a.reviewer < b.reviewer
+GROUP BY ALL ORDER BY a, b;

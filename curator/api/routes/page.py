@@ -74,7 +74,8 @@ def _charts(store: dict, scoped: dict) -> dict:
     return {
         "funnel": charts.horizontal_bars("funnel", "status funnel", [k.replace("_", " ") for k in funnel],
                                          list(funnel.values())),
-        "agreement": charts.horizontal_bars("agreement", f"reviewer agreement ({agreement['pairs']} pairs)",
+        "agreement": charts.horizontal_bars("agreement", f"reviewer agreement ({agreement['pairs']} pairs, "
+                                            f"kappa {agreement['kappa'] if agreement['kappa'] is not None else '-'})",
                                             labels, values, scale_max=1.0, percent=True),
         "splits": charts.vertical_bars("splits", "examples per split", list(by_split), list(by_split.values()))
         if by_split is not None else None,
