@@ -77,7 +77,8 @@ def build(root: Path, shared: Path) -> Planted:
                      "VALUES (nextval('dedup_run_id_seq'), 'example', 'k', '{}', 'local', 'test', '{}')")
         run_id = conn.execute("SELECT max(id) FROM dedup_runs").fetchone()[0]
         for d in planted.duplicates:
-            conn.execute("INSERT INTO dedup_decisions VALUES (?, 'example', ?, ?, 'duplicate', ?, 0.9, 'test')",
+            conn.execute("INSERT INTO dedup_decisions (run_id, target, row_id, cluster_id, decision, duplicate_of, "
+                         "jaccard, rule) VALUES (?, 'example', ?, ?, 'duplicate', ?, 0.9, 'test')",
                          [run_id, d, d - 1, d - 1])
         # two generation runs; some approved examples say they came from them
         for cost in (1.25, 0.5):
@@ -105,7 +106,8 @@ def build(root: Path, shared: Path) -> Planted:
             if ex in planted.edited:
                 msgs = [m if m["role"] != "assistant" else {"role": "assistant", "content": planted.edited[ex]}
                         for m in msgs]
-            conn.execute("INSERT INTO dataset_items VALUES (?, ?, ?, ?, ?, ?)",
+            conn.execute("INSERT INTO dataset_items (version_id, example_id, split, group_key, messages, example_hash) "
+                         "VALUES (?, ?, ?, ?, ?, ?)",
                          [vid, ex, split, f"g{ex}", json.dumps(msgs), f"h{ex}"])
     return planted
 
