@@ -183,7 +183,7 @@ def _store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None, max_se
         "funnel": _rows(conn, "stats.funnel")[0],
         "rejections": rejections(conn),
         "reviews": reviews(conn),
-        "duplicates": _rows(conn, "stats.duplicates_removed")[0] | _rows(conn, "stats.version_duplicates_left_out")[0],
+        "duplicates": _rows(conn, "stats.duplicates_removed")[0] | _rows(conn, "stats.approved_duplicates")[0],
         "generation": _rows(conn, "stats.generation_cost")[0],
         "versions": versions(conn),
     }

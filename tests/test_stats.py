@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from conftest import make_env, run_curator, run_json
-from stats_store import BITEXT, bin_label, build, char_lengths
+from stats_store import bin_label, build, char_lengths
 
 
 @pytest.fixture(scope="module")

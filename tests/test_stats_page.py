@@ -5,7 +5,6 @@ screenshot under tests/artifacts/. The page must load nothing but the service it
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 

@@ -258,7 +258,8 @@ SELECT count(g.id) AS runs, coalesce(sum(u.items), 0) AS synthetic_items,
        coalesce(sum(g.cost_usd * u.items / m.n), 0) AS attributed_cost_usd
 FROM used u JOIN generation_runs g ON g.id = u.run_id JOIN made m ON m.run_id = u.run_id;
 
--- name: version_duplicates_left_out
+-- Approved examples a dedup run marked as duplicates: versions leave them out.
+-- name: approved_duplicates
 SELECT count(*) AS approved_duplicates FROM examples e JOIN example_dedup d ON d.example_id = e.id
 WHERE e.status = 'approved' AND d.is_duplicate;
 
