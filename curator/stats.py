@@ -112,7 +112,11 @@ def rejections(conn: duckdb.DuckDBPyConnection) -> dict:
 
 
 def versions(conn: duckdb.DuckDBPyConnection) -> list[dict]:
-    return [v | {"split_spec": orjson.loads(v["split_spec"]), "counts": orjson.loads(v["counts"])}
+    """Every version with its split counts and the generation cost behind its items."""
+    costs = {r.pop("version_id"): r for r in _rows(conn, "stats.version_costs")}
+    none = {"runs": 0, "synthetic_items": 0, "runs_cost_usd": 0.0, "attributed_cost_usd": 0.0}
+    return [v | {"split_spec": orjson.loads(v["split_spec"]), "counts": orjson.loads(v["counts"]),
+                 "generation": costs.get(v["id"], none)}
             for v in _rows(conn, "stats.versions")]
 
 

@@ -96,6 +96,9 @@ def test_store_counts_lengths_reviews_duplicates_and_cost(store):
     # the overview of v0 is still there (README's first command reads totals)
     assert report["totals"]["examples"] == len(rows)
     assert [f"{v['name']}@{v['number']}" for v in report["versions"]] == ["support@1"]
+    first, second = store.runs.values()
+    assert report["versions"][0]["generation"]["attributed_cost_usd"] == pytest.approx(first * 20 / 30 + second)
+    assert report["versions"][0]["counts"] == dict(Counter(store.splits.values()))
 
 
 def test_version_counts_splits_edited_lengths_and_cost(store):

@@ -89,7 +89,9 @@ def test_page_draws_the_charts_after_login(page, service):
     # the bars really drew: laid out with a height/width by the browser
     box = page.locator('svg.chart[data-chart="funnel"] rect.bar').first.bounding_box()
     assert box and box["width"] > 50 and box["height"] > 10
-    assert "support@1" in page.locator("#versions").inner_text()
+    versions_table = page.locator("#versions").inner_text()
+    cost = report["versions"][0]["generation"]["attributed_cost_usd"]
+    assert "support@1" in versions_table and f"{cost:.4f}" in versions_table
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "stats_page.png"
     page.screenshot(path=str(shot), full_page=True)

@@ -302,3 +302,15 @@ WITH cur AS (SELECT example_id, reviewer, verdict FROM review_current
 SELECT a.verdict AS a, b.verdict AS b, count(*) AS n
 FROM cur a JOIN cur b ON a.example_id = b.example_id AND a.reviewer < b.reviewer
 GROUP BY ALL ORDER BY a, b;
+
+-- version_cost for every version at once (the versions table of the report and the page).
+-- name: version_costs
+WITH used AS (SELECT i.version_id, e.generation_run_id AS run_id, count(*) AS items
+              FROM dataset_items i JOIN examples e ON e.id = i.example_id
+              WHERE e.generation_run_id IS NOT NULL GROUP BY ALL),
+made AS (SELECT generation_run_id AS run_id, count(*) AS n FROM examples
+         WHERE generation_run_id IN (SELECT run_id FROM used) GROUP BY ALL)
+SELECT u.version_id, count(*) AS runs, sum(u.items) AS synthetic_items, sum(g.cost_usd) AS runs_cost_usd,
+       sum(g.cost_usd * u.items / m.n) AS attributed_cost_usd
+FROM used u JOIN generation_runs g ON g.id = u.run_id JOIN made m ON m.run_id = u.run_id
+GROUP BY u.version_id;
