@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,7 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from . import keys as keys_lib
-from . import stats as stats_lib
+from . import stats_cli
 from .audit import cli_actor
 from .config import get_settings
 from .errors import CuratorError
@@ -38,21 +39,29 @@ def _emit_json(obj) -> None:
     sys.stdout.write(orjson.dumps(obj, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
+@contextmanager
+def friendly_errors():
+    """Turn library errors inside the block into one line and exit code 1 (``friendly`` wraps a
+    command in it; commands defined in other modules use it directly)."""
+    try:
+        yield
+    except ValidationError as exc:  # a settings or parameter object refused a value
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']} (got {e.get('input')!r})"
+                             for e in exc.errors())
+        err.print(f"[red]error:[/red] {escape(problems)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except (CuratorError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
 def friendly(fn):
     """Turn library errors into one line and exit code 1, never a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        try:
+        with friendly_errors():
             return fn(*args, **kwargs)
-        except ValidationError as exc:  # a settings or parameter object refused a value
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']} (got {e.get('input')!r})"
-                                 for e in exc.errors())
-            err.print(f"[red]error:[/red] {escape(problems)}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-        except (CuratorError, ValueError) as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -137,46 +146,8 @@ def ingest(
         out.print(f"  … {len(report.rejected) - 20} more (see `curator stats` or the rejects table)")
 
 
-@app.command()
-@friendly
-def stats(as_json: JsonOpt = False):
-    """Counts of sources, documents, examples by kind and status, rejects by reason, duplicates."""
-    conn = open_store(get_settings().db)
-    data = stats_lib.overview(conn)
-    if as_json:
-        _emit_json(data)
-        return
-    totals = Table("sources", "files", "documents", "examples", "rejects", "duplicates skipped", title="store")
-    totals.add_row(*(str(v) for v in data["totals"].values()))
-    out.print(totals)
-    per = Table("source", "files", "documents", "examples", "rejects", title="by source")
-    for row in data["by_source"]:
-        per.add_row(*(str(v) for v in row.values()))
-    out.print(per)
-    kinds = Table("kind", "documents", title="documents")
-    for kind, n in data["documents_by_kind"].items():
-        kinds.add_row(kind, str(n))
-    out.print(kinds)
-    ex = Table("kind", "status", "examples", title="examples")
-    for row in data["examples_by_kind_status"]:
-        ex.add_row(row["kind"], row["status"], str(row["n"]))
-    out.print(ex)
-    if data["rejects_by_reason"]:
-        rj = Table("reason", "rejects", title="rejects")
-        for code, n in data["rejects_by_reason"].items():
-            rj.add_row(code, str(n))
-        out.print(rj)
-    if data["near_duplicates"]:
-        near = Table("target", "latest run", "parameters", "clusters", "marked duplicate", title="near-duplicates")
-        for row in data["near_duplicates"]:
-            near.add_row(row["target"], str(row["run_id"]), row["params_key"], str(row["clusters"]),
-                         str(row["marked_duplicate"]))
-        out.print(near)
-    if data["duplicates_skipped"]:
-        dup = Table("target", "exact duplicates skipped", title="duplicates")
-        for target, n in data["duplicates_skipped"].items():
-            dup.add_row(target, str(n))
-        out.print(dup)
+app.command()(stats_cli.stats)
+app.command()(stats_cli.sql)
 
 
 dedup_app = typer.Typer(help="Near-duplicates: MinHash LSH, exact verification, clusters, decisions.",

@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     prices: dict[str, dict[str, float]] = Field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_PRICES.items()},
                                                 description="model -> {input, output} USD per 1M tokens")
 
+    stats_tokenizer: str | None = Field(None, description="local tokenizer.json or model directory for token "
+                                                          "lengths in stats; unset: character counts")
+    max_seq_len: int = Field(4096, gt=0, description="stats count examples longer than this (in the stats unit)")
+    stats_cache: bool = Field(True, description="false: recompute character lengths from the messages on every "
+                                                "stats call (a cross-check; slow on big stores)")
+    sql_max_rows: int = Field(1000, gt=0, description="POST /sql returns at most this many rows")
+    sql_timeout_s: float = Field(5.0, gt=0, description="POST /sql interrupts a query after this many seconds")
+
     host: str = "127.0.0.1"
     port: int = 8000
     webhook_secret: str = Field("change-me", description="shared secret for incoming webhooks")

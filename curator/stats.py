@@ -1,9 +1,14 @@
-"""Dataset statistics from the named queries in ``sql/queries/stats.sql``."""
+"""Dataset statistics from the named queries in ``sql/queries/stats.sql``, shared by
+`curator stats`, the /stats routes and the stats page."""
 
 from __future__ import annotations
 
 import duckdb
+import orjson
 
+from . import lengths
+from .errors import InputError
+from .sqlfiles import query
 from .store import rows as _rows
 
 
@@ -23,3 +28,216 @@ def overview(conn: duckdb.DuckDBPyConnection) -> dict:
 
 def sources(conn: duckdb.DuckDBPyConnection) -> list[dict]:
     return _rows(conn, "stats.sources")
+
+
+# --- stewards' report (issue 6) -----------------------------------------------------------------
+
+BIN_LABELS = ["0-31"] + [f"{2 ** (k + 4)}-{2 ** (k + 5) - 1}" for k in range(1, 10)] + ["16384+"]
+
+
+def parse_version_ref(ref: str) -> tuple[str, int]:
+    """``NAME@N`` -> (NAME, N)."""
+    name, sep, number = ref.rpartition("@")
+    if not sep or not name or not number.isdigit():
+        raise InputError(f"version {ref!r}: expected NAME@N, e.g. support@3")
+    return name, int(number)
+
+
+def find_version(conn: duckdb.DuckDBPyConnection, ref: str) -> dict:
+    name, number = parse_version_ref(ref)
+    found = _rows(conn, "stats.version_by_ref", {"name": name, "number": number})
+    if not found:
+        raise InputError(f"no version {ref}; `curator version list` shows the versions")
+    return found[0]
+
+
+def _bins(hist: dict | None) -> list[dict]:
+    """DuckDB's ``histogram`` map -> every bin from 0 up to the highest non-empty one."""
+    hist = hist or {}
+    top = max(hist, default=-1)
+    return [{"bin": BIN_LABELS[b], "n": int(hist.get(b, 0))} for b in range(top + 1)]
+
+
+def _length_section(row: dict, ctr: lengths.Counter, max_seq_len: int) -> dict:
+    roles = {}
+    for role in (*lengths.ROLES, "total"):
+        q = row[f"{role}_q"] or [None, None, None]
+        roles[role] = {"histogram": _bins(row[f"{role}_bins"]), "p50": q[0], "p90": q[1], "p99": q[2],
+                       "max": row[f"{role}_max"]}
+    return {"unit": ctr.label, "tokenizer": ctr.key, "examples": row["examples"], "max_seq_len": max_seq_len,
+            "over_max_seq_len": row["over_max_seq_len"], "roles": roles}
+
+
+def _rollup(rows: list[dict], key: str) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for r in rows:
+        totals[r[key]] = totals.get(r[key], 0) + r["n"]
+    return dict(sorted(totals.items()))
+
+
+def _kappa(matrix: list[dict]) -> float | None:
+    """Chance-corrected agreement of two verdicts per pair (Scott's pi, i.e. Fleiss' kappa with two
+    ratings per item: the pairs are unordered, so both ratings share one verdict distribution)."""
+    n = sum(r["n"] for r in matrix)
+    if not n:
+        return None
+    observed = sum(r["n"] for r in matrix if r["a"] == r["b"]) / n
+    share: dict[str, float] = {}
+    for r in matrix:
+        share[r["a"]] = share.get(r["a"], 0) + r["n"] / (2 * n)
+        share[r["b"]] = share.get(r["b"], 0) + r["n"] / (2 * n)
+    expected = sum(p * p for p in share.values())
+    return 1.0 if expected >= 1 else round((observed - expected) / (1 - expected), 4)
+
+
+def reviews(conn: duckdb.DuckDBPyConnection) -> dict:
+    """Reviewer throughput and agreement, and the reasons reviewers gave for rejecting."""
+    pairs = _rows(conn, "stats.agreement_pairs")
+    n = sum(p["pairs"] for p in pairs)
+    return {
+        "reviewers": _rows(conn, "stats.reviewers"),
+        "agreement": {"pairs": n,
+                      "verdict": round(sum(p["agree"] for p in pairs) / n, 4) if n else None,
+                      "keep_or_reject": round(sum(p["agree_keep"] for p in pairs) / n, 4) if n else None,
+                      "kappa": _kappa(_rows(conn, "stats.agreement_matrix")),
+                      "by_pair": [p | {"rate": round(p["agree"] / p["pairs"], 4)} for p in pairs]},
+        "outcomes": _rows(conn, "stats.outcomes"),
+    }
+
+
+def rejections(conn: duckdb.DuckDBPyConnection) -> dict:
+    """Why examples were turned down: reviewers' reason codes, and ingest's reject codes."""
+    return {"review": {r["reason"]: r["n"] for r in _rows(conn, "stats.review_reasons")},
+            "ingest": {r["code"]: r["n"] for r in _rows(conn, "stats.rejects_by_reason")}}
+
+
+def versions(conn: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Every version with its split counts and the generation cost behind its items."""
+    costs = {r.pop("version_id"): r for r in _rows(conn, "stats.version_costs")}
+    none = {"runs": 0, "synthetic_items": 0, "runs_cost_usd": 0.0, "attributed_cost_usd": 0.0}
+    return [v | {"split_spec": orjson.loads(v["split_spec"]), "counts": orjson.loads(v["counts"]),
+                 "generation": costs.get(v["id"], none)}
+            for v in _rows(conn, "stats.versions")]
+
+
+def _uncached(ctr: lengths.Counter, cached: bool) -> bool:
+    """Recompute from the messages only when asked to and when SQL can (characters)."""
+    return not cached and ctr.count is None
+
+
+def store_lengths(conn: duckdb.DuckDBPyConnection, tokenizer: str | None = None, max_seq_len: int = 4096,
+                  cached: bool = True) -> dict:
+    """Lengths by role over every example: histograms, percentiles, how many exceed ``max_seq_len``."""
+    ctr = lengths.counter(tokenizer)
+    if _uncached(ctr, cached):
+        row = _rows(conn, "stats.length_summary_uncached", {"max_seq_len": max_seq_len})[0]
+    else:
+        lengths.refresh_examples(conn, ctr)
+        row = _rows(conn, "stats.length_summary", {"tokenizer": ctr.key, "max_seq_len": max_seq_len})[0]
+    return _length_section(row, ctr, max_seq_len)
+
+
+def _plain(obj) -> dict:
+    """The JSON form (datetimes as ISO strings): what a snapshot reads back, so a report looks the
+    same whether it was computed now or read from the store."""
+    return orjson.loads(orjson.dumps(obj, default=str))
+
+
+def _snapshot(conn: duckdb.DuckDBPyConnection, scope: str, tokenizer_key: str, max_seq_len: int, compute) -> dict:
+    """``compute()``'s report, or the stored one when the store's fingerprint has not moved since.
+
+    The fingerprint is read before computing, so a change racing the computation leaves an older
+    fingerprint behind and the next call computes again (never a stale report under a new one)."""
+    key = {"scope": scope, "tokenizer": tokenizer_key, "max_seq_len": max_seq_len}
+    with conn.cursor() as cur:
+        fingerprint = cur.execute(query("stats.fingerprint")).fetchone()[0]
+        found = cur.execute(query("stats.snapshot_get"), key).fetchone()
+    if found and found[0] == fingerprint:
+        return orjson.loads(found[1])
+    report = _plain(compute())
+    _keep(conn, "stats.snapshot_put", key | {"fingerprint": fingerprint, "report": orjson.dumps(report).decode()})
+    return report
+
+
+def _keep(conn: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
+    """Store a computed report. Only stats write these tables, and without the store's WRITE_LOCK
+    (a long ingest holds it); two requests storing the same key at once conflict in DuckDB, and
+    then the loser's copy, identical or older, is simply not kept."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query(name), params)
+    except (duckdb.TransactionException, duckdb.ConstraintException):
+        pass
+
+
+def cached_overview(conn: duckdb.DuckDBPyConnection, cached: bool = True) -> dict:
+    """``overview`` through a snapshot (GET /stats)."""
+    if not cached:
+        return _plain(overview(conn))
+    return _snapshot(conn, "overview", "", 0, lambda: overview(conn))
+
+
+def _store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None, max_seq_len: int, cached: bool) -> dict:
+    by = _rows(conn, "stats.examples_by_source_kind_status")
+    return {
+        "scope": "store",
+        "counts": {"by_source": _rollup(by, "source"), "by_kind": _rollup(by, "kind"),
+                   "by_status": _rollup(by, "status"), "rows": by},
+        "lengths": store_lengths(conn, tokenizer, max_seq_len, cached),
+        "funnel": _rows(conn, "stats.funnel")[0],
+        "rejections": rejections(conn),
+        "reviews": reviews(conn),
+        "duplicates": _rows(conn, "stats.duplicates_removed")[0] | _rows(conn, "stats.approved_duplicates")[0],
+        "generation": _rows(conn, "stats.generation_cost")[0],
+        "versions": versions(conn),
+    }
+
+
+def store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None = None, max_seq_len: int = 4096,
+                 cached: bool = True) -> dict:
+    """Everything a steward checks before cutting a version, over the whole store, kept as a
+    snapshot until the store changes. ``cached=False`` computes it from scratch, character
+    lengths recomputed from the messages (slow at scale; a cross-check of the caches)."""
+    ctr = lengths.counter(tokenizer)
+    if not cached:
+        return _plain(_store_report(conn, tokenizer, max_seq_len, cached))
+    return _snapshot(conn, "store", ctr.key, max_seq_len, lambda: _store_report(conn, tokenizer, max_seq_len, True))
+
+
+def version_report(conn: duckdb.DuckDBPyConnection, ref: str, tokenizer: str | None = None,
+                   max_seq_len: int = 4096, cached: bool = True) -> dict:
+    """One version's counts by source, kind and split, lengths and generation cost. A version
+    never changes, so its report is computed once per tokenizer and limit and then read back
+    (``cached=False``: computed from the items every time, character lengths included)."""
+    version = find_version(conn, ref)
+    ctr = lengths.counter(tokenizer)
+    key = {"version_id": version["id"], "tokenizer": ctr.key, "max_seq_len": max_seq_len}
+    uncached = _uncached(ctr, cached)
+    if not uncached:
+        found = _rows(conn, "stats.version_stats_get", key)
+        if found:
+            return orjson.loads(found[0]["stats"])
+        lengths.refresh_version(conn, ctr, version["id"])
+    length_row = _rows(conn, "stats.version_length_summary_uncached" if uncached else "stats.version_length_summary",
+                       {"version_id": version["id"], "max_seq_len": max_seq_len} if uncached else key)[0]
+    by = _rows(conn, "stats.version_items_by_source_kind_split", {"version_id": version["id"]})
+    report = {
+        "scope": "version",
+        "version": f"{version['name']}@{version['number']}",
+        "version_id": version["id"],
+        "counts": {"by_source": _rollup(by, "source"), "by_kind": _rollup(by, "kind"),
+                   "by_split": _rollup(by, "split"), "rows": by},
+        "lengths": _length_section(length_row, ctr, max_seq_len),
+        "generation": _rows(conn, "stats.version_cost", {"version_id": version["id"]})[0],
+    }
+    report = _plain(report)
+    if not uncached:
+        _keep(conn, "stats.version_stats_put", key | {"stats": orjson.dumps(report).decode()})
+    return report
+
+
+def report(conn: duckdb.DuckDBPyConnection, version: str | None = None, tokenizer: str | None = None,
+           max_seq_len: int = 4096, cached: bool = True) -> dict:
+    if version:
+        return version_report(conn, version, tokenizer, max_seq_len, cached)
+    return store_report(conn, tokenizer, max_seq_len, cached)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from ..config import Settings, get_settings
 from ..store import open_store
 from . import errors
-from .routes import audit, dedup, examples, exports, health, ingest, keys, sources, stats, versions
+from .routes import audit, dedup, examples, exports, health, ingest, keys, page, sources, sql, stats, versions
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -28,6 +28,6 @@ def create_app(settings: Settings) -> FastAPI:
                               "needs `Authorization: Bearer <key>`; roles rank reviewer < steward < admin.")
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
-    for module in (health, sources, ingest, examples, dedup, stats, keys, audit, versions, exports):
+    for module in (health, sources, ingest, examples, dedup, stats, keys, audit, versions, exports, sql, page):
         app.include_router(module.router)
     return app

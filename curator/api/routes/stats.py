@@ -1,15 +1,58 @@
-"""The store overview that `curator stats --json` prints."""
+"""Statistics for data stewards: the store overview (`curator stats --json` v0), the full report
+for the store or one version, and its parts (lengths, reviews, versions) for dashboards."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Optional
+
+from fastapi import APIRouter, Query
 
 from ... import stats
-from ..deps import Conn, Steward
+from ..deps import Conn, SettingsDep, Steward
 
 router = APIRouter(tags=["stats"])
 
+Version = Annotated[Optional[str], Query(description="NAME@N: one version's stats instead of the store's")]
+MaxSeqLen = Annotated[Optional[int], Query(gt=0, description="count examples longer than this (default: settings)")]
+
+
+def _report(conn, settings, version: str | None = None, max_seq_len: int | None = None) -> dict:
+    return stats.report(conn, version, settings.stats_tokenizer, max_seq_len or settings.max_seq_len,
+                        settings.stats_cache)
+
 
 @router.get("/stats")
-def overview(conn: Conn, _caller: Steward) -> dict:
-    return stats.overview(conn)
+def overview(conn: Conn, settings: SettingsDep, _caller: Steward) -> dict:
+    return stats.cached_overview(conn, settings.stats_cache)
+
+
+@router.get("/stats/report")
+def report(conn: Conn, settings: SettingsDep, _caller: Steward, version: Version = None,
+           max_seq_len: MaxSeqLen = None) -> dict:
+    """Counts by source, kind, status/split; lengths by role; funnel; rejections; reviewers;
+    duplicates; generation cost: what `curator stats --json` prints (``version``: that version's report)."""
+    return _report(conn, settings, version, max_seq_len)
+
+
+@router.get("/stats/lengths")
+def lengths(conn: Conn, settings: SettingsDep, _caller: Steward, version: Version = None,
+            max_seq_len: MaxSeqLen = None) -> dict:
+    if not settings.stats_cache and not version:  # from scratch: only the lengths
+        return stats.store_lengths(conn, settings.stats_tokenizer, max_seq_len or settings.max_seq_len, False)
+    return _report(conn, settings, version, max_seq_len)["lengths"]
+
+
+@router.get("/stats/reviews")
+def reviews(conn: Conn, settings: SettingsDep, _caller: Steward) -> dict:
+    """Reviewer throughput and agreement, outcomes, and rejection reasons."""
+    if not settings.stats_cache:  # from scratch: only these queries
+        return stats.reviews(conn) | {"rejections": stats.rejections(conn)}
+    full = _report(conn, settings)
+    return full["reviews"] | {"rejections": full["rejections"]}
+
+
+@router.get("/stats/versions")
+def versions(conn: Conn, settings: SettingsDep, _caller: Steward) -> list[dict]:
+    if not settings.stats_cache:
+        return stats.versions(conn)
+    return _report(conn, settings)["versions"]

@@ -1,0 +1,113 @@
+"""GET /: the stewards' stats page (versions, counts, charts), and the key login behind it.
+
+The page is rendered on the server with inline SVG charts (curator/web/charts.py), so it needs
+no script or network. Logging in posts a key once; it comes back as an HttpOnly cookie that the
+API's dependencies accept like a Bearer header.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Annotated, Optional
+
+from fastapi import APIRouter, Form, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from ... import stats
+from ...errors import InputError
+from ...keys import verify_key
+from ...web import charts
+from ..deps import KEY_COOKIE, Conn, SettingsDep
+
+router = APIRouter(tags=["page"], include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "web" / "templates"))
+
+
+def _login_page(request: Request, error: str | None = None, code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, "login.html", {"error": error}, status_code=code)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    return _login_page(request)
+
+
+@router.post("/login")
+def login(request: Request, conn: Conn, key: Annotated[str, Form()]) -> Response:
+    principal = verify_key(conn, key.strip())
+    if principal is None:
+        return _login_page(request, "invalid or revoked API key", status.HTTP_401_UNAUTHORIZED)
+    response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(KEY_COOKIE, key.strip(), httponly=True, samesite="strict", path="/",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(KEY_COOKIE, path="/")
+    return response
+
+
+def _charts(store: dict, scoped: dict) -> dict:
+    funnel = dict(store["funnel"])
+    if scoped["scope"] == "version":
+        funnel["in_version"] = scoped["lengths"]["examples"]
+    agreement = store["reviews"]["agreement"]
+    labels, values = [], []
+    if agreement["pairs"]:
+        labels += ["verdict (all pairs)", "keep or reject"]
+        values += [agreement["verdict"], agreement["keep_or_reject"]]
+        for pair in agreement["by_pair"]:
+            labels.append(f"{pair['reviewer_a']} · {pair['reviewer_b']}")
+            values.append(pair["rate"])
+    lengths = []
+    for role, data in scoped["lengths"]["roles"].items():
+        if data["histogram"] or role != "system":
+            lengths.append(charts.vertical_bars(f"lengths-{role}", f"{role} length ({scoped['lengths']['unit']})",
+                                                [b["bin"] for b in data["histogram"]],
+                                                [b["n"] for b in data["histogram"]]))
+    by_split = scoped["counts"].get("by_split")
+    return {
+        "funnel": charts.horizontal_bars("funnel", "status funnel", [k.replace("_", " ") for k in funnel],
+                                         list(funnel.values())),
+        "agreement": charts.horizontal_bars("agreement", f"reviewer agreement ({agreement['pairs']} pairs, "
+                                            f"kappa {agreement['kappa'] if agreement['kappa'] is not None else '-'})",
+                                            labels, values, scale_max=1.0, percent=True),
+        "splits": charts.vertical_bars("splits", "examples per split", list(by_split), list(by_split.values()))
+        if by_split is not None else None,
+        "lengths": lengths,
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def page(request: Request, conn: Conn, settings: SettingsDep,
+         version: Annotated[Optional[str], Query()] = None) -> Response:
+    secret = request.cookies.get(KEY_COOKIE)
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        secret = auth[7:].strip()
+    who = verify_key(conn, secret) if secret else None
+    if who is None:
+        return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    if not who.can("steward"):
+        return _login_page(request, f"key {who.name!r} has the {who.role} role; the stats page needs steward",
+                           status.HTTP_403_FORBIDDEN)
+    store = stats.store_report(conn, settings.stats_tokenizer, settings.max_seq_len, settings.stats_cache)
+    try:
+        scoped = stats.version_report(conn, version, settings.stats_tokenizer, settings.max_seq_len,
+                                      settings.stats_cache) \
+            if version else store
+    except InputError as exc:
+        return HTMLResponse(f"<p class='error' id='error'>{escape(str(exc))}</p><p><a href='/'>back</a></p>",
+                            status.HTTP_404_NOT_FOUND)
+    counts = [("source", scoped["counts"]["by_source"]), ("kind", scoped["counts"]["by_kind"]),
+              ("split" if version else "status", scoped["counts"].get("by_split") or scoped["counts"].get("by_status"))]
+    return templates.TemplateResponse(request, "stats.html", {
+        "who": who, "version": version, "versions": store["versions"], "store": store,
+        "scope_label": scoped.get("version", "whole store"), "lengths": scoped["lengths"],
+        "counts": counts, "charts": _charts(store, scoped), "generation": scoped["generation"],
+    })
