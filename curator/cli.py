@@ -399,5 +399,10 @@ def serve(host: Annotated[Optional[str], typer.Option()] = None,
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, workers=1)
 
 
+from .train_cli import train, training_app  # noqa: E402  (registers `curator train` and `curator training`)
+
+app.command()(train)
+app.add_typer(training_app, name="training")
+
 if __name__ == "__main__":
     app()

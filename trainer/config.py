@@ -83,8 +83,9 @@ class TrainConfig(BaseModel):
         return self
 
     @classmethod
-    def load(cls, path: Path | None = None, **overrides) -> "TrainConfig":
-        """YAML file (if any) first, then flags; a bad key or value names the file and the field."""
+    def load(cls, path: Path | str | None = None, overrides: dict | None = None) -> "TrainConfig":
+        """YAML file (if any) first, then ``overrides`` (flags given); a bad key or value names the
+        file and the field."""
         data: dict = {}
         if path is not None:
             try:
@@ -93,7 +94,7 @@ class TrainConfig(BaseModel):
                 raise TrainerError(f"{path}: cannot read training config: {exc}") from None
             if not isinstance(data, dict):
                 raise TrainerError(f"{path}: a training config is a mapping of keys to values")
-        data.update({k: v for k, v in overrides.items() if v is not None})
+        data.update(overrides or {})
         from pydantic import ValidationError
 
         try:

@@ -64,8 +64,6 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
     from .model import attach_lora, load_base, load_tokenizer
     from .version import read_export
 
-    if os.environ.get("CURATOR_TORCH_THREADS"):
-        torch.set_num_threads(int(os.environ["CURATOR_TORCH_THREADS"]))
     torch.manual_seed(config.seed)
     config.save(run_dir / "config.yaml")
 
