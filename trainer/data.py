@@ -51,7 +51,8 @@ class Preflight:
                f"  system prompt (as served): {self.system_prompt!r}; mismatching examples "
                f"{self.system_prompt_mismatch}, not rendered by the template {self.system_prompt_not_rendered}",
                f"  length vs max_seq_length {self.max_seq_length}: {self.overlength} over "
-               f"(policy {self.overlength_policy}: {self.truncated} truncated, {self.dropped} dropped); tokens "
+               f"(policy {self.overlength_policy}: {self.truncated} truncated, {self.dropped} dropped, a truncated answer "
+               "loses its end-of-turn token); tokens "
                + ", ".join(f"{k} {v:g}" for k, v in self.tokens.items())]
         out += [f"  problem: {p}" for p in self.problems]
         return out
@@ -123,11 +124,11 @@ def tokenize_split(tokenizer, examples: list[list[dict]], config: TrainConfig, s
             if config.overlength == "drop":
                 report.dropped += 1
                 continue
-            report.truncated += 1
             ids, mask = ids[:config.max_seq_length], mask[:config.max_seq_length]
-            if not any(mask):
+            if not any(mask):  # the cut took the whole answer: nothing left to learn
                 report.dropped += 1
                 continue
+            report.truncated += 1
         rows.append({"input_ids": ids, "labels": [t if m else IGNORE for t, m in zip(ids, mask)]})
     report.examples[split] = len(examples)
     report.kept[split] = len(rows)

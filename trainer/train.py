@@ -74,7 +74,7 @@ def training_args(config: TrainConfig, output_dir: Path, quantized: bool) -> Tra
         save_total_limit=config.save_total_limit, load_best_model_at_end=True, metric_for_best_model="eval_loss",
         greater_is_better=False, logging_steps=config.logging_steps, report_to="none",
         bf16=cuda and torch.cuda.is_bf16_supported(), use_cpu=not cuda, dataloader_num_workers=0,
-        remove_unused_columns=False, gradient_checkpointing=False,  # peft / attach_lora enabled it already
+        remove_unused_columns=False,  # gradient checkpointing: attach_lora enables it on the model
         disable_tqdm=False)
 
 
