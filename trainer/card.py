@@ -26,8 +26,11 @@ def run_card(result: dict, config: dict, manifest: dict, preflight: dict, exampl
              f"{_fmt(training['train_seconds'])} s, {_fmt(training.get('train_tokens_per_second'))} tokens/s",
              "", "## Baseline vs fine-tuned (test split, greedy, "
              f"{config['eval_max_new_tokens']} new tokens at most, {result['eval']['n']} examples)", "",
-             "| metric | base | fine-tuned |", "|---|---|---|"]
-    lines += [f"| {m} | {base[m]:.3f} | {tuned[m]:.3f} |" for m in base]
+             "| metric | base | fine-tuned (4-bit base + adapter) | merged (full-precision, as served) |",
+             "|---|---|---|---|"]
+    merged = result["eval"].get("merged") or {}
+    cell3 = lambda m: f"{merged[m]:.3f}" if m in merged else "not merged"  # noqa: E731
+    lines += [f"| {m} | {base[m]:.3f} | {tuned[m]:.3f} | {cell3(m)} |" for m in base]
     lines += ["", "## Pre-flight", "", "```", *preflight.get("lines", []), "```", "",
               "## Serving", "", f"System prompt (same as training): `{preflight.get('system_prompt')}`", ""]
     if vllm:

@@ -62,6 +62,7 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
     from .data import preflight_and_tokenize
     from .evaluate import comparison_table, generate, score_outputs, test_prompts
     from .model import attach_lora, load_base, load_tokenizer
+    from .model import device as model_device
     from .version import read_export
 
     torch.manual_seed(config.seed)
@@ -136,6 +137,13 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
         from .merge import merge_adapter, modelfile, vllm_command
 
         merged_dir = merge_adapter(base_model, adapter_dir, run_dir / "merged", config, tokenizer)
+        # what deployment serves: full-precision base + adapter, without the 4-bit quantisation error
+        from transformers import AutoModelForCausalLM
+
+        merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32).to(model_device())
+        result["eval"]["merged"], _ = score_outputs(
+            generate(merged, tokenizer, prompts, config.eval_max_new_tokens), references)
+        del merged
         modelfile_path = run_dir / "Modelfile"
         modelfile_path.write_text(modelfile(merged_dir, config, tokenizer, report.system_prompt), encoding="utf-8")
         vllm = vllm_command(merged_dir, name, config)
