@@ -202,6 +202,28 @@ def test_qlora_trains_adapters_only_and_gradients_survive_evaluation(tiny, tmp_p
     assert all(not torch.equal(lora_before[n], lora_after[n]) for n in lora_before if "lora_B" in n)
 
 
+def test_packing_is_isolated_per_sequence(tiny):
+    """Padding-free packing (one flattened row, position ids, no attention mask) gives the same loss
+    as padded batches: no example attends to its neighbours."""
+    from trainer.config import TrainConfig
+    from trainer.data import preflight_and_tokenize
+    from trainer.model import attach_lora, load_base, load_tokenizer
+    from trainer.train import collator
+    from trainer.version import read_export
+
+    config = TrainConfig(**(RUN_CONFIG | {"load_in_4bit": False}))
+    tokenizer = load_tokenizer(str(tiny["model"]), config)
+    _, rows = preflight_and_tokenize(tokenizer, read_export(tiny["export"]).splits, config)
+    model, quantized, _ = load_base(str(tiny["model"]), config)
+    model = attach_lora(model, config, quantized).eval()  # sets use_cache=False, which packing needs
+    batch = rows["train"][:6]
+    padded = collator(tokenizer, config)(batch)
+    packed = collator(tokenizer, config.model_copy(update={"packing": True}))(batch)
+    assert packed["input_ids"].shape[0] == 1 and "attention_mask" not in packed
+    with torch.no_grad():
+        assert abs(model(**padded).loss.item() - model(**packed).loss.item()) < 1e-4
+
+
 # ---------------------------------------------------------------- the shared run
 
 def test_run_is_recorded_and_tuned_beats_base(trained):

@@ -30,6 +30,8 @@ class TrainConfig(BaseModel):
     bnb_4bit_use_double_quant: bool = True
     compute_dtype: Literal["bfloat16", "float16", "float32"] | None = Field(
         "bfloat16", description="dtype of the 4-bit matmuls; required when load_in_4bit")
+    bnb_4bit_quant_storage: Literal["uint8", "bfloat16", "float16", "float32"] = Field(
+        "uint8", description="bfloat16 under FSDP, so the 4-bit weights shard like the rest")
     require_4bit: bool = Field(False, description="fail instead of falling back to plain LoRA")
     # LoRA
     lora_r: int = Field(16, ge=1, le=1024)

@@ -7,6 +7,7 @@ falls back to plain LoRA on a full-precision base and says so (or fails with ``r
 from __future__ import annotations
 
 import logging
+import os
 
 import torch
 
@@ -19,6 +20,20 @@ DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch
 
 def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def world_size() -> int:
+    """Processes of this run (``accelerate launch`` / ``torchrun`` set WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _device_map():
+    """One GPU per process under DDP; none under FSDP (it places the shards itself)."""
+    if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
+        return None
+    if world_size() > 1 and device() == "cuda":
+        return {"": int(os.environ.get("LOCAL_RANK", "0"))}
+    return {"": device()}
 
 
 def bnb_4bit_usable() -> tuple[bool, str]:
@@ -87,13 +102,15 @@ def load_base(base_model: str, config: TrainConfig, quantize: bool | None = None
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type=config.bnb_4bit_quant_type,
             bnb_4bit_use_double_quant=config.bnb_4bit_use_double_quant,
-            bnb_4bit_compute_dtype=DTYPES[config.compute_dtype])
-        kwargs["device_map"] = {"": device()}
+            bnb_4bit_compute_dtype=DTYPES[config.compute_dtype],
+            bnb_4bit_quant_storage=DTYPES.get(config.bnb_4bit_quant_storage, torch.uint8))
+        if _device_map() is not None:
+            kwargs["device_map"] = _device_map()
     try:
         model = AutoModelForCausalLM.from_pretrained(base_model, **kwargs)
     except (OSError, ValueError) as exc:
         raise TrainerError(f"cannot load the base model {base_model!r}: {exc}") from None
-    if not (want and usable):
+    if not (want and usable) and world_size() == 1:
         model.to(device())
     keep_cpu_4bit_trainable(model)
     return model, bool(want and usable), reason

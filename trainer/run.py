@@ -87,14 +87,18 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
     console.print(quantization)
     prompts, references = test_prompts(export.splits["test"], report.system_prompt, config.eval_limit)
 
+    from .model import world_size
+
+    distributed = world_size() > 1
     baseline_path = run_dir / "baseline.json"
     if baseline_path.exists():  # a resumed run keeps the baseline measured before any training
         baseline = json.loads(baseline_path.read_text())
+    elif distributed:  # sharded models do not generate; see _finish_distributed
+        baseline = {}
     else:
         status.stage("baseline")
         base_out = generate(model, tokenizer, prompts, config.eval_max_new_tokens)
         baseline = {"outputs": base_out}
-    base_scores, base_rows = score_outputs(baseline["outputs"], references)
 
     status.stage("train")
     from .train import build_trainer, loss_curve, train
@@ -103,8 +107,12 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
     trainer = build_trainer(model, tokenizer, rows, config, run_dir, quantized)
     if "eval_loss" not in baseline:  # LoRA B starts at zero: the model is still the base here
         baseline["eval_loss"] = trainer.evaluate()["eval_loss"]
-        write_json(baseline_path, baseline)
+        if not distributed:
+            write_json(baseline_path, baseline)
     training = train(trainer, run_dir)
+    if distributed:
+        return _finish_distributed(trainer, tokenizer, run_dir, training)
+    base_scores, base_rows = score_outputs(baseline["outputs"], references)
     trained_tokens = sum(len(r["input_ids"]) for r in rows["train"]) / len(rows["train"]) * (
         training["global_step"] * config.per_device_train_batch_size * config.gradient_accumulation_steps
         * trainer.args.world_size)
@@ -158,3 +166,16 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
     result["artifacts"]["run_card"] = str(run_dir / "RUN_CARD.md")
     write_json(run_dir / "result.json", result)
     return result
+
+
+def _finish_distributed(trainer, tokenizer, run_dir: Path, training: dict) -> dict:
+    """Multi-GPU runs stop after training: the main process saves the adapter and the final
+    checkpoint; running the same command on one GPU with the same ``--run-dir`` then measures the
+    baseline, resumes at the last step (no further training), compares and merges."""
+    trainer.save_model(str(run_dir / "adapter"))
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(run_dir / "adapter")
+        write_json(run_dir / "trained_distributed.json", training)
+        console.print("multi-process training done; run the same `python -m trainer run` on one GPU with "
+                      f"--run-dir {run_dir} to measure the baseline, compare on the test split and merge")
+    return {"training": training}

@@ -60,10 +60,10 @@ class Keep4bitTrainable(TrainerCallback):
         keep_cpu_4bit_trainable(model)
 
 
-def training_args(config: TrainConfig, output_dir: Path, quantized: bool) -> TrainingArguments:
+def training_args(config: TrainConfig, output_dir: Path, quantized: bool, **overrides) -> TrainingArguments:
     cuda = device() == "cuda"
     optim = config.optim or ("paged_adamw_8bit" if cuda and quantized else "adamw_torch")
-    return TrainingArguments(
+    kwargs = dict(
         output_dir=str(output_dir), seed=config.seed, learning_rate=config.learning_rate,
         num_train_epochs=config.num_train_epochs, max_steps=config.max_steps,
         per_device_train_batch_size=config.per_device_train_batch_size,
@@ -76,6 +76,7 @@ def training_args(config: TrainConfig, output_dir: Path, quantized: bool) -> Tra
         bf16=cuda and torch.cuda.is_bf16_supported(), use_cpu=not cuda, dataloader_num_workers=0,
         remove_unused_columns=False,  # gradient checkpointing: attach_lora enables it on the model
         disable_tqdm=False)
+    return TrainingArguments(**(kwargs | overrides))
 
 
 def collator(tokenizer, config: TrainConfig):
@@ -87,11 +88,12 @@ def collator(tokenizer, config: TrainConfig):
 
 
 def build_trainer(model, tokenizer, rows: dict[str, list[dict]], config: TrainConfig, run_dir: Path,
-                  quantized: bool) -> Trainer:
+                  quantized: bool, **args_overrides) -> Trainer:
+    """``args_overrides``: TrainingArguments fields to replace (the GPU bench turns saving off)."""
     callbacks = [ProgressFile(run_dir), Keep4bitTrainable()]
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    return Trainer(model=model, args=training_args(config, run_dir / "checkpoints", quantized),
+    return Trainer(model=model, args=training_args(config, run_dir / "checkpoints", quantized, **args_overrides),
                    train_dataset=rows["train"], eval_dataset=rows["validation"],
                    data_collator=collator(tokenizer, config), callbacks=callbacks)
 
