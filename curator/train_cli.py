@@ -24,7 +24,7 @@ def _summary(row: dict, tail: list[str]) -> dict:
     metrics = row.get("metrics") or {}
     return {"id": row["id"], "version": row["version_ref"], "base_model": row["base_model"], "status": row["status"],
             "stage": row["stage"], "step": row["step"], "max_steps": row["max_steps"], "error": row["error"],
-            "run_dir": row["run_dir"], "eval": metrics.get("eval"), "training": metrics.get("training"),
+            "pid": row["pid"], "run_dir": row["run_dir"], "eval": metrics.get("eval"), "training": metrics.get("training"),
             "artifacts": metrics.get("artifacts"), "log_tail": tail}
 
 

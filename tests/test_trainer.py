@@ -78,6 +78,10 @@ def test_config_rejects_unknown_keys_and_inconsistent_fields(tmp_path):
     with pytest.raises(TrainerError, match="load_in_4bit needs a compute_dtype"):
         TrainConfig.load(overrides={"compute_dtype": None})
     assert TrainConfig.load(overrides={"lora_r": 32}).lora_alpha == 64
+    from trainer import __file__ as package
+
+    documented = TrainConfig.load(Path(package).parent / "configs" / "default.yaml")
+    assert documented == TrainConfig(), "trainer/configs/default.yaml no longer spells out the defaults"
 
 
 def test_unapproved_or_altered_export_is_refused(tiny, tmp_path):
@@ -247,6 +251,33 @@ def test_run_is_recorded_and_tuned_beats_base(trained):
                                                         ["validation"])
     assert (run_dir / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (run_dir / "config.yaml").read_text().startswith("load_in_4bit: true")
+
+
+def test_cli_lists_shows_and_refuses_to_cancel_a_finished_run(trained):
+    env, run_id = trained["env"], trained["summary"]["id"]
+    listed = json.loads(run_curator(["training", "list", "--json"], env).stdout)
+    assert [(r["id"], r["status"]) for r in listed] == [(run_id, "succeeded")]
+    shown = json.loads(run_curator(["training", "show", str(run_id), "--json"], env).stdout)
+    assert shown["eval"]["tuned"]["exact_match"] == trained["summary"]["eval"]["tuned"]["exact_match"]
+    assert shown["artifacts"]["run_card"].endswith("RUN_CARD.md")
+    proc = run_curator(["training", "cancel", str(run_id)], env, check=False)
+    assert proc.returncode == 1 and f"training run {run_id} already succeeded" in proc.stderr
+    missing = run_curator(["training", "show", "99"], env, check=False)
+    assert missing.returncode == 1 and "training run 99 does not exist" in missing.stderr
+
+
+def test_detached_run_is_cancelled(tiny, tmp_path):
+    env = make_env(tmp_path, OMP_NUM_THREADS="1")
+    started = json.loads(run_curator(["train", str(tiny["export"]), "--base-model", str(tiny["model"]), "--detach",
+                                      "--json"], env).stdout)
+    assert started["status"] == "running"
+    time.sleep(2)
+    cancelled = json.loads(run_curator(["training", "cancel", str(started["id"]), "--json"], env).stdout)
+    assert cancelled["status"] == "cancelled" and cancelled["error"].startswith("cancelled by cli:")
+    stat = Path(f"/proc/{started['pid']}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", stat.read_text()
+    audit = json.loads(run_curator(["training", "list", "--json"], env).stdout)
+    assert audit[0]["status"] == "cancelled"
 
 
 def test_modelfile_vllm_command_and_run_card(trained):
