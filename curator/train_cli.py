@@ -37,10 +37,13 @@ def _print_run(data: dict) -> None:
     if data["error"]:
         out.print(f"error: {data['error']}", highlight=False)
     if data["eval"]:
-        table = Table("metric", "base", "fine-tuned", title=f"test split, {data['eval']['n']} examples")
-        for metric in data["eval"]["base"]:
-            table.add_row(metric, f"{data['eval']['base'][metric]:.3f}", f"{data['eval']['tuned'][metric]:.3f}")
-        table.add_row("validation loss", f"{data['eval']['base_eval_loss']:.4f}", f"{data['eval']['tuned_eval_loss']:.4f}")
+        ev = data["eval"]
+        merged = ev.get("merged") or {}
+        table = Table("metric", "base", "fine-tuned (4-bit)", "merged (served)", title=f"test split, {ev['n']} examples")
+        for metric in ev["base"]:
+            table.add_row(metric, f"{ev['base'][metric]:.3f}", f"{ev['tuned'][metric]:.3f}",
+                          f"{merged[metric]:.3f}" if metric in merged else "-")
+        table.add_row("validation loss", f"{ev['base_eval_loss']:.4f}", f"{ev['tuned_eval_loss']:.4f}", "")
         out.print(table)
     for name, path in (data["artifacts"] or {}).items():
         out.print(f"  {name}: {path}", highlight=False)
