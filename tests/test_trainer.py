@@ -319,6 +319,27 @@ def test_merged_model_reproduces_the_adapter_model(trained, tiny):
     assert merged_em == trained["summary"]["eval"]["merged"]["exact_match"] >= 0.5
 
 
+def test_merge_into_dequantized_base_reproduces_the_4bit_model(trained, tiny, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from trainer.config import TrainConfig
+    from trainer.evaluate import generate, test_prompts
+    from trainer.merge import merge_adapter
+    from trainer.model import load_base, load_tokenizer
+    from trainer.version import read_export
+
+    config = TrainConfig(**(RUN_CONFIG | {"merge_base": "dequantized"}))
+    tokenizer = load_tokenizer(str(tiny["model"]), config)
+    prompts, _ = test_prompts(read_export(tiny["export"]).splits["test"], SYSTEM)
+    base4, quantized, _ = load_base(str(tiny["model"]), config)
+    assert quantized
+    tuned4 = generate(PeftModel.from_pretrained(base4, str(trained["run_dir"] / "adapter")), tokenizer, prompts, 6)
+    out = merge_adapter(str(tiny["model"]), trained["run_dir"] / "adapter", tmp_path / "merged", config, tokenizer)
+    merged = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32)
+    assert generate(merged, tokenizer, prompts, 6) == tuned4
+
+
 # ---------------------------------------------------------------- kill and resume, job runner
 
 def test_killed_run_resumes_to_the_same_number_of_steps(tiny, tmp_path):

@@ -67,6 +67,9 @@ class TrainConfig(BaseModel):
     eval_max_new_tokens: int = Field(128, ge=1)
     eval_limit: int | None = Field(None, ge=1, description="only the first N test examples")
     merge: bool = True
+    merge_base: Literal["full", "dequantized"] = Field(
+        "full", description="merge into the original full-precision weights, or into the dequantised 4-bit "
+                            "weights the adapter was trained against (reproduces the 4-bit model's outputs)")
     temperature: float = Field(0.7, ge=0, le=2, description="sampling params written into the Modelfile")
     top_p: float = Field(0.9, gt=0, le=1)
 

@@ -16,10 +16,19 @@ from .model import load_base
 
 
 def merge_adapter(base_model: str, adapter_dir: Path, out_dir: Path, config: TrainConfig, tokenizer) -> Path:
-    """Base (fp32) + adapter -> ``merge_and_unload`` -> safetensors and tokenizer in ``out_dir``."""
+    """Base (fp32) + adapter -> ``merge_and_unload`` -> safetensors and tokenizer in ``out_dir``.
+
+    ``merge_base: dequantized`` takes the base's 4-bit weights dequantised to fp32 instead of the
+    original ones: exactly the weights the adapter was trained against."""
+    import torch
     from peft import PeftModel
 
-    base, _, _ = load_base(base_model, config, quantize=False)
+    if config.merge_base == "dequantized":
+        base, quantized, _ = load_base(base_model, config)
+        if quantized:
+            base = base.dequantize().to(torch.float32)
+    else:
+        base, _, _ = load_base(base_model, config, quantize=False)
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     eot_id = tokenizer.convert_tokens_to_ids(eot_token(tokenizer))
     merged.generation_config.eos_token_id = sorted({eot_id, tokenizer.eos_token_id} - {None})
