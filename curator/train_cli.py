@@ -24,7 +24,8 @@ def _summary(row: dict, tail: list[str]) -> dict:
     metrics = row.get("metrics") or {}
     return {"id": row["id"], "version": row["version_ref"], "base_model": row["base_model"], "status": row["status"],
             "stage": row["stage"], "step": row["step"], "max_steps": row["max_steps"], "error": row["error"],
-            "pid": row["pid"], "run_dir": row["run_dir"], "eval": metrics.get("eval"), "training": metrics.get("training"),
+            "pid": row["pid"], "run_dir": row["run_dir"], "eval": metrics.get("eval"),
+            "training": metrics.get("training"),
             "artifacts": metrics.get("artifacts"), "log_tail": tail}
 
 
@@ -39,7 +40,8 @@ def _print_run(data: dict) -> None:
     if data["eval"]:
         ev = data["eval"]
         merged = ev.get("merged") or {}
-        table = Table("metric", "base", "fine-tuned (4-bit)", "merged (served)", title=f"test split, {ev['n']} examples")
+        table = Table("metric", "base", "fine-tuned (4-bit)", "merged (served)",
+                      title=f"test split, {ev['n']} examples")
         for metric in ev["base"]:
             table.add_row(metric, f"{ev['base'][metric]:.3f}", f"{ev['tuned'][metric]:.3f}",
                           f"{merged[metric]:.3f}" if metric in merged else "-")

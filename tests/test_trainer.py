@@ -24,7 +24,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("bitsandbytes")
 
 from conftest import make_env, run_curator  # noqa: E402
-from trainer_data import (CHATML, EOT_OUTSIDE, NO_GENERATION, SYSTEM, build_tiny_model,  # noqa: E402
+from trainer_data import (EOT_OUTSIDE, NO_GENERATION, SYSTEM, build_tiny_model,  # noqa: E402
                           routing_examples, set_template, write_export)
 
 torch.set_num_threads(1)
@@ -95,7 +95,8 @@ def test_unapproved_or_altered_export_is_refused(tiny, tmp_path):
         start_run(conn, draft, str(tiny["model"]), state_dir=tmp_path / "state")
     altered = write_export(tmp_path / "altered", tiny["examples"])
     with (altered / "test.jsonl").open("a") as fh:
-        fh.write(json.dumps({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]}) + "\n")
+        planted = [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]
+        fh.write(json.dumps({"messages": planted}) + "\n")
     with pytest.raises(TrainerError, match=r"test.jsonl: sha256 .* does not match the manifest"):
         start_run(conn, altered, str(tiny["model"]), state_dir=tmp_path / "state")
     assert conn.execute("SELECT count(*) FROM training_runs").fetchone()[0] == 0
@@ -250,6 +251,11 @@ def test_run_is_recorded_and_tuned_beats_base(trained):
     assert summary["training"]["best_eval_loss"] == min(e for _, e in json.loads((run_dir / "loss.json").read_text())
                                                         ["validation"])
     assert (run_dir / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from safetensors.torch import load_file  # the saved adapter is the best checkpoint's, not the last step's
+
+    best = load_file(Path(summary["training"]["best_checkpoint"]) / "adapter_model.safetensors")
+    saved = load_file(run_dir / "adapter" / "adapter_model.safetensors")
+    assert best.keys() == saved.keys() and all(torch.equal(best[k], saved[k]) for k in best)
     assert (run_dir / "config.yaml").read_text().startswith("load_in_4bit: true")
 
 

@@ -18,7 +18,7 @@ def run_card(result: dict, config: dict, manifest: dict, preflight: dict, exampl
     lines = [f"# Run card: {result['name']}", "",
              f"- data version: `{manifest.get('ref')}` (id {manifest.get('version_id')}), content hash "
              f"`{manifest.get('content_hash')}`, approved by {manifest.get('approver')}",
-             f"- splits: " + ", ".join(f"{k} {v.get('count')}" for k, v in manifest.get("splits", {}).items()),
+             "- splits: " + ", ".join(f"{k} {v.get('count')}" for k, v in manifest.get("splits", {}).items()),
              f"- base model: `{result['base_model']}`; {result['quantization']}",
              f"- training: {training['global_step']} of {training['max_steps']} optimizer steps"
              f"{' (stopped early)' if training['stopped_early'] else ''}, best validation loss "

@@ -53,7 +53,8 @@ class TrainConfig(BaseModel):
     per_device_train_batch_size: int = Field(4, ge=1)
     per_device_eval_batch_size: int = Field(8, ge=1)
     gradient_accumulation_steps: int = Field(4, ge=1)
-    warmup_ratio: float = Field(0.05, ge=0, lt=1, description="share of steps warming up (transformers 5 warmup_steps < 1)")
+    warmup_ratio: float = Field(0.05, ge=0, lt=1,
+                                description="share of steps warming up (transformers 5: warmup_steps < 1)")
     weight_decay: float = Field(0.0, ge=0)
     lr_scheduler_type: str = "cosine"
     optim: str | None = Field(None, description="default paged_adamw_8bit on CUDA, adamw_torch elsewhere")

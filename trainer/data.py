@@ -51,8 +51,8 @@ class Preflight:
                f"  system prompt (as served): {self.system_prompt!r}; mismatching examples "
                f"{self.system_prompt_mismatch}, not rendered by the template {self.system_prompt_not_rendered}",
                f"  length vs max_seq_length {self.max_seq_length}: {self.overlength} over "
-               f"(policy {self.overlength_policy}: {self.truncated} truncated, {self.dropped} dropped, a truncated answer "
-               "loses its end-of-turn token); tokens "
+               f"(policy {self.overlength_policy}: {self.truncated} truncated, {self.dropped} dropped, "
+               "a truncated answer loses its end-of-turn token); tokens "
                + ", ".join(f"{k} {v:g}" for k, v in self.tokens.items())]
         out += [f"  problem: {p}" for p in self.problems]
         return out
