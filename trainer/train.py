@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -98,10 +99,25 @@ def build_trainer(model, tokenizer, rows: dict[str, list[dict]], config: TrainCo
                    data_collator=collator(tokenizer, config), callbacks=callbacks)
 
 
+def last_complete_checkpoint(checkpoints: Path) -> str | None:
+    """The newest checkpoint that was completely written, removing any newer partial one.
+
+    ``Trainer`` writes a checkpoint in place (weights, optimizer, scheduler, RNG, then
+    ``trainer_state.json`` last); a kill during the save leaves a folder that
+    ``get_last_checkpoint`` would pick and resume would fail on."""
+    while checkpoints.is_dir() and (last := get_last_checkpoint(str(checkpoints))):
+        try:
+            json.loads((Path(last) / "trainer_state.json").read_text(encoding="utf-8"))
+            return last
+        except (OSError, json.JSONDecodeError):
+            print(f"removing {last}: written only in part (the run was killed while saving it)", flush=True)
+            shutil.rmtree(last)
+    return None
+
+
 def train(trainer: Trainer, run_dir: Path) -> dict:
-    """Train, resuming from the newest checkpoint when one exists (a killed run continues)."""
-    checkpoints = run_dir / "checkpoints"
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    """Train, resuming from the newest complete checkpoint when one exists (a killed run continues)."""
+    last = last_complete_checkpoint(run_dir / "checkpoints")
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - started
