@@ -117,6 +117,7 @@ def side_ours(model_dir: Path, export_dir: Path, args) -> dict:
                          logging_steps=10_000, system_prompt=None, overlength="truncate", warmup_ratio=0.0)
     tokenizer = load_tokenizer(str(model_dir), config)
     report, rows = preflight_and_tokenize(tokenizer, read_export(export_dir).splits, config)
+    assert report.ok, report.problems
     model, quantized, _ = load_base(str(model_dir), config)
     assert quantized, "bench needs bitsandbytes 4-bit on CUDA"
     model = attach_lora(model, config, quantized)

@@ -99,8 +99,11 @@ def start_run(conn: duckdb.DuckDBPyConnection, export_dir: Path | str, base_mode
     """Validate the export (hashes, approved) and the config here, then start the training process.
 
     ``config``: a YAML path, a dict of config keys, or None for the defaults. Returns the run id."""
-    from trainer.config import TrainConfig  # light: pydantic and yaml only
-    from trainer.version import read_export
+    try:
+        from trainer.config import TrainConfig  # light: pydantic and yaml only
+        from trainer.version import read_export
+    except ImportError as exc:
+        raise CuratorError(f"training needs the [train] extra ({exc}): pip install -e '.[train]'") from None
 
     export_dir = Path(export_dir).resolve()
     export = read_export(export_dir)
