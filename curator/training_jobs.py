@@ -149,8 +149,10 @@ def _ingest_result(conn, run_id: int, result: dict, run_dir: Path) -> None:
     conn.execute(query("training.delete_eval"), {"run_id": run_id})
     conn.execute(query("training.delete_examples"), {"run_id": run_id})
     ev = result["eval"]
-    for model in ("base", "tuned"):
-        metrics = dict(ev[model]) | {"eval_loss": ev[f"{model}_eval_loss"]}
+    for model in ("base", "tuned", "merged"):
+        if model not in ev:  # merge: false
+            continue
+        metrics = dict(ev[model]) | ({"eval_loss": ev[f"{model}_eval_loss"]} if f"{model}_eval_loss" in ev else {})
         for metric, value in metrics.items():
             conn.execute(query("training.insert_eval"), {"run_id": run_id, "model": model, "metric": metric,
                                                          "value": value, "n": ev["n"]})

@@ -27,10 +27,11 @@ CREATE TABLE training_runs (
     finished_at   TIMESTAMPTZ
 );
 
--- One row per (run, model, metric) on the version's test split: model 'base' or 'tuned'.
+-- One row per (run, model, metric) on the version's test split: 'base' (before training), 'tuned'
+-- (4-bit base + adapter, as trained) and 'merged' (the exported full-precision model, as served).
 CREATE TABLE eval_results (
     run_id        BIGINT NOT NULL,
-    model         VARCHAR NOT NULL CHECK (model IN ('base', 'tuned')),
+    model         VARCHAR NOT NULL CHECK (model IN ('base', 'tuned', 'merged')),
     split         VARCHAR NOT NULL DEFAULT 'test',
     metric        VARCHAR NOT NULL,             -- exact_match, token_f1, rouge_l, eval_loss
     value         DOUBLE,

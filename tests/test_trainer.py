@@ -242,6 +242,7 @@ def test_run_is_recorded_and_tuned_beats_base(trained):
     assert metrics[("tuned", "rouge_l")] > metrics[("base", "rouge_l")]
     assert metrics[("tuned", "token_f1")] > metrics[("base", "token_f1")]
     assert metrics[("tuned", "eval_loss")] < metrics[("base", "eval_loss")] / 5
+    assert metrics[("merged", "exact_match")] == summary["eval"]["merged"]["exact_match"]
     n_examples, agree = conn.execute(
         "SELECT count(*), avg(tuned_exact_match) FROM eval_examples WHERE run_id = ?", [summary["id"]]).fetchone()
     assert n_examples == 30 and agree == metrics[("tuned", "exact_match")]
