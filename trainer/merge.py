@@ -12,21 +12,21 @@ from pathlib import Path
 
 from .config import TrainConfig
 from .data import eot_token
-from .model import load_base
+from .model import full_dtype, load_base
 
 
 def merge_adapter(base_model: str, adapter_dir: Path, out_dir: Path, config: TrainConfig, tokenizer) -> Path:
-    """Base (fp32) + adapter -> ``merge_and_unload`` -> safetensors and tokenizer in ``out_dir``.
+    """Base in full precision (fp32 on the CPU, bf16 on CUDA) + adapter -> ``merge_and_unload`` ->
+    safetensors and tokenizer in ``out_dir``.
 
-    ``merge_base: dequantized`` takes the base's 4-bit weights dequantised to fp32 instead of the
+    ``merge_base: dequantized`` takes the base's 4-bit weights dequantised instead of the
     original ones: exactly the weights the adapter was trained against."""
-    import torch
     from peft import PeftModel
 
     if config.merge_base == "dequantized":
         base, quantized, _ = load_base(base_model, config)
         if quantized:
-            base = base.dequantize().to(torch.float32)
+            base = base.dequantize().to(full_dtype())
     else:
         base, _, _ = load_base(base_model, config, quantize=False)
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()

@@ -22,6 +22,12 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def full_dtype() -> torch.dtype:
+    """Full precision for merging and serving: bf16 on CUDA (a 7B model in fp32 would not fit
+    beside nothing else), fp32 on the CPU."""
+    return torch.bfloat16 if device() == "cuda" else torch.float32
+
+
 def world_size() -> int:
     """Processes of this run (``accelerate launch`` / ``torchrun`` set WORLD_SIZE)."""
     return int(os.environ.get("WORLD_SIZE", "1"))
@@ -97,7 +103,7 @@ def load_base(base_model: str, config: TrainConfig, quantize: bool | None = None
         if config.require_4bit:
             raise TrainerError(f"4-bit was required but {reason}")
         log.warning("4-bit QLoRA unavailable (%s): falling back to plain LoRA on a full-precision base", reason)
-    kwargs: dict = {"dtype": torch.bfloat16 if device() == "cuda" and quantize is not False else torch.float32}
+    kwargs: dict = {"dtype": full_dtype()}
     if want and usable:
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type=config.bnb_4bit_quant_type,

@@ -63,6 +63,7 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
     from .evaluate import comparison_table, generate, score_outputs, test_prompts
     from .model import attach_lora, load_base, load_tokenizer
     from .model import device as model_device
+    from .model import full_dtype
     from .version import read_export
 
     torch.manual_seed(config.seed)
@@ -139,19 +140,23 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
                        "base_eval_loss": baseline["eval_loss"], "tuned_eval_loss": training["best_eval_loss"]},
               "artifacts": {"adapter": str(adapter_dir), "loss_png": str(run_dir / "loss.png")}}
     del trainer, model
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
     modelfile_path = vllm = None
     if config.merge:
         status.stage("merge")
         from .merge import merge_adapter, modelfile, vllm_command
 
         merged_dir = merge_adapter(base_model, adapter_dir, run_dir / "merged", config, tokenizer)
-        # what deployment serves: full-precision base + adapter, without the 4-bit quantisation error
+        # score what deployment serves: the merged full-precision model
         from transformers import AutoModelForCausalLM
 
-        merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32).to(model_device())
+        merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=full_dtype()).to(model_device())
         result["eval"]["merged"], _ = score_outputs(
             generate(merged, tokenizer, prompts, config.eval_max_new_tokens), references)
         del merged
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
         modelfile_path = run_dir / "Modelfile"
         modelfile_path.write_text(modelfile(merged_dir, config, tokenizer, report.system_prompt), encoding="utf-8")
         vllm = vllm_command(merged_dir, name, config)
