@@ -300,6 +300,22 @@ def test_modelfile_vllm_command_and_run_card(trained):
     assert (run_dir / "merged" / "model.safetensors").is_file() and (run_dir / "merged" / "tokenizer.json").is_file()
 
 
+def test_blind_pairwise_review_tasks(trained):
+    run_dir = trained["run_dir"]
+    tasks = json.loads((run_dir / "pairwise_tasks.json").read_text())
+    key = json.loads((run_dir / "pairwise_key.json").read_text())
+    table = [json.loads(line) for line in (run_dir / "eval_examples.jsonl").read_text().splitlines()]
+    assert len(tasks) == len(table) == 30 and "<Pairwise" in (run_dir / "pairwise_config.xml").read_text()
+    sides = set()
+    for task, row in zip(tasks, table):
+        data = task["data"]
+        assert "tuned" not in json.dumps(data) and data["prompt"] == row["prompt"]
+        for slot in ("answer_a", "answer_b"):
+            sides.add((slot, key[str(row["index"])][slot]))
+            assert data[slot] == row[f"{key[str(row['index'])][slot]}_output"]
+    assert sides == {("answer_a", "base"), ("answer_a", "tuned"), ("answer_b", "base"), ("answer_b", "tuned")}
+
+
 def test_merged_model_reproduces_the_adapter_model(trained, tiny):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM

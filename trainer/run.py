@@ -130,6 +130,9 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
     with (run_dir / "eval_examples.jsonl").open("w", encoding="utf-8") as fh:
         fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in table)
     console.print(f"test: base {base_scores} -> fine-tuned {tuned_scores}")
+    from .pairwise import write_pairwise
+
+    write_pairwise(table, run_dir, config.seed)
 
     result = {"name": name, "base_model": base_model, "export_dir": str(export_dir),
               "version_id": export.manifest.get("version_id"), "version_ref": export.ref,
@@ -138,7 +141,9 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
               "loss": {k: v[-1][1] if v else None for k, v in curves.items()},
               "eval": {"n": len(prompts), "base": base_scores, "tuned": tuned_scores,
                        "base_eval_loss": baseline["eval_loss"], "tuned_eval_loss": training["best_eval_loss"]},
-              "artifacts": {"adapter": str(adapter_dir), "loss_png": str(run_dir / "loss.png")}}
+              "artifacts": {"adapter": str(adapter_dir), "loss_png": str(run_dir / "loss.png"),
+                            "examples": str(run_dir / "eval_examples.jsonl"),
+                            "pairwise_tasks": str(run_dir / "pairwise_tasks.json")}}
     del trainer, model
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
