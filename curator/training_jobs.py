@@ -108,8 +108,11 @@ def start_run(conn: duckdb.DuckDBPyConnection, export_dir: Path | str, base_mode
     export_dir = Path(export_dir).resolve()
     export = read_export(export_dir)
     cfg = TrainConfig.load(overrides=config) if isinstance(config, dict) else TrainConfig.load(config)
-    if Path(base_model).exists():
-        base_model = str(Path(base_model).resolve())
+    if Path(base_model).expanduser().exists():
+        base_model = str(Path(base_model).expanduser().resolve())
+    elif base_model.startswith(("/", "./", "../", "~")) or base_model.count("/") > 1:
+        raise TrainingRunError(f"base model {base_model!r}: no such folder (give a local folder or a hub id "
+                               "such as meta-llama/Llama-3.2-1B-Instruct)")
     if state_dir is None:
         from .config import get_settings
 

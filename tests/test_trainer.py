@@ -99,6 +99,10 @@ def test_unapproved_or_altered_export_is_refused(tiny, tmp_path):
         fh.write(json.dumps({"messages": planted}) + "\n")
     with pytest.raises(TrainerError, match=r"test.jsonl: sha256 .* does not match the manifest"):
         start_run(conn, altered, str(tiny["model"]), state_dir=tmp_path / "state")
+    from curator.training_jobs import TrainingRunError
+
+    with pytest.raises(TrainingRunError, match=r"base model '/nowhere/model': no such folder"):
+        start_run(conn, tiny["export"], "/nowhere/model", state_dir=tmp_path / "state")
     assert conn.execute("SELECT count(*) FROM training_runs").fetchone()[0] == 0
 
 
