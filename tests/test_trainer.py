@@ -223,7 +223,8 @@ def test_packing_is_isolated_per_sequence(tiny):
     config = TrainConfig(**(RUN_CONFIG | {"load_in_4bit": False}))
     tokenizer = load_tokenizer(str(tiny["model"]), config)
     _, rows = preflight_and_tokenize(tokenizer, read_export(tiny["export"]).splits, config)
-    model, quantized, _ = load_base(str(tiny["model"]), config)
+    model, quantized, reason = load_base(str(tiny["model"]), config)
+    assert not quantized and reason == "load_in_4bit is false"  # plain LoRA on a full-precision base
     model = attach_lora(model, config, quantized).eval()  # sets use_cache=False, which packing needs
     batch = rows["train"][:6]
     padded = collator(tokenizer, config)(batch)

@@ -59,8 +59,18 @@ class Preflight:
 
 
 def eot_token(tokenizer) -> str:
-    """The token that ends an assistant turn: ChatML's ``<|im_end|>`` when the vocabulary has it,
-    else the tokenizer's eos token (Llama 3 instruct sets eos to ``<|eot_id|>``)."""
+    """The token that ends an assistant turn: the special token the chat template renders right
+    after an assistant message (``<|im_end|>``, ``<|eot_id|>``, ``</s>``…); failing that, a known
+    end-of-turn token in the vocabulary, else the eos token."""
+    probe = "PROBE_ANSWER_7f3a"
+    try:
+        text = tokenizer.apply_chat_template([{"role": "user", "content": "hi"},
+                                              {"role": "assistant", "content": probe}], tokenize=False)
+        ids = tokenizer(text.split(probe, 1)[1], add_special_tokens=False)["input_ids"]
+        if ids and ids[0] in tokenizer.added_tokens_decoder and tokenizer.added_tokens_decoder[ids[0]].special:
+            return tokenizer.convert_ids_to_tokens(ids[0])
+    except Exception:  # noqa: BLE001 - a template that cannot render this probe: fall back below
+        pass
     for candidate in ("<|im_end|>", "<|eot_id|>", "<end_of_turn>"):
         if candidate in tokenizer.get_vocab():
             return candidate
