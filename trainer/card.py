@@ -23,7 +23,8 @@ def run_card(result: dict, config: dict, manifest: dict, preflight: dict, exampl
              f"- training: {training['global_step']} of {training['max_steps']} optimizer steps"
              f"{' (stopped early)' if training['stopped_early'] else ''}, best validation loss "
              f"{_fmt(training['best_eval_loss'])} (base {_fmt(result['eval'].get('base_eval_loss'))}), "
-             f"{_fmt(training['train_seconds'])} s, {_fmt(training.get('train_tokens_per_second'))} tokens/s",
+             f"{training['train_seconds']:.1f} s, {training.get('train_tokens_per_second') or 0:.0f} tokens/s"
+             f"{' (this session, after resuming)' if training.get('resumed_from') else ''}",
              "", "## Baseline vs fine-tuned (test split, greedy, "
              f"{config['eval_max_new_tokens']} new tokens at most, {result['eval']['n']} examples)", "",
              "| metric | base | fine-tuned (4-bit base + adapter) | merged (full-precision, as served) |",
