@@ -406,5 +406,10 @@ from .versions.cli import export, version_app  # noqa: E402  (needs friendly & c
 app.add_typer(version_app, name="version")
 app.command("export")(export)
 
+from .train_cli import train, training_app  # noqa: E402  (registers `curator train` and `curator training`)
+
+app.command()(train)
+app.add_typer(training_app, name="training")
+
 if __name__ == "__main__":
     app()
