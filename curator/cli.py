@@ -385,6 +385,12 @@ def keys_revoke(name: str):
     out.print(f"key {name!r} revoked")
 
 
+def _register_review() -> None:
+    from annotation.cli import review_app
+
+    app.add_typer(review_app, name="review")
+
+
 @app.command()
 @friendly
 def serve(host: Annotated[Optional[str], typer.Option()] = None,
@@ -398,6 +404,8 @@ def serve(host: Annotated[Optional[str], typer.Option()] = None,
     open_store(settings.db).close()  # fail in one line if another process holds the store
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, workers=1)
 
+
+_register_review()
 
 if __name__ == "__main__":
     app()
