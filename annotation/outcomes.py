@@ -9,13 +9,13 @@ updated or deleted later moves the example back as well as forward."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Iterable
 
 import duckdb
 import orjson
+import pyarrow as pa
 from rapidfuzz.distance import Levenshtein
-
-from curator.sqlfiles import query
 
 from .db import fetch
 
@@ -62,26 +62,52 @@ def _with_response(messages: list[dict], text: str) -> list[dict]:
 
 
 def recompute(conn: duckdb.DuckDBPyConnection, example_ids: Iterable[int], min_similarity: float) -> dict:
-    """Refresh outcomes and examples for these ids (call inside the recording transaction)."""
+    """Refresh outcomes and examples for these ids, in a few set-wise statements (call inside
+    the recording transaction)."""
+    ids = sorted(set(example_ids))
     changed = {"decided": 0, "disputed": 0, "undecided": 0}
-    for example_id in sorted(set(example_ids)):
-        task = fetch(conn, "review.review_task_of_example", {"example_id": example_id})
-        if not task:
+    if not ids:
+        return changed
+    tasks = {t["example_id"]: t for t in fetch(conn, "review.review_tasks_of_examples", {"example_ids": ids})}
+    reviews: dict[int, list[dict]] = defaultdict(list)
+    for r in fetch(conn, "review.current_for_examples", {"example_ids": ids}):
+        reviews[r["example_id"]].append(r)
+    state = {e["id"]: e for e in fetch(conn, "review.examples_state", {"example_ids": ids})}
+    outcomes, updates = [], []
+    for example_id in ids:
+        task = tasks.get(example_id)
+        if task is None or example_id not in state:
             continue
-        draft, overlap = task[0]["draft"], task[0]["overlap"]
-        reviews = fetch(conn, "review.current_for_example", {"example_id": example_id})
-        outcome = decide(reviews, draft, overlap, min_similarity)
-        conn.execute(query("review.delete_outcome"), {"example_id": example_id})
-        current = fetch(conn, "review.example_messages", {"id": example_id})[0]
-        messages = orjson.loads(current["messages"])
+        outcome = decide(reviews[example_id], task["draft"], task["overlap"], min_similarity)
         if outcome is None:
             changed["undecided"] += 1
-            status, text = "in_review", draft
+            status, text = "in_review", task["draft"]
         else:
-            conn.execute(query("review.insert_outcome"), {"example_id": example_id, **outcome})
+            outcomes.append({"example_id": example_id, **outcome})
             changed["disputed" if outcome["verdict"] == "disputed" else "decided"] += 1
-            status, text = STATUS[outcome["verdict"]], outcome["final_response"] or draft
-        new_messages = orjson.dumps(_with_response(messages, text)).decode()
-        if status != current["status"] or orjson.loads(new_messages) != messages:
-            conn.execute(query("review.set_example"), {"id": example_id, "status": status, "messages": new_messages})
+            status, text = STATUS[outcome["verdict"]], outcome["final_response"] or task["draft"]
+        messages = orjson.loads(state[example_id]["messages"])
+        new = _with_response(messages, text)
+        if status != state[example_id]["status"] or new != messages:
+            updates.append({"id": example_id, "status": status, "messages": orjson.dumps(new).decode()})
+    conn.execute("DELETE FROM review_outcomes WHERE list_contains(?, example_id)", [ids])
+    _insert(conn, "INSERT INTO review_outcomes (example_id, verdict, source, final_response, n_reviews) "
+                  "SELECT example_id, verdict, source, final_response, n_reviews FROM batch", outcomes, OUTCOMES)
+    _insert(conn, "UPDATE examples SET status = batch.status, messages = batch.messages FROM batch "
+                  "WHERE examples.id = batch.id", updates, UPDATES)
     return changed
+
+
+OUTCOMES = pa.schema([("example_id", pa.int64()), ("verdict", pa.string()), ("source", pa.string()),
+                      ("final_response", pa.string()), ("n_reviews", pa.int32())])
+UPDATES = pa.schema([("id", pa.int64()), ("status", pa.string()), ("messages", pa.string())])
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, sql: str, batch: list[dict], schema: pa.Schema) -> None:
+    if not batch:
+        return
+    conn.register("batch", pa.Table.from_pylist(batch, schema=schema))
+    try:
+        conn.execute(sql)
+    finally:
+        conn.unregister("batch")

@@ -15,10 +15,9 @@ from curator.audit import record_audit
 from curator.store import transaction
 
 from .client import LabelStudio
-from .db import fetch
 from .outcomes import recompute
 from .parse import parse_annotation
-from .record import record_annotation, record_deletion, remember_users
+from .record import Recorder, remember_users
 from .setup import project_ids
 
 
@@ -45,6 +44,7 @@ def pull(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, min_s
     touched: set[int] = set()
     with transaction(conn):
         remember_users(conn, users)
+        recorder = Recorder(conn, "pull")
         for pid, tasks in exports.items():
             alive = set()
             for task in tasks:
@@ -54,19 +54,18 @@ def pull(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, min_s
                         continue
                     report.annotations_seen += 1
                     alive.add(int(ann["id"]))
-                    example = record_annotation(conn, parse_annotation(ann, task_id=task["id"]), "pull")
+                    example = recorder.annotation(parse_annotation(ann, task_id=task["id"]))
                     if example is not None:
                         report.recorded += 1
                         touched.add(example)
-            for held in fetch(conn, "review.live_annotations", {"project": pid}):
-                if held["ls_annotation_id"] not in alive:
-                    example = record_deletion(conn, held["ls_annotation_id"], "pull")
-                    if example is not None:
-                        report.deleted += 1
-                        touched.add(example)
+            for held in recorder.live(pid):
+                if held not in alive:
+                    touched.add(recorder.deletion(held))
+                    report.deleted += 1
+        recorder.flush()
         report.outcomes = recompute(conn, touched, min_similarity)
         if report.recorded or report.deleted:
-            record_audit(conn, actor, "review.pull", None, {k: v for k, v in report.summary().items()})
+            record_audit(conn, actor, "review.pull", None, report.summary())
     report.adjudication_tasks = push_adjudication(conn, client, actor)
     return report
 
@@ -74,21 +73,25 @@ def pull(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, min_s
 def handle_webhook(conn: duckdb.DuckDBPyConnection, payload: dict, min_similarity: float) -> dict:
     """One Label Studio webhook payload; returns what changed (nothing for a repeat)."""
     action = payload.get("action")
+    if action in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED"):
+        task = payload.get("task") or {}
+        many = payload.get("annotations") if action == "ANNOTATIONS_CREATED" else [payload.get("annotation")]
+        reviews = [parse_annotation(a, task_id=None if a.get("task") else task.get("id"))
+                   for a in many or [] if a and not a.get("was_cancelled")]
+        deleted = []
+    elif action == "ANNOTATIONS_DELETED":
+        reviews, deleted = [], [int(a["id"]) for a in payload.get("annotations") or []]
+    else:
+        return {"action": action, "ignored": True}
     touched: set[int] = set()
     with transaction(conn):
-        if action in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED"):
-            task = payload.get("task") or {}
-            many = payload.get("annotations") if action == "ANNOTATIONS_CREATED" else [payload.get("annotation")]
-            for ann in many or []:
-                if ann and not ann.get("was_cancelled"):
-                    review = parse_annotation(ann, task_id=None if ann.get("task") else task.get("id"))
-                    example = record_annotation(conn, review, "webhook")
-                    touched |= {example} if example is not None else set()
-        elif action == "ANNOTATIONS_DELETED":
-            for ann in payload.get("annotations") or []:
-                example = record_deletion(conn, int(ann["id"]), "webhook")
-                touched |= {example} if example is not None else set()
-        else:
-            return {"action": action, "ignored": True}
+        recorder = Recorder(conn, "webhook", task_ids=[r.ls_task_id for r in reviews] or None,
+                            annotation_ids=[r.ls_annotation_id for r in reviews] + deleted)
+        for review in reviews:
+            touched.add(recorder.annotation(review))
+        for annotation_id in deleted:
+            touched.add(recorder.deletion(annotation_id))
+        touched.discard(None)
+        recorder.flush()
         outcomes = recompute(conn, touched, min_similarity)
     return {"action": action, "examples": sorted(touched), "outcomes": outcomes}

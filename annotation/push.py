@@ -12,6 +12,7 @@ from typing import Callable
 
 import duckdb
 import orjson
+import pyarrow as pa
 
 from curator.audit import record_audit
 from curator.sqlfiles import query
@@ -49,23 +50,41 @@ def task_for(row: dict, extra: dict | None = None) -> tuple[dict, str]:
     return {"data": data, "predictions": [draft_prediction(draft)]}, draft
 
 
-def adopt_orphans(conn: duckdb.DuckDBPyConnection, client: LabelStudio, project: int, overlap: int) -> int:
+TASKS = pa.schema([("example_id", pa.int64()), ("ls_project_id", pa.int64()), ("ls_task_id", pa.int64()),
+                   ("draft", pa.string()), ("overlap", pa.int32())])
+
+
+def record_tasks(conn: duckdb.DuckDBPyConnection, project: int, overlap: int, items: list[tuple[int, int, str]],
+                 mark_in_review: bool = True) -> None:
+    """(example id, task id, draft) rows into review_tasks in one statement; examples that were
+    candidates become in_review."""
+    batch = pa.Table.from_pylist([{"example_id": e, "ls_project_id": project, "ls_task_id": t, "draft": d,
+                                   "overlap": overlap} for e, t, d in items], schema=TASKS)
+    conn.register("new_tasks", batch)
+    try:
+        conn.execute("INSERT INTO review_tasks (example_id, ls_project_id, ls_task_id, draft, overlap) "
+                     "SELECT * FROM new_tasks ON CONFLICT DO NOTHING")
+        if mark_in_review:
+            conn.execute("UPDATE examples SET status = 'in_review' FROM new_tasks "
+                         "WHERE examples.id = new_tasks.example_id AND examples.status = 'candidate'")
+    finally:
+        conn.unregister("new_tasks")
+
+
+def adopt_orphans(conn: duckdb.DuckDBPyConnection, client: LabelStudio, project: int, overlap: int,
+                  actor: str) -> int:
     """Record tasks that exist in Label Studio but not in review_tasks (a crash after an import)."""
     have = {r["ls_task_id"] for r in fetch(conn, "review.task_ids", {"project": project})}
     remote = client.get_project(project).get("task_number")
     if remote is not None and remote <= len(have):
         return 0
-    adopted = 0
-    with transaction(conn):
-        for task in client.iter_tasks(project):
-            if task["id"] in have or "example_id" not in task.get("data", {}):
-                continue
-            conn.execute(query("review.insert_task"), {
-                "example_id": task["data"]["example_id"], "ls_project_id": project, "ls_task_id": task["id"],
-                "draft": task["data"].get("draft", ""), "overlap": overlap})
-            conn.execute(query("review.mark_in_review"), {"id": task["data"]["example_id"]})
-            adopted += 1
-    return adopted
+    orphans = [(t["data"]["example_id"], t["id"], t["data"].get("draft", "")) for t in client.iter_tasks(project)
+               if t["id"] not in have and "example_id" in t.get("data", {})]
+    if orphans:
+        with transaction(conn):
+            record_tasks(conn, project, overlap, orphans)
+            record_audit(conn, actor, "review.adopt", f"label-studio:{project}", {"tasks": len(orphans)})
+    return len(orphans)
 
 
 def import_batch(client: LabelStudio, project: int, tasks: list[dict]) -> list[int]:
@@ -90,7 +109,7 @@ def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, limit
         client.update_project(project, maximum_annotations=overlap, overlap_cohort_percentage=100)
         with transaction(conn):
             conn.execute(query("review.set_overlap"), {"ls_project_id": project, "overlap": overlap})
-    report.adopted = adopt_orphans(conn, client, project, overlap)
+    report.adopted = adopt_orphans(conn, client, project, overlap, actor)
     candidates = fetch(conn, "review.candidates", {"project": project, "limit": limit if limit is not None else 2**62})
     total = len(candidates)
     for start in range(0, total, batch_size):
@@ -107,10 +126,7 @@ def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, limit
             continue
         ids = import_batch(client, project, batch)
         with transaction(conn):
-            for (example_id, draft), task_id in zip(drafts, ids):
-                conn.execute(query("review.insert_task"), {"example_id": example_id, "ls_project_id": project,
-                                                           "ls_task_id": task_id, "draft": draft, "overlap": overlap})
-                conn.execute(query("review.mark_in_review"), {"id": example_id})
+            record_tasks(conn, project, overlap, [(e, t, d) for (e, d), t in zip(drafts, ids)])
             record_audit(conn, actor, "review.push", f"label-studio:{project}",
                          {"tasks": len(ids), "first_example": drafts[0][0], "last_example": drafts[-1][0],
                           "overlap": overlap})
@@ -142,9 +158,7 @@ def push_adjudication(conn: duckdb.DuckDBPyConnection, client: LabelStudio, acto
         drafts.append((example_id, draft))
     ids = import_batch(client, project, batch)
     with transaction(conn):
-        for (example_id, draft), task_id in zip(drafts, ids):
-            conn.execute(query("review.insert_task"), {"example_id": example_id, "ls_project_id": project,
-                                                       "ls_task_id": task_id, "draft": draft, "overlap": 1})
+        record_tasks(conn, project, 1, [(e, t, d) for (e, d), t in zip(drafts, ids)], mark_in_review=False)
         record_audit(conn, actor, "review.adjudication_push", f"label-studio:{project}",
                      {"tasks": len(ids), "examples": [e for e, _ in drafts][:100]})
     return len(ids)

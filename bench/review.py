@@ -27,8 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import orjson
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from annotation import server  # noqa: E402
@@ -36,7 +34,7 @@ from annotation.client import LabelStudio  # noqa: E402
 from annotation.parse import parse_annotation  # noqa: E402
 from annotation.pull import pull  # noqa: E402
 from annotation.push import push, task_for  # noqa: E402
-from annotation.record import record_annotation  # noqa: E402
+from annotation.record import Recorder  # noqa: E402
 from annotation.setup import setup_projects  # noqa: E402
 from curator.config import Settings  # noqa: E402
 from curator.sqlfiles import query  # noqa: E402
@@ -147,8 +145,11 @@ def pull_baseline(db: Path, ls: server.Server, n: int) -> tuple[float, int]:
         start = time.perf_counter()
         for (task_id,) in tasks:
             for ann in client.call("GET", f"/api/tasks/{task_id}/annotations"):
+                review = parse_annotation(ann, task_id=task_id)
                 with transaction(conn):
-                    example = record_annotation(conn, parse_annotation(ann, task_id=task_id), "pull")
+                    recorder = Recorder(conn, "pull", task_ids=[task_id], annotation_ids=[review.ls_annotation_id])
+                    example = recorder.annotation(review)
+                    recorder.flush()
                     if example is not None:
                         recompute(conn, [example], 0.9)
                         recorded += 1

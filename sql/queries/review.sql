@@ -42,28 +42,6 @@ UPDATE examples SET status = 'in_review' WHERE id = $id AND status = 'candidate'
 -- name: task_ids
 SELECT example_id, ls_task_id FROM review_tasks WHERE ls_project_id = $project;
 
--- name: task
-SELECT t.example_id, t.ls_project_id, t.draft, t.overlap, p.role
-FROM review_tasks t JOIN review_projects p USING (ls_project_id)
-WHERE t.ls_task_id = $ls_task_id;
-
--- name: latest_event
-SELECT event, payload_hash, example_id, ls_project_id, ls_task_id, ls_user_id, reviewer, is_adjudication
-FROM reviews WHERE ls_annotation_id = $id ORDER BY id DESC LIMIT 1;
-
--- name: insert_review
-INSERT INTO reviews (example_id, ls_project_id, ls_task_id, ls_annotation_id, event, received_via,
-    is_adjudication, ls_user_id, reviewer, verdict, edited_response, edit_diff, rating_correctness,
-    rating_style, reasons, comment, lead_time, annotation_created_at, annotation_updated_at, payload_hash)
-VALUES ($example_id, $ls_project_id, $ls_task_id, $ls_annotation_id, $event, $received_via,
-    $is_adjudication, $ls_user_id, $reviewer, $verdict, $edited_response, $edit_diff, $rating_correctness,
-    $rating_style, $reasons, $comment, $lead_time, $annotation_created_at, $annotation_updated_at, $payload_hash);
-
--- name: live_annotations
--- Annotations of a project that we hold as alive (to find those deleted in Label Studio).
-SELECT ls_annotation_id, example_id, ls_task_id, ls_user_id, reviewer FROM current_reviews
-WHERE ls_project_id = $project;
-
 -- name: upsert_user
 INSERT INTO review_users (ls_user_id, email) VALUES ($ls_user_id, $email)
 ON CONFLICT (ls_user_id) DO UPDATE SET email = excluded.email;
@@ -77,22 +55,6 @@ ORDER BY coalesce(annotation_updated_at, recorded_at), id;
 -- name: review_task_of_example
 SELECT t.ls_task_id, t.draft, t.overlap FROM review_tasks t JOIN review_projects p USING (ls_project_id)
 WHERE t.example_id = $example_id AND p.role = 'review';
-
--- name: outcome
-SELECT verdict, source, final_response, n_reviews FROM review_outcomes WHERE example_id = $example_id;
-
--- name: delete_outcome
-DELETE FROM review_outcomes WHERE example_id = $example_id;
-
--- name: insert_outcome
-INSERT INTO review_outcomes (example_id, verdict, source, final_response, n_reviews)
-VALUES ($example_id, $verdict, $source, $final_response, $n_reviews);
-
--- name: example_messages
-SELECT messages, status FROM examples WHERE id = $id;
-
--- name: set_example
-UPDATE examples SET status = $status, messages = $messages WHERE id = $id;
 
 -- name: disputed_without_adjudication
 SELECT o.example_id FROM review_outcomes o
@@ -138,3 +100,27 @@ FROM current_reviews c
 JOIN review_tasks t ON t.ls_task_id = c.ls_task_id
 WHERE c.project_role = 'review'
 ORDER BY c.example_id, c.reviewer_name;
+
+-- name: tasks_by_id
+SELECT t.ls_task_id, t.example_id, t.ls_project_id, t.draft, t.overlap, p.role
+FROM review_tasks t JOIN review_projects p USING (ls_project_id)
+WHERE $task_ids IS NULL OR list_contains($task_ids, t.ls_task_id);
+
+-- name: latest_events
+SELECT ls_annotation_id, event, payload_hash, example_id, ls_project_id, ls_task_id, ls_user_id, reviewer,
+       is_adjudication
+FROM (SELECT *, row_number() OVER (PARTITION BY ls_annotation_id ORDER BY id DESC) AS rn FROM reviews
+      WHERE $annotation_ids IS NULL OR list_contains($annotation_ids, ls_annotation_id))
+WHERE rn = 1;
+
+-- name: current_for_examples
+SELECT example_id, ls_annotation_id, project_role, reviewer_name AS reviewer, verdict, edited_response
+FROM current_reviews WHERE list_contains($example_ids, example_id)
+ORDER BY example_id, coalesce(annotation_updated_at, recorded_at), id;
+
+-- name: review_tasks_of_examples
+SELECT t.example_id, t.draft, t.overlap FROM review_tasks t JOIN review_projects p USING (ls_project_id)
+WHERE p.role = 'review' AND list_contains($example_ids, t.example_id);
+
+-- name: examples_state
+SELECT id, messages, status FROM examples WHERE list_contains($example_ids, id);
