@@ -70,7 +70,8 @@ def pull(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, min_s
     return report
 
 
-def handle_webhook(conn: duckdb.DuckDBPyConnection, payload: dict, min_similarity: float) -> dict:
+def handle_webhook(conn: duckdb.DuckDBPyConnection, payload: dict, min_similarity: float,
+                   actor: str = "label-studio:webhook") -> dict:
     """One Label Studio webhook payload; returns what changed (nothing for a repeat)."""
     action = payload.get("action")
     if action in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED"):
@@ -94,4 +95,7 @@ def handle_webhook(conn: duckdb.DuckDBPyConnection, payload: dict, min_similarit
         touched.discard(None)
         recorder.flush()
         outcomes = recompute(conn, touched, min_similarity)
-    return {"action": action, "examples": sorted(touched), "outcomes": outcomes}
+        result = {"action": action, "examples": sorted(touched), "outcomes": outcomes}
+        if touched:
+            record_audit(conn, actor, f"review.{action.lower()}", None, result)
+    return result

@@ -19,8 +19,8 @@ CREDS = server.Credentials(username="admin@example.com", password="change-me-ple
 
 
 class LabelStudioServer:
-    def __init__(self, running: server.Server):
-        self.running = running
+    def __init__(self, running: server.Server, venv: Path, template: Path):
+        self.running, self.venv, self.template = running, venv, template
         self.url, self.token = running.url, running.token
         self._reviewers: dict[str, str] = {}
 
@@ -43,6 +43,6 @@ def label_studio(tmp_path_factory) -> Iterator[LabelStudioServer]:
     data = server.copy_template(template, tmp_path_factory.mktemp("label-studio") / "data")
     running = server.start(venv, data, CREDS)
     try:
-        yield LabelStudioServer(running)
+        yield LabelStudioServer(running, venv, template)
     finally:
         running.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -342,3 +343,40 @@ def test_overlap_agreement_and_adjudication(tmp_path, label_studio):
     assert outcomes[tasks[0][1]] == ("accept", "agreement") and outcomes[tasks[9][1]] == ("reject", "agreement")
     a.close()
     b.close()
+
+
+def test_launcher_script_starts_and_stops_a_server(tmp_path, label_studio):
+    """scripts/label_studio.sh with the venv and a prepared data dir under the state dir."""
+    state = tmp_path / "state"
+    state.mkdir()
+    shutil.copytree(label_studio.template, state / "label-studio")
+    port = _free_port()
+    env = make_env(tmp_path, CURATOR_LABEL_STUDIO_VENV=str(label_studio.venv), PYTHON=sys.executable,
+                   CURATOR_LABEL_STUDIO_URL=f"http://127.0.0.1:{port}", CURATOR_LABEL_STUDIO_TOKEN=label_studio.token)
+    script = [str(REPO / "scripts" / "label_studio.sh")]
+    started = subprocess.run([*script, "start"], env=env, capture_output=True, text=True, timeout=300)
+    try:
+        assert started.returncode == 0, started.stderr
+        assert f"http://127.0.0.1:{port}" in started.stdout
+        status = subprocess.run([*script, "status"], env=env, capture_output=True, text=True)
+        assert status.returncode == 0 and json.loads(status.stdout)["healthy"] is True
+        twice = subprocess.run([*script, "start"], env=env, capture_output=True, text=True)
+        assert twice.returncode == 1 and "run `stop` first" in twice.stderr
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}",
+                          headers={"Authorization": f"Token {label_studio.token}"}) as ls:
+            assert ls.get("/api/current-user/whoami").json()["email"] == "admin@example.com"
+    finally:
+        stopped = subprocess.run([*script, "stop"], env=env, capture_output=True, text=True)
+    assert stopped.stdout.strip() == "stopped"
+    assert subprocess.run([*script, "status"], env=env, capture_output=True, text=True).returncode == 1
+
+
+def test_errors_are_one_line(tmp_path):
+    env = make_env(tmp_path, CURATOR_LABEL_STUDIO_URL=f"http://127.0.0.1:{_free_port()}")
+    proc = run_curator(["review", "push"], env, check=False)
+    assert proc.returncode == 1 and "run `curator review setup` first" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    proc = run_curator(["review", "setup"], env, check=False)
+    assert proc.returncode == 1 and "unreachable" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_curator(["review", "push", "--overlap", "0"], env, check=False)
+    assert proc.returncode == 1

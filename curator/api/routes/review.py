@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ...config import Settings
+from ...errors import CuratorError
 from ...store import WRITE_LOCK
 from ..deps import Conn, Reviewer, SettingsDep, Steward, actor
 
@@ -79,7 +80,7 @@ async def periodic_pull(app: FastAPI, settings: Settings) -> None:
         cursor = app.state.conn.cursor()
         try:
             project_ids(cursor)
-        except Exception:  # no review project yet: nothing to reconcile
+        except CuratorError:  # no review project yet: nothing to reconcile
             cursor.close()
             continue
         try:
@@ -87,7 +88,7 @@ async def periodic_pull(app: FastAPI, settings: Settings) -> None:
                 cursor, client, "service:periodic-pull", settings.review_min_edit_similarity))
             if report.recorded or report.deleted:
                 log.info("periodic pull recorded %d, deleted %d", report.recorded, report.deleted)
-        except Exception:
+        except Exception:  # a background loop: log it with its traceback and try again next round
             log.exception("periodic review pull failed; retrying in %.0f s", settings.review_pull_interval)
         finally:
             cursor.close()

@@ -9,7 +9,6 @@ import hmac
 from fastapi import APIRouter, BackgroundTasks, Header, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from ...audit import record_audit
 from ...store import WRITE_LOCK
 from ..deps import Conn, SettingsDep
 
@@ -20,11 +19,7 @@ def _record(conn, payload: dict, min_similarity: float) -> dict:
     from annotation.pull import handle_webhook
 
     with WRITE_LOCK:
-        result = handle_webhook(conn, payload, min_similarity)
-        if result.get("examples"):
-            record_audit(conn, "label-studio:webhook", f"review.{str(payload.get('action')).lower()}",
-                         None, result)
-        return result
+        return handle_webhook(conn, payload, min_similarity)
 
 
 def _adjudicate(app, settings) -> None:
