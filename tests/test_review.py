@@ -244,6 +244,12 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
         bad["annotation"]["result"][1]["value"]["choices"] = ["maybe"]
         refused = httpx.post(f"{url}/webhooks/label-studio", json=bad, headers={"X-Curator-Webhook-Secret": SECRET})
         assert refused.status_code == 422 and "maybe" in refused.json()["detail"]
+        # The same annotation again, with the secret: recognised by its payload hash, nothing added.
+        same = {"action": "ANNOTATION_UPDATED", "task": {"id": tasks[2][0]},
+                "annotation": {"id": annotation_ids[tasks[2][1]], "task": tasks[2][0], "completed_by": 1,
+                               "result": _answer(2, tasks[2][2])[0]}}
+        replay = httpx.post(f"{url}/webhooks/label-studio", json=same, headers={"X-Curator-Webhook-Secret": SECRET})
+        assert replay.status_code == 200 and replay.json()["examples"] == []
         steward = {"Authorization": f"Bearer {keys['steward']}"}
         reviewer = {"Authorization": f"Bearer {keys['reviewer']}"}
         status = httpx.get(f"{url}/review/status", headers=reviewer).json()
