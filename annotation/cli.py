@@ -10,6 +10,7 @@ from rich.table import Table
 
 from curator.audit import cli_actor
 from curator.cli import JsonOpt, _emit_json, err, friendly, out
+from curator.cli import app as _base_app
 from curator.config import get_settings
 from curator.store import open_store
 
@@ -82,8 +83,8 @@ def pull(as_json: JsonOpt = False):
               "adjudication", highlight=False)
 
 
-def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+def _fmt(value, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
 @review_app.command("status")
@@ -104,19 +105,28 @@ def status(examples: Annotated[bool, typer.Option(help="agreement per example to
                    title="throughput")
     for t in data["throughput"]:
         people.add_row(t["reviewer"], t["project"], str(t["reviews"]), str(t["accepted"]), str(t["edited"]),
-                       str(t["rejected"]), _fmt(t["median_seconds"]), _fmt(t["per_hour"]))
+                       str(t["rejected"]), _fmt(t["median_seconds"], 1), _fmt(t["per_hour"], 1))
     out.print(people)
     a = data["agreement"]
     out.print(f"agreement over {a['units']} examples with 2+ reviews: alpha verdict {_fmt(a['alpha_verdict'])}, "
               f"correctness {_fmt(a['alpha_correctness'])}, style {_fmt(a['alpha_style'])}, response similarity "
               f"{_fmt(a['mean_response_similarity'])}; {a['disagreements']} disagreements", highlight=False)
-    pairs = Table("reviewers", "shared", "% agree", "alpha verdict", "similarity", title="pairs")
-    for p in a["pairs"]:
-        pairs.add_row(" / ".join(p["reviewers"]), str(p["shared"]), _fmt(p["percent_agreement"]),
-                      _fmt(p["alpha_verdict"]), _fmt(p["mean_response_similarity"]))
-    out.print(pairs)
+    if a["pairs"]:
+        pairs = Table("reviewers", "shared", "% agree", "alpha verdict", "similarity", title="reviewer pairs")
+        for p in a["pairs"]:
+            pairs.add_row(" / ".join(p["reviewers"]), str(p["shared"]), _fmt(p["percent_agreement"]),
+                          _fmt(p["alpha_verdict"]), _fmt(p["mean_response_similarity"]))
+        out.print(pairs)
     if data["rejection_reasons"]:
         reasons = Table("reason", "reviews", title="rejection reasons")
         for reason, n in data["rejection_reasons"].items():
             reasons.add_row(reason, str(n))
         out.print(reasons)
+
+
+def register(app: typer.Typer) -> None:
+    if not any(group.name == "review" for group in app.registered_groups):
+        app.add_typer(review_app, name="review")
+
+
+register(_base_app)

@@ -386,9 +386,13 @@ def keys_revoke(name: str):
 
 
 def _register_review() -> None:
-    from annotation.cli import review_app
+    """``curator review`` lives in annotation/cli.py, which imports this module: when it is
+    imported first, it registers itself at its end instead."""
+    if "annotation.cli" in sys.modules and not hasattr(sys.modules["annotation.cli"], "review_app"):
+        return
+    from annotation.cli import register
 
-    app.add_typer(review_app, name="review")
+    register(app)
 
 
 @app.command()
