@@ -257,6 +257,9 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
         assert httpx.post(f"{url}/review/push", headers=reviewer, json={}).status_code == 403
         assert httpx.post(f"{url}/review/pull", headers=reviewer).status_code == 403
         assert httpx.post(f"{url}/review/pull", headers=steward, timeout=60).json()["recorded"] == 0
+        pushed = httpx.post(f"{url}/review/push", headers=steward, json={"limit": 5}, timeout=60).json()
+        assert pushed["pushed"] == 5 and pushed["adopted"] == 0
+        assert httpx.post(f"{url}/review/push", headers=steward, json={"overlap": 0}).status_code == 422
         # A live update while the receiver is up arrives as an `updated` row through the webhook.
         clients[0].update_annotation(annotation_ids[tasks[0][1]], _answer(2, tasks[0][2])[0])
         expected[tasks[0][1]] = _answer(2, tasks[0][2])[1]
