@@ -88,6 +88,8 @@ async def periodic_pull(app: FastAPI, settings: Settings) -> None:
                 cursor, client, "service:periodic-pull", settings.review_min_edit_similarity))
             if report.recorded or report.deleted:
                 log.info("periodic pull recorded %d, deleted %d", report.recorded, report.deleted)
+        except HTTPException as exc:  # Label Studio unreachable or refusing: say so, retry next round
+            log.warning("periodic review pull: %s; retrying in %.0f s", exc.detail, settings.review_pull_interval)
         except Exception:  # a background loop: log it with its traceback and try again next round
             log.exception("periodic review pull failed; retrying in %.0f s", settings.review_pull_interval)
         finally:
