@@ -263,14 +263,18 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
         # A live update while the receiver is up arrives as an `updated` row through the webhook.
         clients[0].update_annotation(annotation_ids[tasks[0][1]], _answer(2, tasks[0][2])[0])
         expected[tasks[0][1]] = _answer(2, tasks[0][2])[1]
+        # A deletion while the receiver is up arrives as a `deleted` row through the webhook.
+        clients[1].delete_annotation(annotation_ids[tasks[3][1]])
+        del expected[tasks[3][1]]
         status = httpx.get(f"{url}/review/status", headers=reviewer).json()
-        assert status["queue"]["review_events"] == len(before) + 1
+        assert status["queue"]["review_events"] == len(before) + 2
         assert {t["reviewer"] for t in status["throughput"]} == set(emails)
         rejected = [w for w in expected.values() if w["verdict"] == "reject"]
         assert status["rejection_reasons"] == dict(Counter(r for w in rejected for r in w["reasons"]))
     with _db(env) as conn:
-        last = conn.execute("SELECT received_via, event, verdict FROM reviews ORDER BY id DESC LIMIT 1").fetchone()
-        assert last == ("webhook", "updated", "reject")
+        last = conn.execute("SELECT received_via, event, verdict, example_id FROM reviews ORDER BY id DESC LIMIT 2").fetchall()
+        assert last == [("webhook", "deleted", None, tasks[3][1]), ("webhook", "updated", "reject", tasks[0][1])]
+        assert conn.execute("SELECT status FROM examples WHERE id = ?", [tasks[3][1]]).fetchone()[0] == "in_review"
         assert conn.execute("SELECT status FROM examples WHERE id = ?", [tasks[0][1]]).fetchone()[0] == "rejected"
         hook = conn.execute("SELECT webhook_id FROM review_projects WHERE role = 'review'").fetchone()[0]
 
@@ -282,7 +286,7 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
             clients[1].update_annotation(annotation_ids[tasks[1][1]], _answer(0, tasks[1][2])[0])
             deadline = time.monotonic() + 30
             reviewer = {"Authorization": f"Bearer {keys['reviewer']}"}
-            while httpx.get(f"{url}/review/status", headers=reviewer).json()["queue"]["review_events"] <= len(before) + 1:
+            while httpx.get(f"{url}/review/status", headers=reviewer).json()["queue"]["review_events"] <= len(before) + 2:
                 assert time.monotonic() < deadline, "the periodic pull did not record the change"
                 time.sleep(0.5)
     finally:
