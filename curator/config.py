@@ -114,6 +114,13 @@ class Settings(BaseSettings):
             raise ValueError("set CURATOR_OPENAI_API_KEY: the placeholder is refused when CURATOR_ENVIRONMENT=prod")
         return value
 
+    @field_validator("label_studio_token")
+    @classmethod
+    def _no_placeholder_token_in_prod(cls, value: SecretStr, info) -> SecretStr:
+        if info.data.get("environment") == "prod" and value.get_secret_value() in {"", "curator-dev-token"}:
+            raise ValueError("set CURATOR_LABEL_STUDIO_TOKEN: the placeholder is refused when CURATOR_ENVIRONMENT=prod")
+        return value
+
     @field_validator("prices")
     @classmethod
     def _prices_complete(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
