@@ -1,4 +1,7 @@
-"""Expert review in Label Studio: push candidates, pull verdicts (webhooks plus reconciliation).
+"""Expert review in Label Studio: push candidates, pull verdicts (webhooks plus reconciliation),
+overlap, agreement and adjudication.
 
-Built by the review issue; the foundation only reserves the package.
+Read top to bottom: server/launcher (run Label Studio), client (its REST API), labeling (what
+reviewers see), setup, push, parse → record → outcomes (an annotation becomes history rows, then
+the example follows the verdict that counts), pull (both ways in), agreement, status, cli.
 """

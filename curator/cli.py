@@ -364,6 +364,16 @@ def keys_revoke(name: str):
     out.print(f"key {name!r} revoked")
 
 
+def _register_review() -> None:
+    """``curator review`` lives in annotation/cli.py, which imports this module: when it is
+    imported first, it registers itself at its end instead."""
+    if "annotation.cli" in sys.modules and not hasattr(sys.modules["annotation.cli"], "review_app"):
+        return
+    from annotation.cli import register
+
+    register(app)
+
+
 @app.command()
 @friendly
 def doctor(as_json: JsonOpt = False):
@@ -410,6 +420,8 @@ from .train_cli import train, training_app  # noqa: E402  (registers `curator tr
 
 app.command()(train)
 app.add_typer(training_app, name="training")
+
+_register_review()
 
 if __name__ == "__main__":
     app()

@@ -85,6 +85,23 @@ class Settings(BaseSettings):
     port: int = 8000
     webhook_secret: str = Field("change-me", description="shared secret for incoming webhooks")
 
+    label_studio_url: str = Field("http://127.0.0.1:8080", description="the Label Studio reviewers work in")
+    label_studio_token: SecretStr = Field(SecretStr("curator-dev-token"),
+                                          description="Label Studio legacy API token of the admin user")
+    label_studio_project: str = Field("curator review", description="title of the review project "
+                                      "(the adjudication project is this plus ' / adjudication')")
+    label_studio_username: str = Field("admin@example.com", description="admin preset by the launcher script")
+    label_studio_password: SecretStr = Field(SecretStr("change-me-please"),
+                                             description="password of that admin, launcher script only")
+    label_studio_venv: Path | None = Field(None, description="Label Studio's own virtualenv "
+                                           "(default ~/.cache/curator/label-studio-venv-<version>)")
+    review_webhook_url: str | None = Field(None, description="where Label Studio sends annotation events "
+                                           "(default http://HOST:PORT/webhooks/label-studio)")
+    review_pull_interval: float = Field(300.0, ge=0, description="seconds between the service's reconciliation "
+                                        "pulls from Label Studio; 0 turns them off")
+    review_min_edit_similarity: float = Field(0.9, ge=0, le=1, description="two edits of one example agree "
+                                              "when their normalised edit similarity is at least this")
+
     @field_validator("speaker_roles")
     @classmethod
     def _roles_known(cls, value: dict[str, str]) -> dict[str, str]:
@@ -107,6 +124,13 @@ class Settings(BaseSettings):
             raise ValueError("set CURATOR_OPENAI_API_KEY: the placeholder is refused when CURATOR_ENVIRONMENT=prod")
         return value
 
+    @field_validator("label_studio_token")
+    @classmethod
+    def _no_placeholder_token_in_prod(cls, value: SecretStr, info) -> SecretStr:
+        if info.data.get("environment") == "prod" and value.get_secret_value() in {"", "curator-dev-token"}:
+            raise ValueError("set CURATOR_LABEL_STUDIO_TOKEN: the placeholder is refused when CURATOR_ENVIRONMENT=prod")
+        return value
+
     @field_validator("prices")
     @classmethod
     def _prices_complete(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -114,6 +138,10 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"prices for {bad} need exactly non-negative 'input' and 'output' (USD per 1M tokens)")
         return value
+
+    @property
+    def webhook_url(self) -> str:
+        return self.review_webhook_url or f"http://{self.host}:{self.port}/webhooks/label-studio"
 
     @property
     def uploads_dir(self) -> Path:

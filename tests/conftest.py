@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from label_studio_fixture import label_studio  # noqa: F401  (session fixture: a real Label Studio)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CURATOR_SHARED_DATA", REPO.parent / "shared" / "data"))
 

@@ -3,6 +3,7 @@ allows one writing process, and the service is it); each request works on its ow
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -11,16 +12,20 @@ from fastapi import FastAPI
 from ..config import Settings, get_settings
 from ..store import open_store
 from . import errors
-from .routes import audit, dedup, examples, exports, health, ingest, keys, page, sources, sql, stats, versions
+from .routes import (audit, dedup, examples, exports, health, ingest, keys, page, review, sources, sql, stats,
+                     versions, webhooks)
 
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.conn = open_store(settings.db)
+        pulls = asyncio.create_task(review.periodic_pull(app, settings)) if settings.review_pull_interval else None
         try:
             yield
         finally:
+            if pulls:
+                pulls.cancel()
             app.state.conn.close()
 
     app = FastAPI(title="curator", version="0", lifespan=lifespan,
@@ -28,6 +33,7 @@ def create_app(settings: Settings) -> FastAPI:
                               "needs `Authorization: Bearer <key>`; roles rank reviewer < steward < admin.")
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
-    for module in (health, sources, ingest, examples, dedup, stats, keys, audit, versions, exports, sql, page):
+    for module in (health, sources, ingest, examples, dedup, stats, keys, audit, review, webhooks, versions, exports,
+                   sql, page):
         app.include_router(module.router)
     return app

@@ -1,0 +1,132 @@
+"""The few Label Studio REST endpoints curator speaks, over httpx.
+
+Written on httpx rather than label-studio-sdk 2.x: we call nine endpoints, and the SDK brings a
+large generated client plus dependencies (nltk, lxml, jsf, ...) into the service for them. Every
+failure becomes one ``LabelStudioAPIError`` naming the method, path, status and Label Studio's
+own message."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import httpx
+
+from curator.errors import CuratorError
+
+WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"]
+SECRET_HEADER = "X-Curator-Webhook-Secret"
+
+
+class LabelStudioAPIError(CuratorError):
+    """Label Studio refused a call or could not be reached."""
+
+
+class LabelStudio:
+    def __init__(self, url: str, token: str, timeout: float = 120.0):
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(base_url=self.url, timeout=timeout,
+                                 headers={"Authorization": f"Token {token}"})
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> "LabelStudio":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def call(self, method: str, path: str, **kwargs) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise LabelStudioAPIError(f"Label Studio at {self.url} is unreachable ({exc.__class__.__name__}: "
+                                      f"{exc}); start it (scripts/label_studio.sh start) or set "
+                                      f"CURATOR_LABEL_STUDIO_URL") from None
+        if response.status_code >= 400:
+            hint = " (check CURATOR_LABEL_STUDIO_TOKEN)" if response.status_code in (401, 403) else ""
+            raise LabelStudioAPIError(f"Label Studio {method} {path} answered {response.status_code}{hint}: "
+                                      f"{response.text[:500]}")
+        return response.json() if response.content else None
+
+    @staticmethod
+    def _results(body) -> list[dict]:
+        return body["results"] if isinstance(body, dict) and "results" in body else body
+
+    # projects
+    def find_project(self, title: str) -> dict | None:
+        page = 1
+        while True:
+            body = self.call("GET", "/api/projects", params={"page": page, "page_size": 100, "title": title})
+            for project in self._results(body):
+                if project["title"] == title:
+                    return project
+            if not (isinstance(body, dict) and body.get("next")):
+                return None
+            page += 1
+
+    def create_project(self, **fields) -> dict:
+        return self.call("POST", "/api/projects", json=fields)
+
+    def update_project(self, project_id: int, **fields) -> dict:
+        return self.call("PATCH", f"/api/projects/{project_id}", json=fields)
+
+    def get_project(self, project_id: int) -> dict:
+        return self.call("GET", f"/api/projects/{project_id}")
+
+    # tasks
+    def import_tasks(self, project_id: int, tasks: list[dict]) -> dict:
+        return self.call("POST", f"/api/projects/{project_id}/import", json=tasks,
+                         params={"return_task_ids": "true", "commit_to_project": "true"})
+
+    def iter_tasks(self, project_id: int, page_size: int = 1000) -> Iterator[dict]:
+        """Every task of a project with its data (ids and example ids; no annotations)."""
+        page = 1
+        while True:
+            try:
+                body = self.call("GET", "/api/tasks", params={"project": project_id, "page": page,
+                                                              "page_size": page_size, "fields": "all"})
+            except LabelStudioAPIError as exc:
+                if " 404" in str(exc):  # past the last page
+                    return
+                raise
+            tasks = body["tasks"] if isinstance(body, dict) else body
+            yield from tasks
+            if len(tasks) < page_size:
+                return
+            page += 1
+
+    def export(self, project_id: int) -> list[dict]:
+        """Every task with at least one annotation, annotations included (the reconciliation source)."""
+        return self.call("GET", f"/api/projects/{project_id}/export",
+                         params={"exportType": "JSON", "download_all_tasks": "false"})
+
+    # annotations
+    def create_annotation(self, task_id: int, result: list[dict], lead_time: float | None = None) -> dict:
+        body: dict = {"result": result}
+        if lead_time is not None:
+            body["lead_time"] = lead_time
+        return self.call("POST", f"/api/tasks/{task_id}/annotations", json=body)
+
+    def update_annotation(self, annotation_id: int, result: list[dict]) -> dict:
+        return self.call("PATCH", f"/api/annotations/{annotation_id}", json={"result": result})
+
+    def delete_annotation(self, annotation_id: int) -> None:
+        self.call("DELETE", f"/api/annotations/{annotation_id}")
+
+    # users
+    def users(self) -> list[dict]:
+        return self._results(self.call("GET", "/api/users", params={"page_size": 1000}))
+
+    def whoami(self) -> dict:
+        return self.call("GET", "/api/current-user/whoami")
+
+    # webhooks
+    def ensure_webhook(self, project_id: int, url: str, secret: str) -> int:
+        """One webhook per project to ``url``: updated in place when it exists."""
+        fields = {"project": project_id, "url": url, "send_payload": True, "send_for_all_actions": False,
+                  "actions": WEBHOOK_ACTIONS, "headers": {SECRET_HEADER: secret}, "is_active": True}
+        for hook in self._results(self.call("GET", "/api/webhooks", params={"project": project_id})):
+            if hook.get("project") == project_id:
+                return self.call("PATCH", f"/api/webhooks/{hook['id']}", json=fields)["id"]
+        return self.call("POST", "/api/webhooks", json=fields)["id"]

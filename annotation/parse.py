@@ -1,0 +1,101 @@
+"""One Label Studio annotation (from a webhook or the export) read into a review row.
+
+Both ways in go through here, so a webhook and a pull of the same annotation produce the same
+``payload_hash`` and the second is recognised as nothing new."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import orjson
+
+from .labeling import REASONS, VERDICTS
+
+
+@dataclass
+class Review:
+    ls_annotation_id: int
+    ls_task_id: int
+    ls_user_id: int | None
+    verdict: str | None
+    edited_response: str | None
+    rating_correctness: int | None
+    rating_style: int | None
+    reasons: list[str] = field(default_factory=list)
+    comment: str | None = None
+    lead_time: float | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    payload_hash: str = ""
+
+
+def _when(value) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _user_id(value) -> int | None:
+    if isinstance(value, dict):
+        return value.get("id")
+    return int(value) if value is not None else None
+
+
+def _text(value: dict) -> str:
+    text = value.get("text") or []
+    return "\n".join(text) if isinstance(text, list) else str(text)
+
+
+def parse_annotation(ann: dict, task_id: int | None = None) -> Review:
+    """Read the controls of our labeling config; unknown verdicts or reasons are an error."""
+    result = ann.get("result") or []
+    found: dict = {}
+    for item in result:
+        name, value = item.get("from_name"), item.get("value") or {}
+        if name == "verdict":
+            found["verdict"] = (value.get("choices") or [None])[0]
+        elif name == "reasons":
+            found["reasons"] = sorted(value.get("choices") or [])
+        elif name in ("correctness", "style"):
+            found[name] = int(value["rating"]) if value.get("rating") is not None else None
+        elif name == "response":
+            found["response"] = _text(value)
+        elif name == "comment":
+            found["comment"] = _text(value) or None
+    verdict = found.get("verdict")
+    if verdict is not None and verdict not in VERDICTS:
+        raise ValueError(f"annotation {ann.get('id')}: verdict {verdict!r} is not one of {VERDICTS}")
+    bad = [r for r in found.get("reasons", []) if r not in REASONS]
+    if bad:
+        raise ValueError(f"annotation {ann.get('id')}: reason codes {bad} are not among {REASONS}")
+    task = ann.get("task")
+    review = Review(
+        ls_annotation_id=int(ann["id"]),
+        ls_task_id=int(task_id if task_id is not None else (task["id"] if isinstance(task, dict) else task)),
+        ls_user_id=_user_id(ann.get("completed_by")),
+        verdict=verdict, edited_response=found.get("response"),
+        rating_correctness=found.get("correctness"), rating_style=found.get("style"),
+        reasons=found.get("reasons", []), comment=found.get("comment"),
+        lead_time=float(ann["lead_time"]) if ann.get("lead_time") is not None else None,
+        created_at=_when(ann.get("created_at")), updated_at=_when(ann.get("updated_at")))
+    review.payload_hash = payload_hash(review)
+    return review
+
+
+def payload_hash(review: Review) -> str:
+    """What the reviewer said (not when it was seen): same answer, same hash."""
+    body = {"verdict": review.verdict, "response": review.edited_response, "reasons": review.reasons,
+            "correctness": review.rating_correctness, "style": review.rating_style,
+            "comment": review.comment, "user": review.ls_user_id, "task": review.ls_task_id}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def edit_diff(draft: str, edited: str | None) -> str | None:
+    """A unified diff of the model's draft against the reviewer's text; None when unchanged."""
+    if edited is None or edited == draft:
+        return None
+    return "".join(difflib.unified_diff(draft.splitlines(keepends=True), edited.splitlines(keepends=True),
+                                        fromfile="draft", tofile="reviewed"))

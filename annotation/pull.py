@@ -1,0 +1,101 @@
+"""Both ways verdicts come home: a webhook event, and a reconciliation pull of the export.
+
+Label Studio sends webhooks once, synchronously, with a 1 s timeout and no retry, so a receiver
+that is down loses them; ``pull`` compares the export with what the store holds and records
+every annotation it lacks or holds in an older form, and a deletion for every annotation the
+store holds alive that Label Studio no longer has. Running it twice adds nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from curator.audit import record_audit
+from curator.store import transaction
+
+from .client import LabelStudio
+from .outcomes import recompute
+from .parse import parse_annotation
+from .record import Recorder, remember_users
+from .setup import project_ids
+
+
+@dataclass
+class PullReport:
+    annotations_seen: int = 0
+    recorded: int = 0
+    deleted: int = 0
+    cancelled_skipped: int = 0
+    outcomes: dict = field(default_factory=dict)
+    adjudication_tasks: int = 0
+
+    def summary(self) -> dict:
+        return dict(self.__dict__)
+
+
+def pull(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, min_similarity: float) -> PullReport:
+    from .push import push_adjudication
+
+    report = PullReport()
+    projects = project_ids(conn)
+    users = client.users()
+    exports = {pid: client.export(pid) for pid in projects.values()}
+    touched: set[int] = set()
+    with transaction(conn):
+        remember_users(conn, users)
+        recorder = Recorder(conn, "pull")
+        for pid, tasks in exports.items():
+            alive = set()
+            for task in tasks:
+                for ann in task.get("annotations") or []:
+                    if ann.get("was_cancelled"):
+                        report.cancelled_skipped += 1
+                        continue
+                    report.annotations_seen += 1
+                    alive.add(int(ann["id"]))
+                    example = recorder.annotation(parse_annotation(ann, task_id=task["id"]))
+                    if example is not None:
+                        report.recorded += 1
+                        touched.add(example)
+            for held in recorder.live(pid):
+                if held not in alive:
+                    touched.add(recorder.deletion(held))
+                    report.deleted += 1
+        recorder.flush()
+        report.outcomes = recompute(conn, touched, min_similarity)
+        if report.recorded or report.deleted:
+            record_audit(conn, actor, "review.pull", None, report.summary())
+    report.adjudication_tasks = push_adjudication(conn, client, actor)
+    return report
+
+
+def handle_webhook(conn: duckdb.DuckDBPyConnection, payload: dict, min_similarity: float,
+                   actor: str = "label-studio:webhook") -> dict:
+    """One Label Studio webhook payload; returns what changed (nothing for a repeat)."""
+    action = payload.get("action")
+    if action in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED"):
+        task = payload.get("task") or {}
+        many = payload.get("annotations") if action == "ANNOTATIONS_CREATED" else [payload.get("annotation")]
+        reviews = [parse_annotation(a, task_id=None if a.get("task") else task.get("id"))
+                   for a in many or [] if a and not a.get("was_cancelled")]
+        deleted = []
+    elif action == "ANNOTATIONS_DELETED":
+        reviews, deleted = [], [int(a["id"]) for a in payload.get("annotations") or []]
+    else:
+        return {"action": action, "ignored": True}
+    touched: set[int] = set()
+    with transaction(conn):
+        recorder = Recorder(conn, "webhook", task_ids=[r.ls_task_id for r in reviews] or None,
+                            annotation_ids=[r.ls_annotation_id for r in reviews] + deleted)
+        for review in reviews:
+            touched.add(recorder.annotation(review))
+        for annotation_id in deleted:
+            touched.add(recorder.deletion(annotation_id))
+        touched.discard(None)
+        recorder.flush()
+        outcomes = recompute(conn, touched, min_similarity)
+        result = {"action": action, "examples": sorted(touched), "outcomes": outcomes}
+        if touched:
+            record_audit(conn, actor, f"review.{action.lower()}", None, result)
+    return result

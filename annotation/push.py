@@ -1,0 +1,164 @@
+"""``curator review push``: candidates that passed dedup become Label Studio tasks, in bulk.
+
+Each batch is one import call (with the draft as a prediction) followed by one store
+transaction (task rows, status ``in_review``, audit). A task carries its example id, and before
+pushing we adopt any task of the project we have no row for (an earlier push that died between
+the import and the commit), so a re-push never makes a second task for an example."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from curator.audit import record_audit
+from curator.sqlfiles import query
+from curator.store import transaction
+
+from .client import LabelStudio, LabelStudioAPIError
+from .db import fetch
+from .labeling import draft_prediction, pii_note, reviews_html, source_html, split_messages
+from .setup import project_ids
+
+
+@dataclass
+class PushReport:
+    project: int
+    overlap: int
+    pushed: int = 0
+    adopted: int = 0
+    skipped: list[dict] = field(default_factory=list)
+    batches: int = 0
+
+    def summary(self) -> dict:
+        return {"ls_project_id": self.project, "overlap": self.overlap, "pushed": self.pushed,
+                "adopted": self.adopted, "skipped": self.skipped, "batches": self.batches}
+
+
+def task_for(row: dict, extra: dict | None = None) -> tuple[dict, str]:
+    """(Label Studio task with its prediction, the draft) for one example row."""
+    messages = orjson.loads(row["messages"])
+    context, draft = split_messages(messages)
+    pii = orjson.loads(row["pii_findings"]) if row.get("pii_findings") else None
+    data = {"example_id": row["id"], "origin": row["origin"], "source": row["source"],
+            "source_html": source_html(row.get("document_text"), row.get("span_start"), row.get("span_end")),
+            "context": context or "(no instruction: the response stands alone)", "draft": draft,
+            "pii": pii_note(pii), **(extra or {})}
+    return {"data": data, "predictions": [draft_prediction(draft)]}, draft
+
+
+TASKS = pa.schema([("example_id", pa.int64()), ("ls_project_id", pa.int64()), ("ls_task_id", pa.int64()),
+                   ("draft", pa.string()), ("overlap", pa.int32())])
+
+
+def record_tasks(conn: duckdb.DuckDBPyConnection, project: int, overlap: int, items: list[tuple[int, int, str]],
+                 mark_in_review: bool = True) -> None:
+    """(example id, task id, draft) rows into review_tasks in one statement; examples that were
+    candidates become in_review."""
+    batch = pa.Table.from_pylist([{"example_id": e, "ls_project_id": project, "ls_task_id": t, "draft": d,
+                                   "overlap": overlap} for e, t, d in items], schema=TASKS)
+    conn.register("new_tasks", batch)
+    try:
+        conn.execute("INSERT INTO review_tasks (example_id, ls_project_id, ls_task_id, draft, overlap) "
+                     "SELECT * FROM new_tasks ON CONFLICT DO NOTHING")
+        if mark_in_review:
+            conn.execute("UPDATE examples SET status = 'in_review' FROM new_tasks "
+                         "WHERE examples.id = new_tasks.example_id AND examples.status = 'candidate'")
+    finally:
+        conn.unregister("new_tasks")
+
+
+def adopt_orphans(conn: duckdb.DuckDBPyConnection, client: LabelStudio, project: int, overlap: int,
+                  actor: str) -> int:
+    """Record tasks that exist in Label Studio but not in review_tasks (a crash after an import)."""
+    have = {r["ls_task_id"] for r in fetch(conn, "review.task_ids", {"project": project})}
+    remote = client.get_project(project).get("task_number")
+    if remote is not None and remote <= len(have):
+        return 0
+    orphans = [(t["data"]["example_id"], t["id"], t["data"].get("draft", "")) for t in client.iter_tasks(project)
+               if t["id"] not in have and "example_id" in t.get("data", {})]
+    if orphans:
+        with transaction(conn):
+            record_tasks(conn, project, overlap, orphans)
+            record_audit(conn, actor, "review.adopt", f"label-studio:{project}", {"tasks": len(orphans)})
+    return len(orphans)
+
+
+def import_batch(client: LabelStudio, project: int, tasks: list[dict]) -> list[int]:
+    body = client.import_tasks(project, tasks)
+    ids = body.get("task_ids") if isinstance(body, dict) else None
+    if not ids or len(ids) != len(tasks):
+        raise LabelStudioAPIError(f"Label Studio imported {body.get('task_count')} tasks into project {project} "
+                                  f"but returned {len(ids or [])} task ids for {len(tasks)}; run push again "
+                                  "(tasks already there are adopted, not duplicated)")
+    return ids
+
+
+def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, limit: int | None = None,
+         overlap: int = 1, batch_size: int = 1000,
+         progress: Callable[[int, int], None] | None = None) -> PushReport:
+    if overlap < 1:
+        raise ValueError(f"--overlap must be at least 1, got {overlap}")
+    project = project_ids(conn)["review"]
+    report = PushReport(project=project, overlap=overlap)
+    current = {r["ls_project_id"]: r for r in fetch(conn, "review.projects")}[project]
+    if current["overlap"] != overlap:
+        client.update_project(project, maximum_annotations=overlap, overlap_cohort_percentage=100)
+        with transaction(conn):
+            conn.execute(query("review.set_overlap"), {"ls_project_id": project, "overlap": overlap})
+    report.adopted = adopt_orphans(conn, client, project, overlap, actor)
+    candidates = fetch(conn, "review.candidates", {"project": project, "limit": limit if limit is not None else 2**62})
+    total = len(candidates)
+    for start in range(0, total, batch_size):
+        batch, drafts = [], []
+        for row in candidates[start:start + batch_size]:
+            try:
+                task, draft = task_for(row)
+            except ValueError as exc:
+                report.skipped.append({"example_id": row["id"], "reason": str(exc)})
+                continue
+            batch.append(task)
+            drafts.append((row["id"], draft))
+        if not batch:
+            continue
+        ids = import_batch(client, project, batch)
+        with transaction(conn):
+            record_tasks(conn, project, overlap, [(e, t, d) for (e, d), t in zip(drafts, ids)])
+            record_audit(conn, actor, "review.push", f"label-studio:{project}",
+                         {"tasks": len(ids), "first_example": drafts[0][0], "last_example": drafts[-1][0],
+                          "overlap": overlap})
+        report.pushed += len(ids)
+        report.batches += 1
+        if progress:
+            progress(min(start + batch_size, total), total)
+    return report
+
+
+def push_adjudication(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str) -> int:
+    """Disputed examples without an adjudication task get one, showing every reviewer's answer."""
+    projects = project_ids(conn)
+    project = projects.get("adjudication")
+    disputed = [r["example_id"] for r in fetch(conn, "review.disputed_without_adjudication")]
+    if project is None or not disputed:
+        return 0
+    batch, drafts = [], []
+    for example_id in disputed:
+        row = fetch(conn, "review.example_for_task", {"example_id": example_id})[0]
+        reviews = [r for r in fetch(conn, "review.current_for_example", {"example_id": example_id})
+                   if r["project_role"] == "review"]
+        for r in reviews:
+            r["reasons"] = orjson.loads(r["reasons"]) if isinstance(r["reasons"], str) else r["reasons"]
+        draft = fetch(conn, "review.review_task_of_example", {"example_id": example_id})[0]["draft"]
+        task, _ = task_for(row, {"reviews_html": reviews_html(reviews), "draft": draft})
+        task["predictions"] = [draft_prediction(draft)]
+        batch.append(task)
+        drafts.append((example_id, draft))
+    ids = import_batch(client, project, batch)
+    with transaction(conn):
+        record_tasks(conn, project, 1, [(e, t, d) for (e, d), t in zip(drafts, ids)], mark_in_review=False)
+        record_audit(conn, actor, "review.adjudication_push", f"label-studio:{project}",
+                     {"tasks": len(ids), "examples": [e for e, _ in drafts][:100]})
+    return len(ids)

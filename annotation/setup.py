@@ -1,0 +1,74 @@
+"""``curator review setup``: the review and adjudication projects, their webhooks, our records.
+
+Idempotent: projects are found by title and updated in place, the webhook is patched, never
+duplicated; a second run changes only what differs."""
+
+from __future__ import annotations
+
+import duckdb
+
+from curator.config import Settings
+from curator.audit import record_audit
+from curator.sqlfiles import query
+from curator.store import transaction
+
+from .client import LabelStudio
+from .db import fetch
+from .labeling import config_hash, labeling_config
+from .record import remember_users
+
+ADJUDICATION_SUFFIX = " / adjudication"
+INSTRUCTIONS = {
+    "review": ("Read the source excerpt (the evidence is highlighted) and the instruction. Accept the response "
+               "if it is right, fix it in the box and choose edit, or reject it with the reasons. Rate its "
+               "correctness and its style from 1 to 5."),
+    "adjudication": ("Reviewers disagreed on this example. Their answers are listed; give the verdict that "
+                     "counts, with the final text in the box when you edit."),
+}
+
+
+def project_titles(settings: Settings) -> dict[str, str]:
+    return {"review": settings.label_studio_project,
+            "adjudication": settings.label_studio_project + ADJUDICATION_SUFFIX}
+
+
+def setup_projects(conn: duckdb.DuckDBPyConnection, client: LabelStudio, settings: Settings, actor: str) -> dict:
+    known = {r["role"]: r for r in fetch(conn, "review.projects")}
+    report = {}
+    for role, title in project_titles(settings).items():
+        config = labeling_config(adjudication=role == "adjudication")
+        fields = {"title": title, "label_config": config, "expert_instruction": INSTRUCTIONS[role],
+                  "show_instruction": True, "show_skip_button": False, "enable_empty_annotation": False,
+                  "show_overlap_first": True, "maximum_annotations": 1 if role == "adjudication"
+                  else (known.get(role, {}).get("overlap") or 1)}
+        project = client.find_project(title)
+        if project is None:
+            project, action = client.create_project(**fields), "created"
+        elif project.get("label_config") != config or known.get(role, {}).get("config_hash") != config_hash(config):
+            project, action = client.update_project(project["id"], **fields), "updated"
+        else:
+            action = "unchanged"
+        webhook_id = client.ensure_webhook(project["id"], settings.webhook_url, settings.webhook_secret)
+        overlap = known.get(role, {}).get("overlap") or 1
+        with transaction(conn):
+            conn.execute(query("review.upsert_project"), {
+                "ls_project_id": project["id"], "role": role, "title": title, "config_hash": config_hash(config),
+                "overlap": overlap, "webhook_id": webhook_id})
+            if action != "unchanged":
+                record_audit(conn, actor, f"review.project_{action}", f"label-studio:{project['id']}",
+                             {"role": role, "title": title})
+        report[role] = {"ls_project_id": project["id"], "title": title, "action": action,
+                        "webhook_id": webhook_id, "url": f"{client.url}/projects/{project['id']}"}
+    with transaction(conn):
+        remember_users(conn, client.users())
+    return report
+
+
+def project_ids(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """{role: Label Studio project id}; an error naming the command when setup never ran."""
+    found = {r["role"]: r["ls_project_id"] for r in fetch(conn, "review.projects")}
+    if "review" not in found:
+        from curator.errors import CuratorError
+
+        raise CuratorError("no review project yet: run `curator review setup` first")
+    return found

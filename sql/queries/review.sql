@@ -1,0 +1,126 @@
+-- name: projects
+SELECT ls_project_id, role, title, config_hash, overlap, webhook_id FROM review_projects ORDER BY role;
+
+-- name: upsert_project
+INSERT INTO review_projects (ls_project_id, role, title, config_hash, overlap, webhook_id)
+VALUES ($ls_project_id, $role, $title, $config_hash, $overlap, $webhook_id)
+ON CONFLICT (ls_project_id) DO UPDATE SET title = excluded.title, config_hash = excluded.config_hash,
+    overlap = excluded.overlap, webhook_id = excluded.webhook_id, updated_at = now();
+
+-- name: set_overlap
+UPDATE review_projects SET overlap = $overlap, updated_at = now() WHERE ls_project_id = $ls_project_id;
+
+-- name: candidates
+-- Candidates that passed dedup and have no task in the project yet, with what the reviewer sees.
+SELECT e.id, e.messages, e.pii_findings, e.span_start, e.span_end, e.origin, d.text AS document_text,
+       s.name AS source
+FROM examples e
+JOIN example_dedup x ON x.example_id = e.id
+JOIN sources s ON s.id = e.source_id
+LEFT JOIN documents d ON d.id = e.document_id
+WHERE e.status = 'candidate' AND NOT x.is_duplicate
+  AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.example_id = e.id AND t.ls_project_id = $project)
+ORDER BY e.id
+LIMIT $limit;
+
+-- name: example_for_task
+SELECT e.id, e.messages, e.pii_findings, e.span_start, e.span_end, e.origin, d.text AS document_text,
+       s.name AS source
+FROM examples e
+JOIN sources s ON s.id = e.source_id
+LEFT JOIN documents d ON d.id = e.document_id
+WHERE e.id = $example_id;
+
+-- name: insert_task
+INSERT INTO review_tasks (example_id, ls_project_id, ls_task_id, draft, overlap)
+VALUES ($example_id, $ls_project_id, $ls_task_id, $draft, $overlap)
+ON CONFLICT DO NOTHING;
+
+-- name: mark_in_review
+UPDATE examples SET status = 'in_review' WHERE id = $id AND status = 'candidate';
+
+-- name: task_ids
+SELECT example_id, ls_task_id FROM review_tasks WHERE ls_project_id = $project;
+
+-- name: upsert_user
+INSERT INTO review_users (ls_user_id, email) VALUES ($ls_user_id, $email)
+ON CONFLICT (ls_user_id) DO UPDATE SET email = excluded.email;
+
+-- name: current_for_example
+SELECT ls_annotation_id, project_role, reviewer_name AS reviewer, ls_user_id, verdict, edited_response,
+       rating_correctness, rating_style, reasons, comment, annotation_updated_at, id
+FROM current_reviews WHERE example_id = $example_id
+ORDER BY coalesce(annotation_updated_at, recorded_at), id;
+
+-- name: review_task_of_example
+SELECT t.ls_task_id, t.draft, t.overlap FROM review_tasks t JOIN review_projects p USING (ls_project_id)
+WHERE t.example_id = $example_id AND p.role = 'review';
+
+-- name: disputed_without_adjudication
+SELECT o.example_id FROM review_outcomes o
+WHERE o.verdict = 'disputed'
+  AND NOT EXISTS (SELECT 1 FROM review_tasks t JOIN review_projects p USING (ls_project_id)
+                  WHERE t.example_id = o.example_id AND p.role = 'adjudication')
+ORDER BY o.example_id;
+
+-- name: queue
+SELECT
+  (SELECT count(*) FROM examples e JOIN example_dedup x ON x.example_id = e.id
+    WHERE e.status = 'candidate' AND NOT x.is_duplicate) AS candidates,
+  (SELECT count(*) FROM review_tasks t JOIN review_projects p USING (ls_project_id) WHERE p.role = 'review') AS pushed,
+  (SELECT count(*) FROM review_tasks t JOIN review_projects p USING (ls_project_id)
+    WHERE p.role = 'review' AND NOT EXISTS (SELECT 1 FROM review_outcomes o WHERE o.example_id = t.example_id))
+    AS awaiting_review,
+  (SELECT count(*) FROM review_outcomes WHERE verdict = 'disputed') AS awaiting_adjudication,
+  (SELECT count(*) FROM review_outcomes WHERE verdict IN ('accept', 'edit')) AS approved,
+  (SELECT count(*) FROM review_outcomes WHERE verdict = 'reject') AS rejected,
+  (SELECT count(*) FROM review_outcomes WHERE source = 'adjudication') AS adjudicated,
+  (SELECT count(*) FROM reviews) AS review_events;
+
+-- name: throughput
+SELECT reviewer_name AS reviewer, project_role AS project, count(*) AS reviews,
+       count(*) FILTER (WHERE verdict = 'accept') AS accepted,
+       count(*) FILTER (WHERE verdict = 'edit') AS edited,
+       count(*) FILTER (WHERE verdict = 'reject') AS rejected,
+       median(lead_time) AS median_seconds,
+       min(coalesce(annotation_created_at, recorded_at)) AS first_at,
+       max(coalesce(annotation_created_at, recorded_at)) AS last_at
+FROM current_reviews GROUP BY ALL ORDER BY reviews DESC, reviewer;
+
+-- name: rejection_reasons
+SELECT reason, count(*) AS n
+FROM (SELECT unnest(CAST(reasons AS VARCHAR[])) AS reason FROM current_reviews WHERE verdict = 'reject')
+GROUP BY reason ORDER BY n DESC, reason;
+
+-- name: ratings_matrix
+-- One row per (example, reviewer) of the review project: the input of the agreement figures.
+SELECT c.example_id, c.reviewer_name AS reviewer, c.verdict, c.rating_correctness, c.rating_style,
+       coalesce(c.edited_response, t.draft) AS response
+FROM current_reviews c
+JOIN review_tasks t ON t.ls_task_id = c.ls_task_id
+WHERE c.project_role = 'review'
+ORDER BY c.example_id, c.reviewer_name;
+
+-- name: tasks_by_id
+SELECT t.ls_task_id, t.example_id, t.ls_project_id, t.draft, t.overlap, p.role
+FROM review_tasks t JOIN review_projects p USING (ls_project_id)
+WHERE $task_ids IS NULL OR list_contains($task_ids, t.ls_task_id);
+
+-- name: latest_events
+SELECT ls_annotation_id, event, payload_hash, example_id, ls_project_id, ls_task_id, ls_user_id, reviewer,
+       is_adjudication
+FROM (SELECT *, row_number() OVER (PARTITION BY ls_annotation_id ORDER BY id DESC) AS rn FROM reviews
+      WHERE $annotation_ids IS NULL OR list_contains($annotation_ids, ls_annotation_id))
+WHERE rn = 1;
+
+-- name: current_for_examples
+SELECT example_id, ls_annotation_id, project_role, reviewer_name AS reviewer, verdict, edited_response
+FROM current_reviews WHERE list_contains($example_ids, example_id)
+ORDER BY example_id, coalesce(annotation_updated_at, recorded_at), id;
+
+-- name: review_tasks_of_examples
+SELECT t.example_id, t.draft, t.overlap FROM review_tasks t JOIN review_projects p USING (ls_project_id)
+WHERE p.role = 'review' AND list_contains($example_ids, t.example_id);
+
+-- name: examples_state
+SELECT id, messages, status FROM examples WHERE list_contains($example_ids, id);

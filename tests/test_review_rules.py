@@ -1,0 +1,64 @@
+"""The decision rules and the reading of annotations, on their own (no server needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotation.agreement import agreement
+from annotation.labeling import source_html
+from annotation.outcomes import decide
+from annotation.parse import edit_diff, parse_annotation
+
+
+def review(verdict, role="review", text=None, reviewer="a"):
+    return {"project_role": role, "verdict": verdict, "edited_response": text, "reviewer": reviewer}
+
+
+def test_nothing_is_decided_before_the_overlap_is_met():
+    assert decide([review("accept")], "draft", overlap=2, min_similarity=0.9) is None
+    assert decide([review("accept"), review("accept", reviewer="b")], "draft", 2, 0.9)["source"] == "agreement"
+    single = decide([review("reject")], "draft", 1, 0.9)
+    assert single == {"verdict": "reject", "source": "single", "final_response": None, "n_reviews": 1}
+
+
+def test_edits_agree_only_when_alike_and_an_adjudication_always_wins():
+    close = [review("edit", text="The dose is 5 mg daily."), review("edit", text="The dose is 5 mg daily!", reviewer="b")]
+    far = [review("edit", text="The dose is 5 mg daily."), review("edit", text="Stop the drug.", reviewer="b")]
+    assert decide(close, "d", 2, 0.9)["verdict"] == "edit"
+    assert decide(close, "d", 2, 0.9)["final_response"] == "The dose is 5 mg daily."
+    assert decide(far, "d", 2, 0.9)["verdict"] == "disputed"
+    ruled = decide(far + [review("edit", role="adjudication", text="Final.")], "d", 2, 0.9)
+    assert ruled == {"verdict": "edit", "source": "adjudication", "final_response": "Final.", "n_reviews": 3}
+    assert decide(far + [review("accept", role="adjudication")], "d", 2, 0.9)["final_response"] == "d"
+
+
+def test_annotation_reading_refuses_unknown_codes_and_keeps_diffs():
+    ann = {"id": 7, "task": 3, "completed_by": 2, "result": [
+        {"from_name": "verdict", "value": {"choices": ["reject"]}},
+        {"from_name": "reasons", "value": {"choices": ["made_up"]}}]}
+    with pytest.raises(ValueError, match="made_up"):
+        parse_annotation(ann)
+    ann["result"][1]["value"]["choices"] = ["pii", "unsafe"]
+    parsed = parse_annotation(ann)
+    assert parsed.reasons == ["pii", "unsafe"] and parsed.ls_task_id == 3 and parsed.ls_user_id == 2
+    assert parse_annotation(ann).payload_hash == parsed.payload_hash
+    assert edit_diff("a\nb\n", "a\nc\n").splitlines()[-2:] == ["-b", "+c"]
+    assert edit_diff("same", "same") is None
+
+
+def test_agreement_matches_the_hand_computed_alpha_and_pairs():
+    a = ["accept"] * 8 + ["reject"] * 4
+    b = ["accept"] * 6 + ["reject"] * 5 + ["accept"]
+    rows = [{"example_id": i, "reviewer": who, "verdict": v, "rating_correctness": None, "rating_style": None,
+             "response": "x"} for who, verdicts in (("a", a), ("b", b)) for i, v in enumerate(verdicts)]
+    result = agreement(rows)
+    assert result["alpha_verdict"] == pytest.approx(132 / 270)  # see test_review.py for the computation
+    assert result["disagreements"] == 3 and result["pairs"][0]["percent_agreement"] == pytest.approx(0.75)
+    assert result["alpha_correctness"] is None  # no ratings: undefined, not a number
+
+
+def test_source_excerpt_marks_the_evidence_and_escapes_html():
+    text = "before <b>x</b> EVIDENCE after"
+    start = text.index("EVIDENCE")
+    shown = source_html(text, start, start + len("EVIDENCE"))
+    assert '<mark style="background:#ffe066">EVIDENCE</mark>' in shown and "&lt;b&gt;" in shown
