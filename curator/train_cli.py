@@ -15,18 +15,10 @@ from .audit import cli_actor
 from .cli import JsonOpt, _emit_json, err, friendly, out
 from .config import get_settings
 from .store import open_store
+from .training_jobs import summary
 
 training_app = typer.Typer(help="Training runs: list, show (status, metrics, log tail), cancel, resume.",
                            no_args_is_help=True)
-
-
-def _summary(row: dict, tail: list[str]) -> dict:
-    metrics = row.get("metrics") or {}
-    return {"id": row["id"], "version": row["version_ref"], "base_model": row["base_model"], "status": row["status"],
-            "stage": row["stage"], "step": row["step"], "max_steps": row["max_steps"], "error": row["error"],
-            "pid": row["pid"], "run_dir": row["run_dir"], "eval": metrics.get("eval"),
-            "training": metrics.get("training"),
-            "artifacts": metrics.get("artifacts"), "log_tail": tail}
 
 
 def _print_run(data: dict) -> None:
@@ -70,29 +62,33 @@ def _follow(run_dir: str, pid: int, quiet: bool) -> None:
 
 @friendly
 def train(
-    export_dir: Annotated[Path, typer.Argument(help="directory written by `curator export NAME@N --format openai`")],
+    target: Annotated[str, typer.Argument(help="an approved version NAME@N, or a directory written by "
+                                               "`curator export NAME@N --format openai`")],
     base_model: Annotated[str, typer.Option(help="local model folder or hub id")],
     config: Annotated[Optional[Path], typer.Option(help="YAML training config (unknown keys are errors)")] = None,
     max_steps: Annotated[Optional[int], typer.Option(help="override the config's max_steps")] = None,
     detach: Annotated[bool, typer.Option("--detach", help="start the run and return its id")] = False,
     as_json: JsonOpt = False,
 ):
-    """Fine-tune (QLoRA) on an approved exported version: pre-flight, baseline, train, compare, merge."""
+    """Fine-tune (QLoRA) on an approved version (NAME@N or its export): pre-flight, baseline, train, compare, merge."""
     from trainer.config import TrainConfig
 
-    from .training_jobs import log_tail, refresh, start_run
+    from .training_jobs import log_tail, refresh, start_run, start_version_run
 
     settings = get_settings()
     cfg = TrainConfig.load(config, {"max_steps": max_steps} if max_steps is not None else None)
     conn = open_store(settings.db)
-    run_id = start_run(conn, export_dir, base_model, cfg.model_dump(), actor=cli_actor())
+    if Path(target).is_dir() or "@" not in target:
+        run_id = start_run(conn, Path(target), base_model, cfg.model_dump(), actor=cli_actor())
+    else:
+        run_id = start_version_run(conn, target, base_model, cfg.model_dump(), actor=cli_actor())
     row = refresh(conn, run_id)
     if not detach:
         conn.close()  # the store stays free while the run trains
         _follow(row["run_dir"], row["pid"], as_json or not err.is_terminal)
         conn = open_store(settings.db)
         row = refresh(conn, run_id)
-    data = _summary(row, log_tail(row["run_dir"]))
+    data = summary(row, log_tail(row["run_dir"]))
     _emit_json(data) if as_json else _print_run(data)
     if row["status"] == "failed":
         raise typer.Exit(1)
@@ -107,7 +103,7 @@ def training_list(limit: Annotated[int, typer.Option(help="newest N runs")] = 50
     conn = open_store(get_settings().db)
     found = [refresh(conn, r["id"]) for r in list_runs(conn, limit)]
     if as_json:
-        _emit_json([_summary(r, []) for r in found])
+        _emit_json([summary(r, []) for r in found])
         return
     table = Table("id", "version", "base model", "status", "stage", "step", "created")
     for r in found:
@@ -123,7 +119,7 @@ def training_show(run_id: int, as_json: JsonOpt = False):
     from .training_jobs import log_tail, refresh
 
     row = refresh(open_store(get_settings().db), run_id)
-    data = _summary(row, log_tail(row["run_dir"]))
+    data = summary(row, log_tail(row["run_dir"]))
     _emit_json(data) if as_json else _print_run(data)
 
 
@@ -134,7 +130,7 @@ def training_cancel(run_id: int, as_json: JsonOpt = False):
     from .training_jobs import cancel, log_tail
 
     row = cancel(open_store(get_settings().db), run_id, actor=cli_actor())
-    data = _summary(row, log_tail(row["run_dir"]))
+    data = summary(row, log_tail(row["run_dir"]))
     _emit_json(data) if as_json else _print_run(data)
 
 
@@ -153,7 +149,7 @@ def training_resume(run_id: int, detach: Annotated[bool, typer.Option("--detach"
         _follow(row["run_dir"], row["pid"], as_json or not err.is_terminal)
         conn = open_store(settings.db)
         row = refresh(conn, run_id)
-    data = _summary(row, log_tail(row["run_dir"]))
+    data = summary(row, log_tail(row["run_dir"]))
     _emit_json(data) if as_json else _print_run(data)
     if row["status"] == "failed":
         raise typer.Exit(1)

@@ -33,6 +33,10 @@ class TrainingRunError(CuratorError):
     """No such run, or a run in the wrong state for the request."""
 
 
+class TrainingRunNotFound(TrainingRunError):
+    pass
+
+
 def _read_json(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -71,7 +75,7 @@ def _alive(pid: int | None) -> bool:
 def get_run(conn: duckdb.DuckDBPyConnection, run_id: int) -> dict:
     found = rows(conn, "training.get_run", {"id": run_id})
     if not found:
-        raise TrainingRunError(f"training run {run_id} does not exist")
+        raise TrainingRunNotFound(f"training run {run_id} does not exist")
     row = found[0]
     for key in ("config", "preflight", "metrics"):
         if isinstance(row.get(key), str):
@@ -131,6 +135,32 @@ def start_run(conn: duckdb.DuckDBPyConnection, export_dir: Path | str, base_mode
     name = f"{manifest.get('name') or 'curator'}-{manifest.get('number') or 0}-run{run_id}"
     _spawn(conn, run_id, run_dir, str(export_dir), base_model, name, python)
     return run_id
+
+
+class VersionNotApproved(TrainingRunError):
+    """Training on a draft version: the approval (leakage check included) has not happened."""
+
+
+def start_version_run(conn: duckdb.DuckDBPyConnection, ref: str, base_model: str,
+                      config: "Path | str | dict | None" = None, *, actor: str = "cli",
+                      state_dir: Path | None = None, python: str | None = None) -> int:
+    """Train on ``NAME@N``: refused unless the store says the version is approved (checked before
+    anything is written), then exported in OpenAI chat form under the state dir (byte-identical
+    on every export, so a re-run reuses the same files) and started like :func:`start_run`."""
+    from .versions import export_version, resolve
+
+    version = resolve(conn, ref)
+    label = f"{version['name']}@{version['number']}"
+    if version["status"] != "approved":
+        raise VersionNotApproved(f"version {label} is {version['status']}: only an approved version can be "
+                                 f"trained on (`curator version approve {label}`)")
+    if state_dir is None:
+        from .config import get_settings
+
+        state_dir = get_settings().state_dir
+    out = Path(state_dir) / "exports" / label / "openai"
+    export_version(conn, label, "openai", out)
+    return start_run(conn, out, base_model, config, actor=actor, state_dir=state_dir, python=python)
 
 
 def resume_run(conn: duckdb.DuckDBPyConnection, run_id: int, actor: str = "cli", python: str | None = None) -> int:
@@ -233,3 +263,13 @@ def list_runs(conn: duckdb.DuckDBPyConnection, limit: int = 50) -> list[dict]:
 
 def eval_results(conn: duckdb.DuckDBPyConnection, run_id: int) -> list[dict]:
     return rows(conn, "training.eval_for_run", {"run_id": run_id})
+
+
+def summary(row: dict, tail: list[str]) -> dict:
+    """What the CLI and the API show of a run: status, progress, metrics, artifacts, log tail."""
+    metrics = row.get("metrics") or {}
+    return {"id": row["id"], "version": row["version_ref"], "base_model": row["base_model"], "status": row["status"],
+            "stage": row["stage"], "step": row["step"], "max_steps": row["max_steps"], "error": row["error"],
+            "pid": row["pid"], "run_dir": row["run_dir"], "eval": metrics.get("eval"),
+            "training": metrics.get("training"),
+            "artifacts": metrics.get("artifacts"), "log_tail": tail}

@@ -58,8 +58,8 @@ def write_export(out: Path, examples: list[list[dict]], status: str = "approved"
     for split, items in parts.items():
         data = "".join(json.dumps({"messages": m}, ensure_ascii=False) + "\n" for m in items).encode()
         (out / f"{split}.jsonl").write_bytes(data)
-        splits[split] = {"count": len(items), "file": f"{split}.jsonl", "sha256": hashlib.sha256(data).hexdigest()}
-    content_hash = hashlib.sha256("".join(s["sha256"] for s in splits.values()).encode()).hexdigest()
+        splits[split] = {"count": len(items), "files": {f"{split}.jsonl": hashlib.sha256(data).hexdigest()}}
+    content_hash = hashlib.sha256("".join(h for s in splits.values() for h in s["files"].values()).encode()).hexdigest()
     manifest = {"version_id": number, "name": name, "number": number, "ref": f"{name}@{number}",
                 "content_hash": content_hash, "status": status,
                 "approver": "steward@example.org" if status == "approved" else None,

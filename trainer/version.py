@@ -75,13 +75,18 @@ def read_export(root: Path | str, require_approved: bool = True) -> Export:
     export = Export(root=root, manifest=manifest)
     for name in SPLITS:
         info = splits[name]
-        path = root / info.get("file", f"{name}.jsonl")
+        files = {f: h for f, h in (info.get("files") or {}).items() if f.endswith(".jsonl")}
+        if len(files) != 1:
+            raise TrainerError(f"{manifest_path}: split {name!r} must list one .jsonl file with its sha256 "
+                               "(an export in the openai format)")
+        (file, expected), = files.items()
+        path = root / file
         if not path.is_file():
             raise TrainerError(f"{path}: missing (manifest lists it for split {name!r})")
         actual = _sha256(path)
-        if actual != info.get("sha256"):
+        if actual != expected:
             raise TrainerError(f"{path}: sha256 {actual[:12]}… does not match the manifest's "
-                               f"{str(info.get('sha256'))[:12]}…: the export was changed after it was written")
+                               f"{str(expected)[:12]}…: the export was changed after it was written")
         export.splits[name] = _read_split(path)
         if "count" in info and info["count"] != len(export.splits[name]):
             raise TrainerError(f"{path}: {len(export.splits[name])} examples, the manifest says {info['count']}")

@@ -13,7 +13,7 @@ from ..config import Settings, get_settings
 from ..store import open_store
 from . import errors
 from .routes import (audit, dedup, examples, exports, health, ingest, keys, page, review, sources, sql, stats,
-                     versions, webhooks)
+                     training, versions, webhooks)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -34,6 +34,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
     for module in (health, sources, ingest, examples, dedup, stats, keys, audit, review, webhooks, versions, exports,
-                   sql, page):
+                   training, sql, page):
         app.include_router(module.router)
     return app

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from ..errors import CuratorError, StoreLockedError
 from ..versions.errors import LeakageFound, VersionImmutable, VersionNotFound, VersionTampered
+from ..training_jobs import TrainingRunNotFound, VersionNotApproved
 from .uploads import UploadTooLarge
 
 # Most specific first; CuratorError (bad input, unknown key, …) is the 400 fallback.
@@ -16,9 +17,11 @@ STATUS: tuple[tuple[type[CuratorError], int], ...] = (
     (UploadTooLarge, status.HTTP_413_CONTENT_TOO_LARGE),
     (StoreLockedError, status.HTTP_503_SERVICE_UNAVAILABLE),
     (VersionNotFound, status.HTTP_404_NOT_FOUND),
+    (TrainingRunNotFound, status.HTTP_404_NOT_FOUND),
     (LeakageFound, status.HTTP_409_CONFLICT),
     (VersionImmutable, status.HTTP_409_CONFLICT),
     (VersionTampered, status.HTTP_409_CONFLICT),
+    (VersionNotApproved, status.HTTP_409_CONFLICT),
     (CuratorError, status.HTTP_400_BAD_REQUEST),
 )
 

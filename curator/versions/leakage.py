@@ -43,6 +43,8 @@ def _ngram_pairs(by_split: dict[str, list[dict]], n: int) -> list[dict]:
     if not grams:
         return []
     g, o, sp = np.concatenate(grams), np.concatenate(owners), np.concatenate(split_ids)
+    if not len(g):  # every response shorter than n words: nothing can be shared
+        return []
     order = np.lexsort((o, sp, g))
     g, o, sp = g[order], o[order], sp[order]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
