@@ -62,7 +62,7 @@ CREATE TABLE review_users (
 CREATE VIEW current_reviews AS
 SELECT r.*, p.role AS project_role, coalesce(u.email, r.reviewer) AS reviewer_name
 FROM (SELECT *, row_number() OVER (PARTITION BY ls_annotation_id ORDER BY id DESC) AS rn FROM reviews) r
-JOIN review_projects p ON p.ls_project_id = r.ls_project_id
+LEFT JOIN review_projects p ON p.ls_project_id = r.ls_project_id
 LEFT JOIN review_users u ON u.ls_user_id = r.ls_user_id
 WHERE r.rn = 1 AND r.event <> 'deleted';
 

@@ -42,13 +42,9 @@ CREATE TABLE dataset_items (
 -- filter may name (README documents them). `rating` is the mean correctness rating of the
 -- newest non-deleted review row of each annotation.
 CREATE VIEW version_candidates AS
-WITH newest AS (
-    SELECT example_id, event, rating_correctness,
-           row_number() OVER (PARTITION BY ls_annotation_id ORDER BY recorded_at DESC, id DESC) AS rn
-    FROM reviews
-), ratings AS (
+WITH ratings AS (
     SELECT example_id, avg(rating_correctness) AS rating, count(*) AS n_ratings
-    FROM newest WHERE rn = 1 AND event <> 'deleted' AND rating_correctness IS NOT NULL
+    FROM current_reviews WHERE rating_correctness IS NOT NULL
     GROUP BY example_id
 )
 SELECT e.id, s.name AS source, e.origin, e.kind, e.source_format, e.document_id,

@@ -37,12 +37,6 @@ CREATE TABLE version_stats (
     PRIMARY KEY (version_id, tokenizer, max_seq_len)
 );
 
--- The verdict each annotation stands at: its newest history row, unless that row is a deletion.
-CREATE VIEW review_current AS
-SELECT * EXCLUDE (rn) FROM (
-    SELECT *, row_number() OVER (PARTITION BY ls_annotation_id ORDER BY id DESC) AS rn FROM reviews
-) WHERE rn = 1 AND event <> 'deleted';
-
 -- Characters of the messages with a role (NULL: every message), from the JSON paths
 -- '$[*].content' and '$[*].role' (about twice as fast as casting the messages to JSON[]).
 CREATE MACRO role_chars(contents, roles, wanted) AS

@@ -178,8 +178,8 @@ def test_frozen_test_set_and_exact_diff(env, tmp_path):
                                       {"role": "assistant", "content": f"Plant answer {k}: take it twice daily."}]}
                         for k in range(2)])
     edited = train[1]
-    sql(env, "INSERT INTO review_outcomes (example_id, verdict, source, final_response) "
-             "VALUES (?, 'edit', 'single', 'Edited by the reviewer.')", [edited])
+    sql(env, "INSERT INTO review_outcomes (example_id, verdict, source, final_response, n_reviews) "
+             "VALUES (?, 'edit', 'single', 'Edited by the reviewer.', 1)", [edited])
     v2 = run_json(["version", "create", "notes", "--seed", "1"], env)["ref"]
     again = run_json(["version", "create", "notes", "--seed", "1"], env)  # a repeated command adds nothing
     assert (again["ref"], again["created"]) == (v2, False)

@@ -193,7 +193,7 @@ FROM l;
 
 -- name: review_reasons
 SELECT reason, count(*) AS n
-FROM (SELECT unnest(from_json(reasons, '["VARCHAR"]')) AS reason FROM review_current WHERE verdict = 'reject')
+FROM (SELECT unnest(from_json(reasons, '["VARCHAR"]')) AS reason FROM current_reviews WHERE verdict = 'reject')
 GROUP BY reason ORDER BY n DESC, reason;
 
 -- name: reviewers
@@ -209,12 +209,12 @@ SELECT reviewer,
        median(lead_time) AS median_seconds,
        min(coalesce(annotation_updated_at, recorded_at)) AS first_at,
        max(coalesce(annotation_updated_at, recorded_at)) AS last_at
-FROM review_current GROUP BY reviewer ORDER BY reviews DESC, reviewer;
+FROM current_reviews GROUP BY reviewer ORDER BY reviews DESC, reviewer;
 
 -- Pairs of current, non-adjudication verdicts by two different reviewers on one example:
 -- exact agreement (accept/edit/reject) and keep-or-reject agreement (accept and edit both keep).
 -- name: agreement_pairs
-WITH cur AS (SELECT example_id, reviewer, verdict FROM review_current
+WITH cur AS (SELECT example_id, reviewer, verdict FROM current_reviews
              WHERE NOT is_adjudication AND verdict IS NOT NULL)
 SELECT a.reviewer AS reviewer_a, b.reviewer AS reviewer_b, count(*) AS pairs,
        count(*) FILTER (WHERE a.verdict = b.verdict) AS agree,
@@ -297,7 +297,7 @@ VALUES ($scope, $tokenizer, $max_seq_len, $fingerprint, $report);
 
 -- The same pairs as a verdict-by-verdict table, for the chance-corrected agreement.
 -- name: agreement_matrix
-WITH cur AS (SELECT example_id, reviewer, verdict FROM review_current
+WITH cur AS (SELECT example_id, reviewer, verdict FROM current_reviews
              WHERE NOT is_adjudication AND verdict IS NOT NULL)
 SELECT a.verdict AS a, b.verdict AS b, count(*) AS n
 FROM cur a JOIN cur b ON a.example_id = b.example_id AND a.reviewer < b.reviewer
