@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -54,15 +55,31 @@ def _config_file(path: Path, **changes) -> Path:
 
 @pytest.fixture(scope="session")
 def trained(tiny, tmp_path_factory):
-    """`curator train` in the foreground: the job runner starts `python -m trainer run` and records it."""
+    """The whole path on a version built in the store: the task ingested with the real CLI,
+    near-duplicates removed, the examples approved (as review would), `curator version create`
+    and `version approve` (leakage check), then `curator train routing@1` in the foreground: the
+    job runner exports the version and starts `python -m trainer run`."""
     root = tmp_path_factory.mktemp("trained")
     env = make_env(root, OMP_NUM_THREADS="1")
+    data = root / "routing.jsonl"
+    data.write_text("".join(json.dumps({"messages": m}) + "\n" for m in tiny["examples"]), encoding="utf-8")
+    run_curator(["ingest", str(data), "--source", "routing"], env)
+    run_curator(["dedup", "--target", "examples"], env)
+    conn = duckdb.connect(env["CURATOR_DB"])
+    conn.execute("UPDATE examples SET status = 'approved'")
+    conn.close()
+    run_curator(["version", "create", "routing", "--seed", "3"], env)
+    run_curator(["version", "approve", "routing@1"], env)
     config = _config_file(root / "train.yaml")
-    proc = run_curator(["train", str(tiny["export"]), "--base-model", str(tiny["model"]), "--config", str(config),
+    proc = run_curator(["train", "routing@1", "--base-model", str(tiny["model"]), "--config", str(config),
                         "--json"], env, check=False, timeout=600)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     summary = json.loads(proc.stdout)
-    return {"summary": summary, "run_dir": Path(summary["run_dir"]), "env": env, "db": root / "curator.duckdb"}
+    conn = duckdb.connect(env["CURATOR_DB"], read_only=True)
+    n_test = conn.execute("SELECT count(*) FROM dataset_items WHERE split = 'test'").fetchall()[0][0]
+    conn.close()
+    return {"summary": summary, "run_dir": Path(summary["run_dir"]), "env": env, "db": root / "curator.duckdb",
+            "n_test": n_test, "export": Path(env["CURATOR_STATE_DIR"]) / "exports" / "routing@1" / "openai"}
 
 
 # ---------------------------------------------------------------- config and export contract
@@ -250,7 +267,7 @@ def test_run_is_recorded_and_tuned_beats_base(trained):
     assert metrics[("merged", "exact_match")] == summary["eval"]["merged"]["exact_match"]
     n_examples, agree = conn.execute(
         "SELECT count(*), avg(tuned_exact_match) FROM eval_examples WHERE run_id = ?", [summary["id"]]).fetchone()
-    assert n_examples == 30 and agree == metrics[("tuned", "exact_match")]
+    assert n_examples == trained["n_test"] > 20 and agree == metrics[("tuned", "exact_match")]
     run = conn.execute("SELECT status, version_ref, preflight, config, step, max_steps FROM training_runs").fetchone()
     assert run[:2] == ("succeeded", "routing@1")
     assert json.loads(run[2])["ok"] and json.loads(run[3])["lora_r"] == 16 and run[4] <= run[5] == 300
@@ -310,7 +327,7 @@ def test_blind_pairwise_review_tasks(trained):
     tasks = json.loads((run_dir / "pairwise_tasks.json").read_text())
     key = json.loads((run_dir / "pairwise_key.json").read_text())
     table = [json.loads(line) for line in (run_dir / "eval_examples.jsonl").read_text().splitlines()]
-    assert len(tasks) == len(table) == 30 and "<Pairwise" in (run_dir / "pairwise_config.xml").read_text()
+    assert len(tasks) == len(table) == trained["n_test"] and "<Pairwise" in (run_dir / "pairwise_config.xml").read_text()
     sides = set()
     for task, row in zip(tasks, table):
         data = task["data"]
@@ -333,7 +350,7 @@ def test_merged_model_reproduces_the_adapter_model(trained, tiny):
 
     run_dir = trained["run_dir"]
     tokenizer = load_tokenizer(str(run_dir / "merged"), TrainConfig(max_seq_length=128))
-    prompts, refs = test_prompts(read_export(tiny["export"]).splits["test"], SYSTEM)
+    prompts, refs = test_prompts(read_export(trained["export"]).splits["test"], SYSTEM)
     base = AutoModelForCausalLM.from_pretrained(tiny["model"], dtype=torch.float32)
     adapter = PeftModel.from_pretrained(base, str(run_dir / "adapter"))
     merged = AutoModelForCausalLM.from_pretrained(run_dir / "merged", dtype=torch.float32)
