@@ -60,6 +60,22 @@ def _follow(run_dir: str, pid: int, quiet: bool) -> None:
         follow(run_dir, pid, update)
 
 
+def _finish(conn, settings, run_id: int, detach: bool, as_json: bool) -> None:
+    """Follow the run unless detached (the store stays free while it trains), then report it."""
+    from .training_jobs import log_tail, refresh
+
+    row = refresh(conn, run_id)
+    if not detach:
+        conn.close()
+        _follow(row["run_dir"], row["pid"], as_json or not err.is_terminal)
+        conn = open_store(settings.db)
+        row = refresh(conn, run_id)
+    data = summary(row, log_tail(row["run_dir"]))
+    _emit_json(data) if as_json else _print_run(data)
+    if row["status"] == "failed":
+        raise typer.Exit(1)
+
+
 @friendly
 def train(
     target: Annotated[str, typer.Argument(help="an approved version NAME@N, or a directory written by "
@@ -73,7 +89,7 @@ def train(
     """Fine-tune (QLoRA) on an approved version (NAME@N or its export): pre-flight, baseline, train, compare, merge."""
     from trainer.config import TrainConfig
 
-    from .training_jobs import log_tail, refresh, start_run, start_version_run
+    from .training_jobs import start_run, start_version_run
 
     settings = get_settings()
     cfg = TrainConfig.load(config, {"max_steps": max_steps} if max_steps is not None else None)
@@ -82,16 +98,7 @@ def train(
         run_id = start_run(conn, Path(target), base_model, cfg.model_dump(), actor=cli_actor())
     else:
         run_id = start_version_run(conn, target, base_model, cfg.model_dump(), actor=cli_actor())
-    row = refresh(conn, run_id)
-    if not detach:
-        conn.close()  # the store stays free while the run trains
-        _follow(row["run_dir"], row["pid"], as_json or not err.is_terminal)
-        conn = open_store(settings.db)
-        row = refresh(conn, run_id)
-    data = summary(row, log_tail(row["run_dir"]))
-    _emit_json(data) if as_json else _print_run(data)
-    if row["status"] == "failed":
-        raise typer.Exit(1)
+    _finish(conn, settings, run_id, detach, as_json)
 
 
 @training_app.command("list")
@@ -138,18 +145,9 @@ def training_cancel(run_id: int, as_json: JsonOpt = False):
 @friendly
 def training_resume(run_id: int, detach: Annotated[bool, typer.Option("--detach")] = False, as_json: JsonOpt = False):
     """Continue a failed or cancelled run from its newest checkpoint."""
-    from .training_jobs import log_tail, refresh, resume_run
+    from .training_jobs import resume_run
 
     settings = get_settings()
     conn = open_store(settings.db)
     resume_run(conn, run_id, actor=cli_actor())
-    row = refresh(conn, run_id)
-    if not detach:
-        conn.close()
-        _follow(row["run_dir"], row["pid"], as_json or not err.is_terminal)
-        conn = open_store(settings.db)
-        row = refresh(conn, run_id)
-    data = summary(row, log_tail(row["run_dir"]))
-    _emit_json(data) if as_json else _print_run(data)
-    if row["status"] == "failed":
-        raise typer.Exit(1)
+    _finish(conn, settings, run_id, detach, as_json)
