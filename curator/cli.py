@@ -393,6 +393,9 @@ def doctor(as_json: JsonOpt = False):
     out.print(f"PII policy: {pii['policy']}; active detectors: {', '.join(pii['detectors'])}", highlight=False)
     out.print(f"NER model: {pii['ner_model'] or 'none'}" + (f" — {pii['warning']}" if pii["warning"] else ""),
               highlight=False)
+    ls = data["label_studio"]
+    out.print(f"Label Studio: {ls['url']} " + ("answers" if ls["healthy"] else f"does not answer — {ls['hint']}"),
+              highlight=False)
     for name, ok in data["optional"].items():
         out.print(f"{escape(name)}: {'installed' if ok else 'not installed'}", highlight=False)
 

@@ -2,8 +2,8 @@
 
 Chiefly which PII detectors are active (pattern recognizers work offline; names and places
 need an NER pipeline the user installs), because a policy of ``redact`` is only as good as its
-detectors. Also the store, the model endpoint settings and the optional components. It sends
-nothing to the model provider.
+detectors. Also the store, the model endpoint settings, whether Label Studio answers, and the
+optional components. It sends nothing to the model provider.
 """
 
 from __future__ import annotations
@@ -47,6 +47,19 @@ def _pii(settings: Settings) -> dict:
                                          "install a spaCy pipeline such as en_core_web_lg to detect names")}
 
 
+def _label_studio(settings: Settings) -> dict:
+    """Whether the review tool answers (a 2 s health probe on the configured URL, nothing else)."""
+    import httpx
+
+    url = settings.label_studio_url.rstrip("/")
+    try:
+        healthy = httpx.get(f"{url}/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        healthy = False
+    return {"url": url, "healthy": healthy,
+            "hint": None if healthy else "start it with `scripts/label_studio.sh start` (or docker compose)"}
+
+
 def diagnose(settings: Settings) -> dict:
     key = settings.openai_api_key.get_secret_value()
     return {
@@ -55,6 +68,7 @@ def diagnose(settings: Settings) -> dict:
                   "api_key_set": key not in ("", "change-me"), "priced": settings.model in settings.prices,
                   "concurrency": settings.concurrency},
         "pii": _pii(settings),
+        "label_studio": _label_studio(settings),
         "optional": {name: all(importlib.util.find_spec(m) is not None for m in mods)
                      for name, mods in OPTIONAL.items()},
     }
