@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     webhook_secret: str = Field("change-me", description="shared secret for incoming webhooks")
+    session_secret: SecretStr | None = Field(None, description="signs the stats page's login sessions; unset: "
+                                             "a random one per service start (logins end on restart)")
+    session_ttl_s: int = Field(8 * 3600, gt=0, description="how long a stats page login lasts")
 
     label_studio_url: str = Field("http://127.0.0.1:8080", description="the Label Studio reviewers work in")
     label_studio_token: SecretStr = Field(SecretStr("curator-dev-token"),

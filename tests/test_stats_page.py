@@ -73,8 +73,9 @@ def test_page_draws_the_charts_after_login(page, service):
     assert "invalid or revoked" in page.locator("#login-error").inner_text()
     _login(page, service, service.keys["steward"])
     page.wait_for_selector('svg.chart[data-chart="funnel"]')
-    cookie = next(c for c in page.context.cookies() if c["name"] == "curator_key")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    cookie = next(c for c in page.context.cookies() if c["name"] == "curator_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["expires"] > 0
+    assert service.keys["steward"] not in cookie["value"], "the browser holds a session, never the key"
 
     funnel = report["funnel"]
     assert _bars(page, "funnel") == [(k.replace("_", " "), float(v)) for k, v in funnel.items()]
@@ -128,3 +129,24 @@ def test_cookie_login_works_for_the_api_and_reviewers_are_turned_away(page, serv
     page.wait_for_selector('svg.chart[data-chart="funnel"]')
     body = page.request.get(f"{service.url}/stats/versions").json()  # the cookie stands in for Bearer
     assert [v["name"] for v in body] == ["support"]
+
+
+def test_login_session_is_signed_expiring_and_ends_with_its_key(service):
+    """No browser needed: the session cookie over plain HTTP, forged, and after its key is revoked."""
+    import httpx
+
+    with service.as_role("admin") as admin:
+        key = admin.post("/keys", json={"name": "page-session", "role": "steward"}).json()["key"]
+    login = httpx.post(f"{service.url}/login", data={"key": key})
+    token = login.cookies["curator_session"]
+    assert login.status_code == 303 and key not in token and "Max-Age=" in login.headers["set-cookie"]
+    with httpx.Client(base_url=service.url, cookies={"curator_session": token}) as browser:
+        assert browser.get("/stats/versions").status_code == 200
+        key_id, expires, signature = token.split(".")
+        forged = f"{key_id}.{int(expires) + 10**6}.{signature}"
+        assert browser.get("/stats/versions", cookies={"curator_session": forged}).status_code == 401
+        with service.as_role("admin") as admin:
+            assert admin.delete("/keys/page-session").status_code == 204
+        refused = browser.get("/stats/versions")
+        assert refused.status_code == 401 and "session" in refused.json()["detail"]
+        assert browser.get("/", follow_redirects=False).headers["location"] == "/login"

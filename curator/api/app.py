@@ -4,6 +4,7 @@ allows one writing process, and the service is it); each request works on its ow
 from __future__ import annotations
 
 import asyncio
+import secrets
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -32,6 +33,8 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Curate reviewed, versioned fine-tuning datasets. Every route but /health "
                               "needs `Authorization: Bearer <key>`; roles rank reviewer < steward < admin.")
     app.dependency_overrides[get_settings] = lambda: settings
+    app.state.session_secret = (settings.session_secret.get_secret_value().encode() if settings.session_secret
+                                else secrets.token_bytes(32))
     errors.install(app)
     for module in (health, sources, ingest, examples, dedup, stats, keys, audit, review, webhooks, versions, exports,
                    training, sql, page):

@@ -12,11 +12,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..config import Settings, get_settings
 from ..keys import Principal, verify_key
+from . import sessions
 
 _CURSOR_LOCK = threading.Lock()
-# The stats page logs in by posting a key once; the browser then sends it in this HttpOnly,
-# SameSite=Strict cookie (so other sites cannot make it send the key), instead of a Bearer header.
-KEY_COOKIE = "curator_key"
+# The stats page logs in by posting a key once; the browser then sends a signed, expiring session
+# (api/sessions.py; never the key) in this HttpOnly, SameSite=Strict cookie instead of a Bearer header.
+KEY_COOKIE = "curator_session"
 _bearer = HTTPBearer(auto_error=False, description="an API key from `curator keys create` or POST /keys")
 
 
@@ -39,10 +40,15 @@ def _principal(request: Request, conn: Conn,
                credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """The caller behind ``Authorization: Bearer <key>`` (or the page's login cookie); 401 (with
     the challenge) otherwise."""
-    secret = credentials.credentials if credentials else request.cookies.get(KEY_COOKIE)
-    principal = verify_key(conn, secret) if secret else None
+    if credentials:
+        secret = credentials.credentials
+        principal = verify_key(conn, secret)
+    else:
+        secret = request.cookies.get(KEY_COOKIE)
+        principal = sessions.verify(conn, secret, request.app.state.session_secret) if secret else None
     if principal is None:
-        reason = "invalid or revoked API key" if secret else "missing API key"
+        reason = ("invalid or revoked API key" if credentials else "expired or invalid login session") if secret \
+            else "missing API key"
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"{reason}; send Authorization: Bearer <key>",
                             headers={"WWW-Authenticate": "Bearer"})
     return principal

@@ -12,3 +12,6 @@ SELECT id, name, role, prefix, created_at, revoked_at FROM api_keys ORDER BY id;
 
 -- name: revoke
 UPDATE api_keys SET revoked_at = now() WHERE name = $name AND revoked_at IS NULL RETURNING id;
+
+-- name: by_id
+SELECT id, name, role, key_hash FROM api_keys WHERE id = $id AND revoked_at IS NULL;

@@ -1,8 +1,9 @@
 """GET /: the stewards' stats page (versions, counts, charts), and the key login behind it.
 
 The page is rendered on the server with inline SVG charts (curator/web/charts.py), so it needs
-no script or network. Logging in posts a key once; it comes back as an HttpOnly cookie that the
-API's dependencies accept like a Bearer header.
+no script or network. Logging in posts a key once; what comes back is an HttpOnly cookie holding
+a signed, expiring session (api/sessions.py), never the key, which the API's dependencies accept
+like a Bearer header.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ... import stats
 from ...errors import InputError
 from ...keys import verify_key
 from ...web import charts
+from .. import sessions
 from ..deps import KEY_COOKIE, Conn, SettingsDep
 
 router = APIRouter(tags=["page"], include_in_schema=False)
@@ -35,13 +37,14 @@ def login_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/login")
-def login(request: Request, conn: Conn, key: Annotated[str, Form()]) -> Response:
+def login(request: Request, conn: Conn, settings: SettingsDep, key: Annotated[str, Form()]) -> Response:
     principal = verify_key(conn, key.strip())
     if principal is None:
         return _login_page(request, "invalid or revoked API key", status.HTTP_401_UNAUTHORIZED)
     response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
-    response.set_cookie(KEY_COOKIE, key.strip(), httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
+    token = sessions.issue(conn, principal, request.app.state.session_secret, settings.session_ttl_s)
+    response.set_cookie(KEY_COOKIE, token, httponly=True, samesite="strict", path="/",
+                        max_age=settings.session_ttl_s, secure=request.url.scheme == "https")
     return response
 
 
@@ -86,11 +89,12 @@ def _charts(store: dict, scoped: dict) -> dict:
 @router.get("/", response_class=HTMLResponse)
 def page(request: Request, conn: Conn, settings: SettingsDep,
          version: Annotated[Optional[str], Query()] = None) -> Response:
-    secret = request.cookies.get(KEY_COOKIE)
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        secret = auth[7:].strip()
-    who = verify_key(conn, secret) if secret else None
+        who = verify_key(conn, auth[7:].strip())
+    else:
+        token = request.cookies.get(KEY_COOKIE)
+        who = sessions.verify(conn, token, request.app.state.session_secret) if token else None
     if who is None:
         return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     if not who.can("steward"):

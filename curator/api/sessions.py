@@ -1,0 +1,52 @@
+"""Browser sessions for the stats page: the login cookie carries a signed, expiring session, never
+the API key itself, so the long-lived key is not stored in the browser.
+
+The token is ``key_id.expires.signature`` where the signature is an HMAC-SHA256, under the
+service's session secret, of the key id, the expiry and the key's stored hash. No table is
+needed (the API process owns the store and login should not write to it), yet revoking the key
+ends its sessions at once: verification reads the key row again and a revoked key has none.
+Hand-written because the few lines of ``hmac`` are all it takes (itsdangerous would add a
+dependency for the same)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+import duckdb
+
+from ..keys import Principal
+from ..sqlfiles import query
+
+
+def _sign(secret: bytes, key_id: int, expires: int, key_hash: str) -> str:
+    mac = hmac.new(secret, f"{key_id}.{expires}.{key_hash}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def _key_row(conn: duckdb.DuckDBPyConnection, key_id: int) -> tuple | None:
+    found = conn.execute(query("keys.by_id"), {"id": key_id}).fetchall()
+    return found[0] if found else None
+
+
+def issue(conn: duckdb.DuckDBPyConnection, principal: Principal, secret: bytes, ttl_s: int) -> str:
+    _, _, _, key_hash = _key_row(conn, principal.key_id)
+    expires = int(time.time()) + ttl_s
+    return f"{principal.key_id}.{expires}.{_sign(secret, principal.key_id, expires, key_hash)}"
+
+
+def verify(conn: duckdb.DuckDBPyConnection, token: str, secret: bytes) -> Principal | None:
+    """The caller of a session token, or None when it is malformed, expired, forged or its key revoked."""
+    try:
+        key_id_s, expires_s, signature = token.split(".")
+        key_id, expires = int(key_id_s), int(expires_s)
+    except ValueError:
+        return None
+    if expires < time.time():
+        return None
+    row = _key_row(conn, key_id)
+    if row is None or not hmac.compare_digest(signature, _sign(secret, key_id, expires, row[3])):
+        return None
+    return Principal(row[0], row[1], row[2])
