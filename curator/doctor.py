@@ -12,15 +12,11 @@ import importlib.util
 from pathlib import Path
 
 from .config import Settings
-from .store import connect
+from .store import connect, current_version
 from .sqlfiles import migrations
 
 OPTIONAL = {"trainer (pip install -e '.[train]')": ("torch", "transformers", "peft", "bitsandbytes", "trl"),
             "ray engine (pip install -e '.[ray]')": ("ray",)}
-
-
-def _has_versions(conn) -> bool:
-    return bool(conn.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'schema_version'").fetchall())
 
 
 def _store(settings: Settings) -> dict:
@@ -29,8 +25,7 @@ def _store(settings: Settings) -> dict:
         return {"path": str(path), "exists": False, "hint": "run `curator init`"}
     conn = connect(path, read_only=True)
     try:
-        found = conn.execute("SELECT max(version) FROM schema_version").fetchall() if _has_versions(conn) else [(0,)]
-        have, latest = found[0][0] or 0, max((m[0] for m in migrations()), default=0)
+        have, latest = current_version(conn), max((m[0] for m in migrations()), default=0)
     finally:
         conn.close()
     return {"path": str(path), "exists": True, "schema_version": have, "latest": latest,

@@ -72,16 +72,18 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
 
 
 def current_version(conn: duckdb.DuckDBPyConnection) -> int:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version ("
-        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
-        " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-    )
-    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    """The newest migration applied; 0 for a store never migrated. Reads only, so it works on a
+    read-only connection too (``curator doctor``)."""
+    if not conn.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'schema_version'").fetchall():
+        return 0
+    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply every migration newer than the store; return the names applied (empty: no-op)."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
+                 " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+                 " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
     have = current_version(conn)
     applied = []
     for version, name, sql in migrations():
