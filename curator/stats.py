@@ -35,22 +35,6 @@ def sources(conn: duckdb.DuckDBPyConnection) -> list[dict]:
 BIN_LABELS = ["0-31"] + [f"{2 ** (k + 4)}-{2 ** (k + 5) - 1}" for k in range(1, 10)] + ["16384+"]
 
 
-def parse_version_ref(ref: str) -> tuple[str, int]:
-    """``NAME@N`` -> (NAME, N)."""
-    name, sep, number = ref.rpartition("@")
-    if not sep or not name or not number.isdigit():
-        raise InputError(f"version {ref!r}: expected NAME@N, e.g. support@3")
-    return name, int(number)
-
-
-def find_version(conn: duckdb.DuckDBPyConnection, ref: str) -> dict:
-    name, number = parse_version_ref(ref)
-    found = _rows(conn, "stats.version_by_ref", {"name": name, "number": number})
-    if not found:
-        raise InputError(f"no version {ref}; `curator version list` shows the versions")
-    return found[0]
-
-
 def _bins(hist: dict | None) -> list[dict]:
     """DuckDB's ``histogram`` map -> every bin from 0 up to the highest non-empty one."""
     hist = hist or {}
@@ -209,7 +193,9 @@ def version_report(conn: duckdb.DuckDBPyConnection, ref: str, tokenizer: str | N
     """One version's counts by source, kind and split, lengths and generation cost. A version
     never changes, so its report is computed once per tokenizer and limit and then read back
     (``cached=False``: computed from the items every time, character lengths included)."""
-    version = find_version(conn, ref)
+    from .versions.refs import resolve
+
+    version = resolve(conn, ref, verify=False)
     ctr = lengths.counter(tokenizer)
     key = {"version_id": version["id"], "tokenizer": ctr.key, "max_seq_len": max_seq_len}
     uncached = _uncached(ctr, cached)
@@ -223,7 +209,7 @@ def version_report(conn: duckdb.DuckDBPyConnection, ref: str, tokenizer: str | N
     by = _rows(conn, "stats.version_items_by_source_kind_split", {"version_id": version["id"]})
     report = {
         "scope": "version",
-        "version": f"{version['name']}@{version['number']}",
+        "version": version["ref"],
         "version_id": version["id"],
         "counts": {"by_source": _rollup(by, "source"), "by_kind": _rollup(by, "kind"),
                    "by_split": _rollup(by, "split"), "rows": by},

@@ -101,7 +101,7 @@ def stats(version: Annotated[Optional[str], typer.Option(help="NAME@N: one versi
 
 
 def sql(query: Annotated[str, typer.Argument(help="one SELECT statement")],
-        max_rows: Annotated[Optional[int], typer.Option(help="at most this many rows")] = None,
+        max_rows: Annotated[Optional[int], typer.Option(min=1, help="at most this many rows")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")] = False):
     """Run one read-only SELECT on the store (the same checks as POST /sql)."""
     cli = _cli()

@@ -146,7 +146,7 @@ def test_stats_routes_agree_with_the_report(service):
         refused = client.get("/stats/report")
     assert version["scope"] == "version" and sum(version["counts"]["by_split"].values()) == 600
     assert shorter["max_seq_len"] == 100 and shorter["over_max_seq_len"] > report["lengths"]["over_max_seq_len"]
-    assert unknown.status_code == 400 and "no version nope@9" in unknown.json()["detail"]
+    assert unknown.status_code == 404 and "no dataset version nope@9" in unknown.json()["detail"]
     assert malformed.status_code == 400 and "NAME@N" in malformed.json()["detail"]
     assert zero.status_code == 422 and refused.status_code == 403
 

@@ -171,8 +171,8 @@ def test_token_lengths_under_a_local_tokenizer(store, tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--version", "support"], "expected NAME@N"),
-    (["--version", "nope@1"], "no version nope@1"),
+    (["--version", "support"], "expected a version as NAME@N"),
+    (["--version", "nope@1"], "no dataset version nope@1"),
     (["--tokenizer", "/nonexistent/tok.json"], "no such file"),
 ])
 def test_bad_options_are_one_line_errors(store, args, message):

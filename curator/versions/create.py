@@ -18,7 +18,8 @@ from ..errors import InputError
 from ..sqlfiles import query
 from ..store import rows, transaction
 from .filters import selected_ids
-from .hashing import canonical, content_hash, sha256_text, verify_version
+from ..normalize import sha256_text
+from .hashing import canonical, content_hash, verify_version
 from .refs import check_name, resolve
 from .splits import SPLITS, Member, assign, parse_split
 
@@ -95,7 +96,7 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
         record_audit(conn, actor, "version.create", f"{name}@{params['number']}",
                      {"version_id": version_id, "counts": counts, "content_hash": params["content_hash"],
                       "filter": where, "min_rating": min_rating, "seed": seed, "split": shares})
-    version = resolve(conn, f"{name}@{params['number']}")
+    version = resolve(conn, f"{name}@{params['number']}", verify=False)  # hashed just above
     unclustered = rows(conn, "versions.unsigned_since_dedup", {"version_id": version_id,
                                                                "dedup_run_id": params["dedup_run_id"]})[0]["n"]
     return version | {"created": True, "unclustered": unclustered}

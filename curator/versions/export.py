@@ -15,9 +15,10 @@ import duckdb
 import orjson
 
 from ..errors import InputError
+from ..store import rows
 from .formats import WRITERS
 from .hashing import verify_version
-from .refs import resolve
+from .refs import decode, resolve
 from .splits import SPLITS
 
 MANIFEST = "manifest.json"
@@ -25,11 +26,8 @@ MANIFEST_SCHEMA = 1
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _iso(value) -> str | None:
@@ -39,9 +37,8 @@ def _iso(value) -> str | None:
 def manifest_for(conn: duckdb.DuckDBPyConnection, version: dict, fmt: str, out: Path) -> dict:
     parent = None
     if version["parent_id"] is not None:
-        row = conn.execute("SELECT name, number, content_hash FROM dataset_versions WHERE id = ?",
-                           [version["parent_id"]]).fetchone()
-        parent = {"version_id": version["parent_id"], "ref": f"{row[0]}@{row[1]}", "content_hash": row[2]}
+        p = decode(rows(conn, "versions.by_id", {"id": version["parent_id"]})[0])
+        parent = {"version_id": p["id"], "ref": p["ref"], "content_hash": p["content_hash"]}
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
     hashes = {f: _sha256(out / f) for f in files}
 
@@ -86,9 +83,11 @@ def export_version(conn: duckdb.DuckDBPyConnection, ref: str, fmt: str, out_dir:
         manifest = manifest_for(conn, version, fmt, staging)
         (staging / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
                                          + b"\n")
-        if out.exists():
-            shutil.rmtree(out)
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        if out.exists():  # renames only: a crash leaves the old export or the new one, never half
+            out.rename(old)
         staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -15,6 +15,8 @@ from typing import Iterable
 import duckdb
 import orjson
 
+from ..normalize import sha256_text
+
 from ..store import rows
 from .errors import VersionTampered
 
@@ -31,10 +33,6 @@ def _micros(value: datetime) -> int:
 
 def canonical(messages: list[dict]) -> str:
     return orjson.dumps(messages, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def content_hash(params: dict, items: Iterable[tuple[int, str, str, str]]) -> str:

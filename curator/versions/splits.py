@@ -14,8 +14,6 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..errors import InputError
 
@@ -59,6 +57,9 @@ def _keys(m: Member) -> list[tuple[int, str]]:
 
 def group_keys(members: list[Member]) -> dict[int, str]:
     """Example id → its group's key (connected components over shared documents/origins/clusters)."""
+    from scipy.sparse import coo_matrix  # here, not at module top: the API imports this module
+    from scipy.sparse.csgraph import connected_components
+
     key_index: dict[tuple[int, str], int] = {}
     rows, cols = [], []
     for i, m in enumerate(members):

@@ -65,9 +65,6 @@ SELECT v.id, v.name, v.number, v.status, v.parent_id, v.created_by, v.created_at
        v.approved_at, v.content_hash, v.seed, v.split_spec, v.counts
 FROM dataset_versions v ORDER BY v.name, v.number;
 
--- name: version_by_ref
-SELECT id, name, number, status FROM dataset_versions WHERE name = $name AND number = $number;
-
 -- name: lengths_fresh
 SELECT (SELECT count(*) FROM examples) AS examples,
        (SELECT coalesce(max(id), 0) FROM examples) AS max_id,

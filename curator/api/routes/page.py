@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from ... import stats
 from ...errors import InputError
+from ...versions.errors import VersionNotFound
 from ...keys import verify_key
 from ...web import charts
 from .. import sessions
@@ -105,7 +106,7 @@ def page(request: Request, conn: Conn, settings: SettingsDep,
         scoped = stats.version_report(conn, version, settings.stats_tokenizer, settings.max_seq_len,
                                       settings.stats_cache) \
             if version else store
-    except InputError as exc:
+    except (InputError, VersionNotFound) as exc:
         return HTMLResponse(f"<p class='error' id='error'>{escape(str(exc))}</p><p><a href='/'>back</a></p>",
                             status.HTTP_404_NOT_FOUND)
     counts = [("source", scoped["counts"]["by_source"]), ("kind", scoped["counts"]["by_kind"]),
