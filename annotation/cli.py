@@ -44,7 +44,8 @@ def setup(as_json: JsonOpt = False):
 @review_app.command("push")
 @friendly
 def push(limit: Annotated[Optional[int], typer.Option(help="push at most N candidates (by id)")] = None,
-         overlap: Annotated[int, typer.Option(help="independent reviews wanted per task")] = 1,
+         overlap: Annotated[Optional[int], typer.Option(help="independent reviews wanted per task "
+                                                               "(default: the project's current overlap, 1 at first)")] = None,
          as_json: JsonOpt = False):
     """Send candidates that passed dedup to Label Studio as tasks; a re-push never duplicates one."""
     from .push import push as push_tasks

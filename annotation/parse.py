@@ -49,8 +49,23 @@ def _text(value: dict) -> str:
     return "\n".join(text) if isinstance(text, list) else str(text)
 
 
+class InvalidAnnotation(ValueError):
+    """An annotation this labeling config cannot have produced (unknown verdict or reason, missing
+    ids, wrong types): reported with its id, never half-recorded."""
+
+
 def parse_annotation(ann: dict, task_id: int | None = None) -> Review:
-    """Read the controls of our labeling config; unknown verdicts or reasons are an error."""
+    """Read the controls of our labeling config; anything malformed is :class:`InvalidAnnotation`."""
+    try:
+        return _parse(ann, task_id)
+    except InvalidAnnotation:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        where = ann.get("id") if isinstance(ann, dict) else None
+        raise InvalidAnnotation(f"annotation {where}: malformed ({type(exc).__name__}: {exc})") from None
+
+
+def _parse(ann: dict, task_id: int | None) -> Review:
     result = ann.get("result") or []
     found: dict = {}
     for item in result:
@@ -67,10 +82,10 @@ def parse_annotation(ann: dict, task_id: int | None = None) -> Review:
             found["comment"] = _text(value) or None
     verdict = found.get("verdict")
     if verdict is not None and verdict not in VERDICTS:
-        raise ValueError(f"annotation {ann.get('id')}: verdict {verdict!r} is not one of {VERDICTS}")
+        raise InvalidAnnotation(f"annotation {ann.get('id')}: verdict {verdict!r} is not one of {VERDICTS}")
     bad = [r for r in found.get("reasons", []) if r not in REASONS]
     if bad:
-        raise ValueError(f"annotation {ann.get('id')}: reason codes {bad} are not among {REASONS}")
+        raise InvalidAnnotation(f"annotation {ann.get('id')}: reason codes {bad} are not among {REASONS}")
     task = ann.get("task")
     review = Review(
         ls_annotation_id=int(ann["id"]),

@@ -16,7 +16,7 @@ from curator.store import transaction
 
 from .client import LabelStudio
 from .outcomes import recompute
-from .parse import parse_annotation
+from .parse import InvalidAnnotation, parse_annotation
 from .record import Recorder, remember_users
 from .setup import project_ids
 
@@ -27,6 +27,7 @@ class PullReport:
     recorded: int = 0
     deleted: int = 0
     cancelled_skipped: int = 0
+    invalid: list = field(default_factory=list)   # annotations that cannot be read, with the reason
     outcomes: dict = field(default_factory=dict)
     adjudication_tasks: int = 0
 
@@ -54,7 +55,13 @@ def pull(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, min_s
                         continue
                     report.annotations_seen += 1
                     alive.add(int(ann["id"]))
-                    example = recorder.annotation(parse_annotation(ann, task_id=task["id"]))
+                    try:  # one unreadable annotation must not hold back everyone else's verdicts
+                        review = parse_annotation(ann, task_id=task["id"])
+                    except InvalidAnnotation as exc:
+                        report.invalid.append({"annotation": ann.get("id"), "task": task.get("id"),
+                                               "error": str(exc)})
+                        continue
+                    example = recorder.annotation(review)
                     if example is not None:
                         report.recorded += 1
                         touched.add(example)
@@ -81,12 +88,15 @@ def handle_webhook(conn: duckdb.DuckDBPyConnection, payload: dict, min_similarit
                    for a in many or [] if a and not a.get("was_cancelled")]
         deleted = []
     elif action == "ANNOTATIONS_DELETED":
-        reviews, deleted = [], [int(a["id"]) for a in payload.get("annotations") or []]
+        try:
+            reviews, deleted = [], [int(a["id"]) for a in payload.get("annotations") or []]
+        except (KeyError, TypeError, ValueError):
+            raise InvalidAnnotation(f"{action}: every annotation needs an integer id") from None
     else:
         return {"action": action, "ignored": True}
     touched: set[int] = set()
     with transaction(conn):
-        recorder = Recorder(conn, "webhook", task_ids=[r.ls_task_id for r in reviews] or None,
+        recorder = Recorder(conn, "webhook", task_ids=[r.ls_task_id for r in reviews],
                             annotation_ids=[r.ls_annotation_id for r in reviews] + deleted)
         for review in reviews:
             touched.add(recorder.annotation(review))

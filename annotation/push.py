@@ -98,13 +98,15 @@ def import_batch(client: LabelStudio, project: int, tasks: list[dict]) -> list[i
 
 
 def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, limit: int | None = None,
-         overlap: int = 1, batch_size: int = 1000,
+         overlap: int | None = None, batch_size: int = 1000,
          progress: Callable[[int, int], None] | None = None) -> PushReport:
+    """Push candidates as tasks; ``overlap`` None keeps the project's current overlap."""
+    project = project_ids(conn)["review"]
+    current = {r["ls_project_id"]: r for r in fetch(conn, "review.projects")}[project]
+    overlap = current["overlap"] if overlap is None else overlap
     if overlap < 1:
         raise ValueError(f"--overlap must be at least 1, got {overlap}")
-    project = project_ids(conn)["review"]
     report = PushReport(project=project, overlap=overlap)
-    current = {r["ls_project_id"]: r for r in fetch(conn, "review.projects")}[project]
     if current["overlap"] != overlap:
         client.update_project(project, maximum_annotations=overlap, overlap_cohort_percentage=100)
         with transaction(conn):

@@ -7,7 +7,6 @@ import duckdb
 import orjson
 
 from . import lengths
-from .errors import InputError
 from .sqlfiles import query
 from .store import rows as _rows
 

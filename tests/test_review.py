@@ -244,6 +244,11 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
         bad["annotation"]["result"][1]["value"]["choices"] = ["maybe"]
         refused = httpx.post(f"{url}/webhooks/label-studio", json=bad, headers={"X-Curator-Webhook-Secret": SECRET})
         assert refused.status_code == 422 and "maybe" in refused.json()["detail"]
+        for malformed in ({"action": "ANNOTATION_CREATED", "task": {"id": tasks[0][0]}, "annotation": {"result": 3}},
+                          {"action": "ANNOTATIONS_DELETED", "annotations": [{"task": 1}]}):
+            response = httpx.post(f"{url}/webhooks/label-studio", json=malformed,
+                                  headers={"X-Curator-Webhook-Secret": SECRET})
+            assert response.status_code == 422 and "annotation" in response.json()["detail"], response.text
         # The same annotation again, with the secret: recognised by its payload hash, nothing added.
         same = {"action": "ANNOTATION_UPDATED", "task": {"id": tasks[2][0]},
                 "annotation": {"id": annotation_ids[tasks[2][1]], "task": tasks[2][0], "completed_by": 1,
@@ -319,8 +324,10 @@ def test_overlap_agreement_and_adjudication(tmp_path, label_studio):
         for client, verdict in ((a, va), (b, vb)):
             client.create_annotation(task_id, [{"from_name": "verdict", "to_name": "source", "type": "choices",
                                                 "value": {"choices": [verdict]}}])
+    again = run_json(["review", "push", "--limit", "0"], env)  # no --overlap: the project keeps its overlap
+    assert again["pushed"] == 0 and again["overlap"] == 2
     report = run_json(["review", "pull"], env)
-    assert report["outcomes"] == {"decided": 9, "disputed": 3, "undecided": 0}
+    assert report["outcomes"] == {"decided": 9, "disputed": 3, "undecided": 0} and report["invalid"] == []
     assert report["adjudication_tasks"] == 3
     status = run_json(["review", "status", "--examples"], env)
     assert status["agreement"]["alpha_verdict"] == pytest.approx(132 / 270)

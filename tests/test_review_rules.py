@@ -38,6 +38,8 @@ def test_annotation_reading_refuses_unknown_codes_and_keeps_diffs():
         {"from_name": "reasons", "value": {"choices": ["made_up"]}}]}
     with pytest.raises(ValueError, match="made_up"):
         parse_annotation(ann)
+    with pytest.raises(ValueError, match="annotation 9: malformed"):  # no task id anywhere, a bad rating
+        parse_annotation({"id": 9, "result": [{"from_name": "correctness", "value": {"rating": "five"}}]})
     ann["result"][1]["value"]["choices"] = ["pii", "unsafe"]
     parsed = parse_annotation(ann)
     assert parsed.reasons == ["pii", "unsafe"] and parsed.ls_task_id == 3 and parsed.ls_user_id == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from typing import Annotated, Optional
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, status
 from pydantic import BaseModel, Field
@@ -22,7 +22,8 @@ log = logging.getLogger("curator.review")
 
 class PushRequest(BaseModel):
     limit: int | None = Field(None, ge=1, description="push at most this many candidates (by id)")
-    overlap: int = Field(1, ge=1, le=10, description="independent reviews wanted per task")
+    overlap: Optional[int] = Field(None, ge=1, le=10, description="independent reviews wanted per task "
+                                   "(default: the project's current overlap)")
 
 
 def client_for(settings: Settings):
