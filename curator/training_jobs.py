@@ -8,6 +8,7 @@ Nothing here imports torch: the API process must stay light (checked by a test).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -130,10 +131,17 @@ def start_run(conn: duckdb.DuckDBPyConnection, export_dir: Path | str, base_mode
         record_audit(conn, actor, "training.start", f"training_run:{run_id}",
                      {"version": export.ref, "base_model": base_model})
     run_dir = (Path(state_dir) / "training" / f"run-{run_id}").resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    cfg.save(run_dir / "config.yaml")
     name = f"{manifest.get('name') or 'curator'}-{manifest.get('number') or 0}-run{run_id}"
-    _spawn(conn, run_id, run_dir, str(export_dir), base_model, name, python)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        cfg.save(run_dir / "config.yaml")
+        _spawn(conn, run_id, run_dir, str(export_dir), base_model, name, python)
+    except OSError as exc:  # the run row exists: close it as failed rather than leave it queued forever
+        with WRITE_LOCK, transaction(conn):
+            conn.execute(query("training.set_state"), {
+                "id": run_id, "status": "failed", "stage": None, "step": None, "max_steps": None,
+                "error": f"could not start: {exc}", "preflight": None, "metrics": None})
+        raise TrainingRunError(f"training run {run_id} could not start: {exc}") from exc
     return run_id
 
 
@@ -185,10 +193,12 @@ def _ingest_result(conn, run_id: int, result: dict, run_dir: Path) -> None:
     for model in ("base", "tuned", "merged"):
         if model not in ev:  # merge: false
             continue
-        metrics = dict(ev[model]) | ({"eval_loss": ev[f"{model}_eval_loss"]} if f"{model}_eval_loss" in ev else {})
-        for metric, value in metrics.items():
-            conn.execute(query("training.insert_eval"), {"run_id": run_id, "model": model, "metric": metric,
-                                                         "value": value, "n": ev["n"]})
+        rows_ = [("test", metric, value, ev["n"]) for metric, value in ev[model].items()]
+        if f"{model}_eval_loss" in ev:  # the loss is measured on the validation split
+            rows_.append(("validation", "eval_loss", ev[f"{model}_eval_loss"], ev.get("n_validation", ev["n"])))
+        for split, metric, value, n in rows_:
+            conn.execute(query("training.insert_eval"), {"run_id": run_id, "model": model, "split": split,
+                                                         "metric": metric, "value": value, "n": n})
     path = run_dir / "eval_examples.jsonl"
     for line in path.read_text(encoding="utf-8").splitlines():
         ex = json.loads(line)
@@ -229,12 +239,14 @@ def cancel(conn: duckdb.DuckDBPyConnection, run_id: int, actor: str = "cli", gra
         raise TrainingRunError(f"training run {run_id} already {row['status']}")
     pid = row["pid"]
     if _alive(pid):
-        os.killpg(pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # it may exit between the check and the signal
+            os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
         if _alive(pid):
-            os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
     with WRITE_LOCK, transaction(conn):
         conn.execute(query("training.set_state"), {
             "id": run_id, "status": "cancelled", "stage": row["stage"], "step": row["step"],

@@ -101,6 +101,18 @@ def test_config_rejects_unknown_keys_and_inconsistent_fields(tmp_path):
     assert documented == TrainConfig(), "trainer/configs/default.yaml no longer spells out the defaults"
 
 
+def test_a_run_that_cannot_start_is_closed_as_failed(tiny, tmp_path):
+    from curator.store import open_store
+    from curator.training_jobs import TrainingRunError, get_run, list_runs, start_run
+
+    conn = open_store(tmp_path / "c.duckdb")
+    with pytest.raises(TrainingRunError, match="could not start"):
+        start_run(conn, tiny["export"], str(tiny["model"]), state_dir=tmp_path / "state",
+                  python=str(tmp_path / "no-such-python"))
+    run = get_run(conn, list_runs(conn)[0]["id"])
+    assert run["status"] == "failed" and "no-such-python" in run["error"], "never left queued"
+
+
 def test_unapproved_or_altered_export_is_refused(tiny, tmp_path):
     from curator.store import open_store
     from curator.training_jobs import start_run
@@ -260,6 +272,8 @@ def test_run_is_recorded_and_tuned_beats_base(trained):
     assert summary["status"] == "succeeded" and summary["stage"] == "merge", summary["log_tail"]
     conn = duckdb.connect(str(trained["db"]), read_only=True)
     metrics = {(m, k): v for m, k, v in conn.execute("SELECT model, metric, value FROM eval_results").fetchall()}
+    splits = dict(conn.execute("SELECT metric, list(DISTINCT split) FROM eval_results GROUP BY metric").fetchall())
+    assert splits["eval_loss"] == ["validation"] and splits["exact_match"] == ["test"]
     assert metrics[("base", "exact_match")] <= 0.1 and metrics[("tuned", "exact_match")] >= 0.8, metrics
     assert metrics[("tuned", "rouge_l")] > metrics[("base", "rouge_l")]
     assert metrics[("tuned", "token_f1")] > metrics[("base", "token_f1")]

@@ -23,10 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     run_p.add_argument("--name", help="served model name (default: the run directory's name)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from .run import run
-
     try:
-        config = TrainConfig.load(args.config)
+        config = TrainConfig.load(args.config)  # a config typo is reported before torch is imported
+        from .run import run
+
         run(args.export_dir, args.base_model, config, args.run_dir, args.name)
     except TrainerError as exc:
         print(f"error: {exc}", file=sys.stderr)

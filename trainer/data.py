@@ -164,6 +164,8 @@ def preflight_and_tokenize(tokenizer, splits: dict[str, list[list[dict]]],
             report.problems.append(f"examples carry {len(found)} different system prompts; set system_prompt "
                                    "in the config to the one serving will use")
         report.system_prompt = next(iter(found)) if len(found) == 1 else None
+        # train with the prompt that evaluation and serving (Modelfile) will use
+        config = config.model_copy(update={"system_prompt": report.system_prompt})
     rows = {name: tokenize_split(tokenizer, splits[name], config, name, report)
             for name in ("train", "validation")}
     # the test split is generated from, not trained on, but its prompts must render the same way

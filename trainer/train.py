@@ -25,7 +25,7 @@ from .model import device, keep_cpu_4bit_trainable
 
 def write_json(path: Path, data) -> None:
     """Atomic: the job runner may read the file at any moment."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one per process: ranks never share it
     tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -38,12 +38,16 @@ class ProgressFile(TrainerCallback):
         self.last: dict = {}
 
     def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero:  # multi-GPU: one rank reports
+            return
         entry = {"step": state.global_step, "epoch": state.epoch, **(logs or {})}
         with (self.run_dir / "metrics.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry) + "\n")
         self.last.update(logs or {})
 
     def on_step_end(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
         write_json(self.run_dir / "progress.json",
                    {"step": state.global_step, "max_steps": state.max_steps, "epoch": state.epoch,
                     "loss": self.last.get("loss"), "eval_loss": self.last.get("eval_loss"),

@@ -28,7 +28,7 @@ DELETE FROM eval_results WHERE run_id = $run_id;
 DELETE FROM eval_examples WHERE run_id = $run_id;
 
 -- name: insert_eval
-INSERT INTO eval_results (run_id, model, split, metric, value, n) VALUES ($run_id, $model, 'test', $metric, $value, $n);
+INSERT INTO eval_results (run_id, model, split, metric, value, n) VALUES ($run_id, $model, $split, $metric, $value, $n);
 
 -- name: insert_example
 INSERT INTO eval_examples VALUES ($run_id, $idx, $prompt, $reference, $base_output, $tuned_output,
