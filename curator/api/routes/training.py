@@ -34,7 +34,7 @@ def _view(conn, run_id: int, tail: int = 20) -> dict:
 async def start(body: TrainingRequest, conn: Conn, caller: Admin) -> dict:
     run_id = await run_in_threadpool(jobs.start_version_run, conn, body.version, body.base_model, body.config,
                                      actor=actor(caller))
-    return _view(conn, run_id)
+    return await run_in_threadpool(_view, conn, run_id)
 
 
 @router.get("")
