@@ -108,15 +108,25 @@ def _uncached(ctr: lengths.Counter, cached: bool) -> bool:
     return not cached and ctr.count is None
 
 
+def _length_summary(conn: duckdb.DuckDBPyConnection, source: str, params: dict) -> dict:
+    """The one length aggregate (``stats.length_aggregate``) over the per-example lengths that the
+    named ``stats.<source>`` query yields: cached or recomputed, store or version."""
+    sql = f"WITH l AS ({query('stats.' + source)}) {query('stats.length_aggregate')}"
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [c[0] for c in cursor.description]
+        return dict(zip(columns, cursor.fetchone()))
+
+
 def store_lengths(conn: duckdb.DuckDBPyConnection, tokenizer: str | None = None, max_seq_len: int = 4096,
                   cached: bool = True) -> dict:
     """Lengths by role over every example: histograms, percentiles, how many exceed ``max_seq_len``."""
     ctr = lengths.counter(tokenizer)
     if _uncached(ctr, cached):
-        row = _rows(conn, "stats.length_summary_uncached", {"max_seq_len": max_seq_len})[0]
+        row = _length_summary(conn, "length_rows_uncached", {"max_seq_len": max_seq_len})
     else:
         lengths.refresh_examples(conn, ctr)
-        row = _rows(conn, "stats.length_summary", {"tokenizer": ctr.key, "max_seq_len": max_seq_len})[0]
+        row = _length_summary(conn, "length_rows", {"tokenizer": ctr.key, "max_seq_len": max_seq_len})
     return _length_section(row, ctr, max_seq_len)
 
 
@@ -203,8 +213,8 @@ def version_report(conn: duckdb.DuckDBPyConnection, ref: str, tokenizer: str | N
         if found:
             return orjson.loads(found[0]["stats"])
         lengths.refresh_version(conn, ctr, version["id"])
-    length_row = _rows(conn, "stats.version_length_summary_uncached" if uncached else "stats.version_length_summary",
-                       {"version_id": version["id"], "max_seq_len": max_seq_len} if uncached else key)[0]
+    length_row = _length_summary(conn, "version_length_rows_uncached" if uncached else "version_length_rows",
+                                 {"version_id": version["id"], "max_seq_len": max_seq_len} if uncached else key)
     by = _rows(conn, "stats.version_items_by_source_kind_split", {"version_id": version["id"]})
     report = {
         "scope": "version",

@@ -37,6 +37,9 @@ CREATE TABLE version_stats (
     PRIMARY KEY (version_id, tokenizer, max_seq_len)
 );
 
+-- A length's power-of-two bin: 0 for 0-31, k for [2^(k+4), 2^(k+5)), 10 for 16384 and more.
+CREATE MACRO len_bin(n) AS CASE WHEN n < 32 THEN 0 ELSE least(floor(log2(n))::INT - 4, 10) END;
+
 -- Characters of the messages with a role (NULL: every message), from the JSON paths
 -- '$[*].content' and '$[*].role' (about twice as fast as casting the messages to JSON[]).
 CREATE MACRO role_chars(contents, roles, wanted) AS

@@ -107,86 +107,42 @@ SELECT 'chars', $version_id, id, role_chars(cs, rs, 'system'), role_chars(cs, rs
 FROM missing;
 
 -- Lengths in power-of-two bins: bin 0 holds 0-31, bin k holds [2^(k+4), 2^(k+5)), bin 10 holds
--- 16384 and more. Roles absent from an example (length 0) are left out of that role's histogram.
--- name: length_summary
+-- 16384 and more (macro len_bin, sql/009_stats.sql). Roles absent from an example (length 0) are
+-- left out of that role's histogram. The aggregate reads a relation `l(system, "user", assistant,
+-- total)`: stats.py puts one of the `*length_rows*` queries below in front of it as `WITH l AS (...)`.
+-- name: length_aggregate
 SELECT count(*) AS examples,
        count(*) FILTER (WHERE total > $max_seq_len) AS over_max_seq_len,
-       histogram(CASE WHEN system < 32 THEN 0 ELSE least(floor(log2(system))::INT - 4, 10) END)
-           FILTER (WHERE system > 0) AS system_bins,
-       histogram(CASE WHEN "user" < 32 THEN 0 ELSE least(floor(log2("user"))::INT - 4, 10) END)
-           FILTER (WHERE "user" > 0) AS user_bins,
-       histogram(CASE WHEN assistant < 32 THEN 0 ELSE least(floor(log2(assistant))::INT - 4, 10) END)
-           FILTER (WHERE assistant > 0) AS assistant_bins,
-       histogram(CASE WHEN total < 32 THEN 0 ELSE least(floor(log2(total))::INT - 4, 10) END) AS total_bins,
+       histogram(len_bin(system)) FILTER (WHERE system > 0) AS system_bins,
+       histogram(len_bin("user")) FILTER (WHERE "user" > 0) AS user_bins,
+       histogram(len_bin(assistant)) FILTER (WHERE assistant > 0) AS assistant_bins,
+       histogram(len_bin(total)) AS total_bins,
        quantile_disc(system, [0.5, 0.9, 0.99]) FILTER (WHERE system > 0) AS system_q,
        quantile_disc("user", [0.5, 0.9, 0.99]) FILTER (WHERE "user" > 0) AS user_q,
        quantile_disc(assistant, [0.5, 0.9, 0.99]) FILTER (WHERE assistant > 0) AS assistant_q,
        quantile_disc(total, [0.5, 0.9, 0.99]) AS total_q,
        max(system) AS system_max, max("user") AS user_max, max(assistant) AS assistant_max, max(total) AS total_max
-FROM example_lengths WHERE tokenizer = $tokenizer;
+FROM l;
 
--- name: version_length_summary
-SELECT count(*) AS examples,
-       count(*) FILTER (WHERE total > $max_seq_len) AS over_max_seq_len,
-       histogram(CASE WHEN system < 32 THEN 0 ELSE least(floor(log2(system))::INT - 4, 10) END)
-           FILTER (WHERE system > 0) AS system_bins,
-       histogram(CASE WHEN "user" < 32 THEN 0 ELSE least(floor(log2("user"))::INT - 4, 10) END)
-           FILTER (WHERE "user" > 0) AS user_bins,
-       histogram(CASE WHEN assistant < 32 THEN 0 ELSE least(floor(log2(assistant))::INT - 4, 10) END)
-           FILTER (WHERE assistant > 0) AS assistant_bins,
-       histogram(CASE WHEN total < 32 THEN 0 ELSE least(floor(log2(total))::INT - 4, 10) END) AS total_bins,
-       quantile_disc(system, [0.5, 0.9, 0.99]) FILTER (WHERE system > 0) AS system_q,
-       quantile_disc("user", [0.5, 0.9, 0.99]) FILTER (WHERE "user" > 0) AS user_q,
-       quantile_disc(assistant, [0.5, 0.9, 0.99]) FILTER (WHERE assistant > 0) AS assistant_q,
-       quantile_disc(total, [0.5, 0.9, 0.99]) AS total_q,
-       max(system) AS system_max, max("user") AS user_max, max(assistant) AS assistant_max, max(total) AS total_max
-FROM item_lengths WHERE tokenizer = $tokenizer AND version_id = $version_id;
+-- name: length_rows
+SELECT system, "user", assistant, total FROM example_lengths WHERE tokenizer = $tokenizer;
 
+-- name: version_length_rows
+SELECT system, "user", assistant, total FROM item_lengths WHERE tokenizer = $tokenizer AND version_id = $version_id;
+
+-- name: length_rows_uncached
 -- Character lengths recomputed from the messages JSON on every call, no cache: the cross-check
 -- of the cached path (CURATOR_STATS_CACHE=false) and the baseline of bench/stats.py.
--- name: length_summary_uncached
-WITH l AS (
-    SELECT role_chars(cs, rs, 'system') AS system, role_chars(cs, rs, 'user') AS "user",
-           role_chars(cs, rs, 'assistant') AS assistant, role_chars(cs, rs, NULL) AS total
-    FROM (SELECT json_extract_string(messages, '$[*].content') AS cs, json_extract_string(messages, '$[*].role') AS rs
-          FROM examples))
-SELECT count(*) AS examples,
-       count(*) FILTER (WHERE total > $max_seq_len) AS over_max_seq_len,
-       histogram(CASE WHEN system < 32 THEN 0 ELSE least(floor(log2(system))::INT - 4, 10) END)
-           FILTER (WHERE system > 0) AS system_bins,
-       histogram(CASE WHEN "user" < 32 THEN 0 ELSE least(floor(log2("user"))::INT - 4, 10) END)
-           FILTER (WHERE "user" > 0) AS user_bins,
-       histogram(CASE WHEN assistant < 32 THEN 0 ELSE least(floor(log2(assistant))::INT - 4, 10) END)
-           FILTER (WHERE assistant > 0) AS assistant_bins,
-       histogram(CASE WHEN total < 32 THEN 0 ELSE least(floor(log2(total))::INT - 4, 10) END) AS total_bins,
-       quantile_disc(system, [0.5, 0.9, 0.99]) FILTER (WHERE system > 0) AS system_q,
-       quantile_disc("user", [0.5, 0.9, 0.99]) FILTER (WHERE "user" > 0) AS user_q,
-       quantile_disc(assistant, [0.5, 0.9, 0.99]) FILTER (WHERE assistant > 0) AS assistant_q,
-       quantile_disc(total, [0.5, 0.9, 0.99]) AS total_q,
-       max(system) AS system_max, max("user") AS user_max, max(assistant) AS assistant_max, max(total) AS total_max
-FROM l;
+SELECT role_chars(cs, rs, 'system') AS system, role_chars(cs, rs, 'user') AS "user",
+       role_chars(cs, rs, 'assistant') AS assistant, role_chars(cs, rs, NULL) AS total
+FROM (SELECT json_extract_string(messages, '$[*].content') AS cs, json_extract_string(messages, '$[*].role') AS rs
+      FROM examples);
 
--- name: version_length_summary_uncached
-WITH l AS (
-    SELECT role_chars(cs, rs, 'system') AS system, role_chars(cs, rs, 'user') AS "user",
-           role_chars(cs, rs, 'assistant') AS assistant, role_chars(cs, rs, NULL) AS total
-    FROM (SELECT json_extract_string(messages, '$[*].content') AS cs, json_extract_string(messages, '$[*].role') AS rs
-          FROM dataset_items WHERE version_id = $version_id))
-SELECT count(*) AS examples,
-       count(*) FILTER (WHERE total > $max_seq_len) AS over_max_seq_len,
-       histogram(CASE WHEN system < 32 THEN 0 ELSE least(floor(log2(system))::INT - 4, 10) END)
-           FILTER (WHERE system > 0) AS system_bins,
-       histogram(CASE WHEN "user" < 32 THEN 0 ELSE least(floor(log2("user"))::INT - 4, 10) END)
-           FILTER (WHERE "user" > 0) AS user_bins,
-       histogram(CASE WHEN assistant < 32 THEN 0 ELSE least(floor(log2(assistant))::INT - 4, 10) END)
-           FILTER (WHERE assistant > 0) AS assistant_bins,
-       histogram(CASE WHEN total < 32 THEN 0 ELSE least(floor(log2(total))::INT - 4, 10) END) AS total_bins,
-       quantile_disc(system, [0.5, 0.9, 0.99]) FILTER (WHERE system > 0) AS system_q,
-       quantile_disc("user", [0.5, 0.9, 0.99]) FILTER (WHERE "user" > 0) AS user_q,
-       quantile_disc(assistant, [0.5, 0.9, 0.99]) FILTER (WHERE assistant > 0) AS assistant_q,
-       quantile_disc(total, [0.5, 0.9, 0.99]) AS total_q,
-       max(system) AS system_max, max("user") AS user_max, max(assistant) AS assistant_max, max(total) AS total_max
-FROM l;
+-- name: version_length_rows_uncached
+SELECT role_chars(cs, rs, 'system') AS system, role_chars(cs, rs, 'user') AS "user",
+       role_chars(cs, rs, 'assistant') AS assistant, role_chars(cs, rs, NULL) AS total
+FROM (SELECT json_extract_string(messages, '$[*].content') AS cs, json_extract_string(messages, '$[*].role') AS rs
+      FROM dataset_items WHERE version_id = $version_id);
 
 -- name: review_reasons
 SELECT reason, count(*) AS n
