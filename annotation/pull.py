@@ -77,23 +77,34 @@ def pull(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, min_s
     return report
 
 
-def handle_webhook(conn: duckdb.DuckDBPyConnection, payload: dict, min_similarity: float,
-                   actor: str = "label-studio:webhook") -> dict:
-    """One Label Studio webhook payload; returns what changed (nothing for a repeat)."""
+def parse_webhook(payload: dict) -> tuple[str | None, list, list[int]] | None:
+    """What a Label Studio webhook payload says: (action, reviews, deleted annotation ids), or
+    None for an event we do not record. Needs no store, so the receiver refuses a malformed
+    payload (``InvalidAnnotation``) before it is queued."""
     action = payload.get("action")
     if action in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED"):
         task = payload.get("task") or {}
         many = payload.get("annotations") if action == "ANNOTATIONS_CREATED" else [payload.get("annotation")]
+        if not isinstance(many, list) or not all(a is None or isinstance(a, dict) for a in many):
+            raise InvalidAnnotation(f"{action}: the annotation must be an object")
         reviews = [parse_annotation(a, task_id=None if a.get("task") else task.get("id"))
                    for a in many or [] if a and not a.get("was_cancelled")]
-        deleted = []
-    elif action == "ANNOTATIONS_DELETED":
+        return action, reviews, []
+    if action == "ANNOTATIONS_DELETED":
         try:
-            reviews, deleted = [], [int(a["id"]) for a in payload.get("annotations") or []]
+            return action, [], [int(a["id"]) for a in payload.get("annotations") or []]
         except (KeyError, TypeError, ValueError):
             raise InvalidAnnotation(f"{action}: every annotation needs an integer id") from None
-    else:
-        return {"action": action, "ignored": True}
+    return None
+
+
+def handle_webhook(conn: duckdb.DuckDBPyConnection, payload: dict, min_similarity: float,
+                   actor: str = "label-studio:webhook") -> dict:
+    """One Label Studio webhook payload; returns what changed (nothing for a repeat)."""
+    parsed = parse_webhook(payload)
+    if parsed is None:
+        return {"action": payload.get("action"), "ignored": True}
+    action, reviews, deleted = parsed
     touched: set[int] = set()
     with transaction(conn):
         recorder = Recorder(conn, "webhook", task_ids=[r.ls_task_id for r in reviews],

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     sql_max_rows: int = Field(1000, gt=0, description="POST /sql returns at most this many rows")
     sql_timeout_s: float = Field(5.0, gt=0, description="POST /sql interrupts a query after this many seconds")
 
+    url: str | None = Field(None, description="a running curator service (e.g. http://127.0.0.1:8000): the CLI "
+                            "sends its commands there; unset, it uses the service that owns CURATOR_DB, if any")
+    api_key: SecretStr | None = Field(None, description="the CLI's key for that service (not needed for the "
+                                      "service on this machine that owns CURATOR_DB: its service file has a token)")
+
     host: str = "127.0.0.1"
     port: int = 8000
     webhook_secret: str = Field("change-me", description="shared secret for incoming webhooks")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import duckdb
+
 from .config import Settings
 from .store import connect, current_version
 from .sqlfiles import migrations
@@ -19,15 +21,18 @@ OPTIONAL = {"trainer (pip install -e '.[train]')": ("torch", "transformers", "pe
             "ray engine (pip install -e '.[ray]')": ("ray",)}
 
 
-def _store(settings: Settings) -> dict:
+def _store(settings: Settings, conn: duckdb.DuckDBPyConnection | None = None) -> dict:
+    """The store's schema version, read on ``conn`` (the owner's) or on a read-only connection."""
     path = Path(settings.db)
-    if not path.exists():
+    if conn is None and not path.exists():
         return {"path": str(path), "exists": False, "hint": "run `curator init`"}
-    conn = connect(path, read_only=True)
+    own = conn is None
+    conn = connect(path, read_only=True) if own else conn
     try:
         have, latest = current_version(conn), max((m[0] for m in migrations()), default=0)
     finally:
-        conn.close()
+        if own:
+            conn.close()
     return {"path": str(path), "exists": True, "schema_version": have, "latest": latest,
             "hint": None if have == latest else "run `curator init` to migrate"}
 
@@ -55,10 +60,10 @@ def _label_studio(settings: Settings) -> dict:
             "hint": None if healthy else "start it with `scripts/label_studio.sh start` (or docker compose)"}
 
 
-def diagnose(settings: Settings) -> dict:
+def diagnose(settings: Settings, conn: duckdb.DuckDBPyConnection | None = None) -> dict:
     key = settings.openai_api_key.get_secret_value()
     return {
-        "store": _store(settings),
+        "store": _store(settings, conn),
         "model": {"base_url": settings.openai_base_url, "model": settings.model,
                   "api_key_set": key not in ("", "change-me"), "priced": settings.model in settings.prices,
                   "concurrency": settings.concurrency},

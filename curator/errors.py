@@ -16,3 +16,15 @@ class MigrationError(CuratorError):
 
 class InputError(CuratorError):
     """Bad arguments: unknown format, missing path, bad option value."""
+
+
+class NotFoundError(CuratorError):
+    """The named thing (job, key, run, version) does not exist."""
+
+
+class ConflictError(CuratorError):
+    """The request conflicts with the store's state (a taken name, a finished job)."""
+
+
+class TooLargeError(CuratorError):
+    """A body or file is over its configured limit."""

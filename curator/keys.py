@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import duckdb
 
 from .audit import record_audit
-from .errors import InputError
+from .errors import ConflictError, InputError, NotFoundError
 from .sqlfiles import query
 from .store import rows, transaction
 
@@ -40,7 +40,7 @@ def create_key(conn: duckdb.DuckDBPyConnection, name: str, role: str, actor: str
     secret = "cur_" + secrets.token_urlsafe(32)
     with transaction(conn):
         if conn.execute(query("keys.by_name"), {"name": name}).fetchone():
-            raise InputError(f"a key named {name!r} already exists; revoke it or choose another name")
+            raise ConflictError(f"a key named {name!r} already exists; revoke it or choose another name")
         conn.execute(query("keys.insert"), {"name": name, "role": role, "key_hash": _hash(secret),
                                             "prefix": secret[:8]})
         record_audit(conn, actor, "keys.create", f"key:{name}", {"role": role})
@@ -59,5 +59,5 @@ def list_keys(conn: duckdb.DuckDBPyConnection) -> list[dict]:
 def revoke_key(conn: duckdb.DuckDBPyConnection, name: str, actor: str) -> None:
     with transaction(conn):
         if not conn.execute(query("keys.revoke"), {"name": name}).fetchone():
-            raise InputError(f"no active key named {name!r}")
+            raise NotFoundError(f"no active key named {name!r}")
         record_audit(conn, actor, "keys.revoke", f"key:{name}", {})

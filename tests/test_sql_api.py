@@ -126,8 +126,10 @@ def test_cli_sql_uses_the_same_guard(tmp_path, shared_data):
     assert ok["columns"] == ["n"] and ok["rows"] == [[600]]
     refused = run_curator(["sql", f"COPY examples TO '{tmp_path}/x.csv'"], planted.env, check=False)
     assert refused.returncode == 1 and "refuses COPY" in refused.stderr and not (tmp_path / "x.csv").exists()
-    with duckdb.connect(str(Path(planted.env["CURATOR_DB"])), read_only=True) as conn:
-        assert conn.execute("SELECT count(*) FROM audit_log WHERE action = 'sql.query'").fetchone()[0] == 0
+    with duckdb.connect(str(Path(planted.env["CURATOR_DB"])), read_only=True) as conn:  # one operation: audited too
+        audited = conn.execute("SELECT actor, details->>'outcome' FROM audit_log WHERE action = 'sql.query' "
+                               "ORDER BY id").fetchall()
+    assert [outcome for _, outcome in audited] == ["ok", "refused"] and all(a.startswith("cli:") for a, _ in audited)
 
 
 def test_stats_routes_agree_with_the_report(service):

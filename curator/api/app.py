@@ -1,42 +1,109 @@
-"""The FastAPI application. The process holds one DuckDB connection for its lifetime (DuckDB
-allows one writing process, and the service is it); each request works on its own cursor."""
+"""The FastAPI application: the one owner of the store while it runs.
+
+The process holds one DuckDB connection for its lifetime (DuckDB allows one writing process).
+Writing operations run as jobs on the runner's thread, one at a time; reads answer on cursors
+of their own; webhook deliveries land in a durable inbox the runner applies. The service
+announces itself beside the store (``service_file``) so the CLI sends its commands here.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import FastAPI
 
+from .. import service_file
 from ..config import Settings, get_settings
+from ..jobs.inbox import Inbox
+from ..jobs.runner import Runner
 from ..store import open_store
 from . import errors
-from .routes import (audit, dedup, examples, exports, health, ingest, keys, page, review, sources, sql, stats,
-                     training, versions, webhooks)
+from .routes import (audit, dedup, examples, exports, health, ingest, jobs, keys, operations, page, sources, stats,
+                     webhooks)
+
+log = logging.getLogger("curator.service")
+
+
+def apply_delivery(settings: Settings):
+    """How the runner applies one webhook delivery: record it; if it made a dispute, send the
+    example to adjudication (Label Studio is no longer waiting on us here)."""
+
+    def apply(cursor, payload: dict) -> None:
+        from annotation.client import LabelStudioAPIError
+        from annotation.pull import handle_webhook
+        from annotation.push import push_adjudication
+
+        from ..ops.review import label_studio
+
+        result = handle_webhook(cursor, payload, settings.review_min_edit_similarity)
+        if result.get("outcomes", {}).get("disputed"):
+            try:
+                with label_studio(settings) as client:
+                    push_adjudication(cursor, client, "label-studio:webhook")
+            except LabelStudioAPIError as exc:
+                log.warning("adjudication task not sent (%s); the next pull sends it", exc)
+
+    return apply
+
+
+async def periodic_pull(app: FastAPI, settings: Settings) -> None:
+    """Queue a reconciliation pull every ``review_pull_interval`` seconds (the second net under
+    webhooks), unless one is already queued or no review project exists yet."""
+    from annotation.setup import project_ids
+
+    from ..errors import CuratorError
+    from ..ops import get
+
+    op = get("review.pull")
+    while True:
+        await asyncio.sleep(settings.review_pull_interval)
+        runner = app.state.runner
+        if runner.has_pending(op.name):
+            continue
+        with app.state.conn.cursor() as cursor:
+            try:
+                project_ids(cursor)
+            except CuratorError:  # no review project yet: nothing to reconcile
+                continue
+        runner.submit(op, op.params(), "service:periodic-pull")
 
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.conn = open_store(settings.db)
-        pulls = asyncio.create_task(review.periodic_pull(app, settings)) if settings.review_pull_interval else None
+        app.state.runner = Runner(app.state.conn, settings, Inbox(settings.state_dir / "webhook-inbox"),
+                                  apply_delivery(settings))
+        app.state.runner.start()
+        announced = service_file.write(settings.db, settings.host, app.state.port or settings.port)
+        app.state.local_token = announced.token
+        pulls = asyncio.create_task(periodic_pull(app, settings)) if settings.review_pull_interval else None
         try:
             yield
         finally:
             if pulls:
                 pulls.cancel()
+            service_file.remove(settings.db, announced)
+            app.state.runner.stop()
             app.state.conn.close()
 
     app = FastAPI(title="curator", version="0", lifespan=lifespan,
                   description="Curate reviewed, versioned fine-tuning datasets. Every route but /health "
-                              "needs `Authorization: Bearer <key>`; roles rank reviewer < steward < admin.")
+                              "needs `Authorization: Bearer <key>`; roles rank reviewer < steward < admin. "
+                              "Writing operations run as jobs: send `Prefer: respond-async` to get the job "
+                              "at once and follow it at /jobs/{id}/events.")
     app.dependency_overrides[get_settings] = lambda: settings
+    app.state.settings = settings
+    app.state.local_token = None
+    app.state.port = None
     app.state.session_secret = (settings.session_secret.get_secret_value().encode() if settings.session_secret
                                 else secrets.token_bytes(32))
     errors.install(app)
-    for module in (health, sources, ingest, examples, dedup, stats, keys, audit, review, webhooks, versions, exports,
-                   training, sql, page):
+    for module in (health, sources, ingest, examples, dedup, stats, keys, audit, webhooks, exports, jobs, operations,
+                   page):
         app.include_router(module.router)
     return app

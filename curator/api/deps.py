@@ -3,6 +3,7 @@ a DuckDB cursor, the settings, and a caller whose role was checked before the ro
 
 from __future__ import annotations
 
+import hmac
 import threading
 from typing import Annotated, Callable, Iterator
 
@@ -15,6 +16,9 @@ from ..keys import Principal, verify_key
 from . import sessions
 
 _CURSOR_LOCK = threading.Lock()
+# The holder of the service file's token (curator/service_file.py): the CLI of the user who runs
+# the service. It never touches the api_keys table and ends with the service process.
+LOCAL_OWNER = Principal(key_id=0, name="local-owner", role="admin")
 # The stats page logs in by posting a key once; the browser then sends a signed, expiring session
 # (api/sessions.py; never the key) in this HttpOnly, SameSite=Strict cookie instead of a Bearer header.
 KEY_COOKIE = "curator_session"
@@ -42,7 +46,9 @@ def _principal(request: Request, conn: Conn,
     the challenge) otherwise."""
     if credentials:
         secret = credentials.credentials
-        principal = verify_key(conn, secret)
+        local = request.app.state.local_token
+        principal = (LOCAL_OWNER if local and hmac.compare_digest(secret.encode(), local.encode())
+                     else verify_key(conn, secret))
     else:
         secret = request.cookies.get(KEY_COOKIE)
         principal = sessions.verify(conn, secret, request.app.state.session_secret) if secret else None
@@ -74,6 +80,11 @@ Steward = Annotated[Principal, Depends(require("steward"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 
-def actor(principal: Principal) -> str:
-    """How API callers appear in audit_log and ingest_batches."""
+def actor(principal: Principal, request: Request | None = None) -> str:
+    """How API callers appear in audit_log and ingest_batches. The local owner's CLI (the token
+    in the service file) names its OS user, so its rows read as they would in local mode."""
+    if principal is LOCAL_OWNER and request is not None:
+        said = request.headers.get("x-curator-actor", "")
+        if said.startswith("cli:") and len(said) <= 100 and said.isprintable():
+            return said
     return f"api:{principal.name}"

@@ -20,7 +20,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import CuratorError, InputError
+from ..errors import InputError, TooLargeError
 
 MAX_FILES = 1000
 MAX_FIELD_BYTES = 64 * 1024
@@ -30,13 +30,14 @@ class UploadError(InputError):
     """The request is not an acceptable upload (400): bad filename, malformed body, no files."""
 
 
-class UploadTooLarge(CuratorError):
+class UploadTooLarge(TooLargeError):
     """A file is larger than ``max_upload_bytes`` (413)."""
 
 
 def safe_name(raw: str) -> str:
-    """The basename to store an upload under; refuse, with the reason, any name that could
-    point outside the batch directory rather than guess what the client meant."""
+    """The relative path to store an upload under (``dir/name`` keeps a directory's files apart,
+    as the CLI sends them); refuse, with the reason, any name that could point outside the batch
+    directory rather than guess what the client meant."""
     if not raw:
         raise UploadError("an uploaded file has an empty filename")
     if any(ord(c) < 32 or c == "\x7f" for c in raw):
@@ -48,12 +49,14 @@ def safe_name(raw: str) -> str:
     parts = raw.split("/")
     if ".." in parts:
         raise UploadError(f"filename {raw!r} attempts path traversal ('..'); send the bare file name")
-    name = parts[-1]
-    if name in ("", "."):
+    if parts[-1] in ("", "."):
         raise UploadError(f"filename {raw!r} names no file")
-    if len(name.encode()) > 255:
-        raise UploadError(f"filename {name[:40]!r}… is longer than 255 bytes")
-    return name
+    parts = [p for p in parts if p not in ("", ".")]
+    if any(p.startswith(".") for p in parts[:-1]) or len(parts) > 32:
+        raise UploadError(f"filename {raw!r}: hidden or too deeply nested directories are refused")
+    if any(len(p.encode()) > 255 for p in parts):
+        raise UploadError(f"filename {raw[:40]!r}… has a part longer than 255 bytes")
+    return "/".join(parts)
 
 
 def _text(value: bytes | None, what: str) -> str:
@@ -128,6 +131,7 @@ class _Receiver:
             raise UploadError(f"more than {MAX_FILES} files in one upload; split it")
         name = safe_name(_text(options[b"filename"], "a filename"))
         path = self.upload.directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._handle = open(path, "xb")  # exclusive: never follows or replaces an existing entry
         except FileExistsError:

@@ -26,14 +26,6 @@ def overview(conn: Conn, settings: SettingsDep, _caller: Steward) -> dict:
     return stats.cached_overview(conn, settings.stats_cache)
 
 
-@router.get("/stats/report")
-def report(conn: Conn, settings: SettingsDep, _caller: Steward, version: Version = None,
-           max_seq_len: MaxSeqLen = None) -> dict:
-    """Counts by source, kind, status/split; lengths by role; funnel; rejections; reviewers;
-    duplicates; generation cost: what `curator stats --json` prints (``version``: that version's report)."""
-    return _report(conn, settings, version, max_seq_len)
-
-
 @router.get("/stats/lengths")
 def lengths(conn: Conn, settings: SettingsDep, _caller: Steward, version: Version = None,
             max_seq_len: MaxSeqLen = None) -> dict:

@@ -1,61 +1,55 @@
 """Label Studio's annotation events. Authenticated by a shared secret header (Label Studio sends
 the headers its webhook was registered with), not by an API key: a call without the secret is a
-401 and changes nothing. Recording is idempotent, so a repeat or a later pull adds nothing."""
+401 and changes nothing.
+
+A delivery is checked (JSON, an annotation this labeling config can produce), written to the
+durable inbox and acknowledged; the job runner applies it in arrival order, between jobs, so a
+long writing job never makes Label Studio time out and drop an event (it does not retry)."""
 
 from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, BackgroundTasks, Header, HTTPException, Request, status
+import orjson
+from fastapi import APIRouter, Header, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from ...store import WRITE_LOCK
-from ..deps import Conn, SettingsDep
+from ..deps import SettingsDep, Steward
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
-def _record(conn, payload: dict, min_similarity: float) -> dict:
-    from annotation.pull import handle_webhook
-
-    with WRITE_LOCK:
-        return handle_webhook(conn, payload, min_similarity)
-
-
-def _adjudicate(app, settings) -> None:
-    """After the response: disputed examples get their adjudication task (Label Studio is
-    waiting on our answer while the webhook runs, so we never call it back from inside)."""
-    from annotation.client import LabelStudioAPIError
-    from annotation.push import push_adjudication
-
-    from .review import client_for
-
-    cursor = app.state.conn.cursor()
-    try:
-        with WRITE_LOCK, client_for(settings) as client:
-            push_adjudication(cursor, client, "label-studio:webhook")
-    except LabelStudioAPIError:
-        pass  # the next pull sends it
-    finally:
-        cursor.close()
-
-
-@router.post("/label-studio")
-async def label_studio(request: Request, conn: Conn, settings: SettingsDep, background: BackgroundTasks,
+@router.post("/label-studio", status_code=202)
+async def label_studio(request: Request, settings: SettingsDep,
                        x_curator_webhook_secret: str | None = Header(None)) -> dict:
+    from annotation.parse import InvalidAnnotation
+    from annotation.pull import parse_webhook
+
     if not x_curator_webhook_secret or not hmac.compare_digest(x_curator_webhook_secret.encode(),
                                                                 settings.webhook_secret.encode()):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong X-Curator-Webhook-Secret header")
+    body = await request.body()
     try:
-        payload = await request.json()
-    except ValueError:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "webhook body is not JSON") from None
     if not isinstance(payload, dict):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "webhook body must be a JSON object")
     try:
-        result = await run_in_threadpool(_record, conn, payload, settings.review_min_edit_similarity)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    if result.get("outcomes", {}).get("disputed"):
-        background.add_task(_adjudicate, request.app, settings)
-    return result
+        parsed = parse_webhook(payload)
+    except (InvalidAnnotation, AttributeError, TypeError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"invalid annotation: {exc}") from None
+    if parsed is None:
+        return {"action": payload.get("action"), "ignored": True}
+    runner = request.app.state.runner
+    delivery = await run_in_threadpool(runner.inbox.append, body)
+    runner.notify_inbox()
+    return {"action": parsed[0], "queued": delivery}
+
+
+@router.get("/inbox")
+def inbox(request: Request, _caller: Steward) -> dict:
+    """Deliveries received but not applied yet, and those set aside as unreadable."""
+    runner = request.app.state.runner
+    return {"pending": len(runner.inbox.pending()),
+            "rejected": len(list(runner.inbox.rejected_dir.glob("*.json"))) if runner.inbox.rejected_dir.is_dir() else 0}

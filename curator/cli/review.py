@@ -1,0 +1,96 @@
+"""``curator review setup|push|pull|status``: expert review in Label Studio."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from .dispatch import run
+from .output import JsonOpt, friendly_errors, out
+
+review_app = typer.Typer(help="Expert review in Label Studio: setup, push, pull, status.", no_args_is_help=True)
+
+
+@review_app.command("setup")
+def setup(as_json: JsonOpt = False):
+    """Create or update the review and adjudication projects and their webhooks (idempotent)."""
+
+    def render(report: dict) -> None:
+        for role, p in report.items():
+            out.print(f"{role}: project {p['ls_project_id']} {p['title']!r} {p['action']}, webhook {p['webhook_id']} "
+                      f"-> {p['webhook_url']}; {p['url']}", highlight=False)
+
+    with friendly_errors():
+        run("review.setup", {}, as_json, render)
+
+
+@review_app.command("push")
+def push(limit: Annotated[Optional[int], typer.Option(help="push at most N candidates (by id)")] = None,
+         overlap: Annotated[Optional[int], typer.Option(help="independent reviews wanted per task "
+                                                               "(default: the project's current overlap, 1 at first)")] = None,
+         as_json: JsonOpt = False):
+    """Send candidates that passed dedup to Label Studio as tasks; a re-push never duplicates one."""
+
+    def render(r: dict) -> None:
+        out.print(f"pushed {r['pushed']} tasks to project {r['ls_project_id']} (overlap {r['overlap']}) in "
+                  f"{r['batches']} batches; adopted {r['adopted']} earlier tasks; skipped {len(r['skipped'])}",
+                  highlight=False)
+        for s in r["skipped"][:10]:
+            out.print(f"  skipped example {s['example_id']}: {s['reason']}", highlight=False)
+
+    with friendly_errors():
+        run("review.push", {"limit": limit, "overlap": overlap}, as_json, render)
+
+
+@review_app.command("pull")
+def pull(as_json: JsonOpt = False):
+    """Reconcile with Label Studio's export: record missed, changed and deleted annotations."""
+
+    def render(r: dict) -> None:
+        out.print(f"{r['annotations_seen']} annotations in Label Studio: {r['recorded']} new or changed, "
+                  f"{r['deleted']} deleted; outcomes {r['outcomes']}; {r['adjudication_tasks']} sent to "
+                  "adjudication", highlight=False)
+
+    with friendly_errors():
+        run("review.pull", {}, as_json, render)
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _render_status(data: dict) -> None:
+    queue = Table(*data["queue"].keys(), title="queue")
+    queue.add_row(*(str(v) for v in data["queue"].values()))
+    out.print(queue)
+    people = Table("reviewer", "project", "reviews", "accept", "edit", "reject", "median s", "per hour",
+                   title="throughput")
+    for t in data["throughput"]:
+        people.add_row(t["reviewer"], t["project"], str(t["reviews"]), str(t["accepted"]), str(t["edited"]),
+                       str(t["rejected"]), _fmt(t["median_seconds"], 1), _fmt(t["per_hour"], 1))
+    out.print(people)
+    a = data["agreement"]
+    out.print(f"agreement over {a['units']} examples with 2+ reviews: alpha verdict {_fmt(a['alpha_verdict'])}, "
+              f"correctness {_fmt(a['alpha_correctness'])}, style {_fmt(a['alpha_style'])}, response similarity "
+              f"{_fmt(a['mean_response_similarity'])}; {a['disagreements']} disagreements", highlight=False)
+    if a["pairs"]:
+        pairs = Table("reviewers", "shared", "% agree", "alpha verdict", "similarity", title="reviewer pairs")
+        for p in a["pairs"]:
+            pairs.add_row(" / ".join(p["reviewers"]), str(p["shared"]), _fmt(p["percent_agreement"]),
+                          _fmt(p["alpha_verdict"]), _fmt(p["mean_response_similarity"]))
+        out.print(pairs)
+    if data["rejection_reasons"]:
+        reasons = Table("reason", "reviews", title="rejection reasons")
+        for reason, n in data["rejection_reasons"].items():
+            reasons.add_row(reason, str(n))
+        out.print(reasons)
+
+
+@review_app.command("status")
+def status(examples: Annotated[bool, typer.Option(help="agreement per example too")] = False,
+           as_json: JsonOpt = False):
+    """Queue sizes, throughput per reviewer, agreement (Krippendorff's alpha), rejection reasons."""
+    with friendly_errors():
+        run("review.status", {"examples": examples}, as_json, _render_status)

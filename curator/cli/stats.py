@@ -1,0 +1,84 @@
+"""``curator stats`` and ``curator sql``: the stewards' numbers and read-only queries in a terminal."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from .dispatch import run
+from .output import JsonOpt, friendly_errors, out, table
+
+
+def _print_overview(data: dict) -> None:
+    out.print(table("store", ("sources", "files", "documents", "examples", "rejects", "duplicates skipped"),
+                    [data["totals"].values()]))
+    out.print(table("by source", ("source", "files", "documents", "examples", "rejects"),
+                    [r.values() for r in data["by_source"]]))
+    out.print(table("documents", ("kind", "documents"), data["documents_by_kind"].items()))
+    out.print(table("examples", ("kind", "status", "examples"),
+                    [(r["kind"], r["status"], r["n"]) for r in data["examples_by_kind_status"]]))
+    if data["near_duplicates"]:
+        out.print(table("near-duplicates", ("target", "latest run", "parameters", "clusters", "marked duplicate"),
+                        [(r["target"], r["run_id"], r["params_key"], r["clusters"], r["marked_duplicate"])
+                         for r in data["near_duplicates"]]))
+
+
+def _print_report(rep: dict) -> None:
+    counts = rep["counts"]
+    third = ("split", counts["by_split"]) if "by_split" in counts else ("status", counts["by_status"])
+    for what, data in (("source", counts["by_source"]), ("kind", counts["by_kind"]), third):
+        out.print(table(f"{rep.get('version', 'store')}: examples by {what}", (what, "examples"), data.items()))
+    ln = rep["lengths"]
+    out.print(table(f"lengths in {ln['unit']}: {ln['over_max_seq_len']} of {ln['examples']} examples over "
+                    f"{ln['max_seq_len']}", ("role", "p50", "p90", "p99", "max", "histogram"),
+                    [(role, s["p50"], s["p90"], s["p99"], s["max"],
+                      " ".join(f"{b['bin']}:{b['n']}" for b in s["histogram"]))
+                     for role, s in ln["roles"].items()]))
+    out.print(table("generation cost", tuple(rep["generation"]), [rep["generation"].values()]))
+    if rep["scope"] != "store":
+        return
+    out.print(table("funnel", tuple(rep["funnel"]), [rep["funnel"].values()]))
+    rej = rep["rejections"]
+    out.print(table("rejections", ("from", "reason", "n"),
+                    [("review", k, n) for k, n in rej["review"].items()] +
+                    [("ingest", k, n) for k, n in rej["ingest"].items()]))
+    rv = rep["reviews"]
+    out.print(table(f"reviewers (agreement {rv['agreement']['verdict']} on {rv['agreement']['pairs']} pairs)",
+                    ("reviewer", "reviews", "accepted", "edited", "rejected", "per active day", "median s"),
+                    [(r["reviewer"], r["reviews"], r["accepted"], r["edited"], r["rejected"],
+                      r["reviews_per_active_day"], r["median_seconds"]) for r in rv["reviewers"]]))
+    out.print(table("duplicates removed", tuple(rep["duplicates"]), [rep["duplicates"].values()]))
+    out.print(table("versions", ("version", "status", "counts", "created", "approved by"),
+                    [(f"{v['name']}@{v['number']}", v["status"], v["counts"], v["created_at"], v["approved_by"])
+                     for v in rep["versions"]]))
+
+
+def stats(version: Annotated[Optional[str], typer.Option(help="NAME@N: one version's stats")] = None,
+          tokenizer: Annotated[Optional[str], typer.Option(
+              help="local tokenizer.json or model directory for token lengths (default $CURATOR_STATS_TOKENIZER; "
+                   "unset: characters; through a service, the service's setting)")] = None,
+          max_seq_len: Annotated[Optional[int], typer.Option(help="count examples longer than this")] = None,
+          as_json: JsonOpt = False):
+    """Counts by source, kind, status and split; lengths by role; funnel; rejections; reviewers; duplicates; cost."""
+
+    def render(data: dict) -> None:
+        if not version:
+            _print_overview(data)
+        _print_report(data)
+
+    with friendly_errors():
+        run("stats", {"version": version, "tokenizer": tokenizer, "max_seq_len": max_seq_len}, as_json, render)
+
+
+def sql(query: Annotated[str, typer.Argument(help="one SELECT statement")],
+        max_rows: Annotated[Optional[int], typer.Option(min=1, help="at most this many rows")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")] = False):
+    """Run one read-only SELECT on the store (the same checks as POST /sql)."""
+
+    def render(result: dict) -> None:
+        out.print(table(f"{len(result['rows'])} rows" + (" (truncated)" if result["truncated"] else ""),
+                        tuple(result["columns"]), result["rows"]))
+
+    with friendly_errors():
+        run("sql", {"sql": query, "max_rows": max_rows}, as_json, render)

@@ -1,0 +1,297 @@
+"""The job runner: the one writer of the store while the service runs.
+
+Writing operations are queued and run one at a time, in order, on the runner's own cursor of
+the service's connection; reads keep answering on cursors of their own (DuckDB's MVCC), so a
+long dedup never blocks ``GET /stats``. Live progress lives in memory (followers poll it or
+stream it as server-sent events); the ``jobs`` table gets a row at each state change, so a job
+left ``running`` by a killed service is found at the next start and marked failed. Between
+jobs the runner applies the webhook inbox in arrival order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import duckdb
+import orjson
+from pydantic import BaseModel
+
+from ..config import Settings
+from ..errors import CuratorError, NotFoundError
+from ..ops.base import Context, JobCancelled, Operation
+from ..ops.errors import describe
+from ..store import rows
+from ..sqlfiles import query
+from .inbox import Inbox
+
+log = logging.getLogger("curator.jobs")
+TERMINAL = ("succeeded", "failed", "cancelled")
+KEEP_FINISHED = 500  # finished jobs kept in memory for followers; older ones are read from the store
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class LiveJob:
+    id: int
+    op: Operation
+    params: BaseModel
+    actor: str
+    uploads: dict
+    created_at: datetime
+    status: str = "queued"
+    done: int | None = None
+    total: int | None = None
+    unit: str | None = None
+    stage: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: Any = None
+    error: dict | None = None
+    log_tail: deque = field(default_factory=lambda: deque(maxlen=50))
+    cancel: threading.Event = field(default_factory=threading.Event)
+    seq: int = 0
+
+    def view(self) -> dict:
+        return {"id": self.id, "kind": self.op.name, "params": self.params.model_dump(mode="json"),
+                "actor": self.actor, "status": self.status,
+                "progress": {"done": self.done, "total": self.total, "unit": self.unit, "stage": self.stage},
+                "created_at": self.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
+                "result": self.result, "error": self.error, "log_tail": list(self.log_tail), "seq": self.seq}
+
+
+def _stored_view(row: dict) -> dict:
+    decode = lambda v: None if v is None else orjson.loads(v)  # noqa: E731
+    return {"id": row["id"], "kind": row["kind"], "params": decode(row["params"]), "actor": row["actor"],
+            "status": row["status"],
+            "progress": {"done": row["progress_done"], "total": row["progress_total"], "unit": row["progress_unit"],
+                         "stage": None},
+            "created_at": row["created_at"], "started_at": row["started_at"], "finished_at": row["finished_at"],
+            "result": decode(row["result"]), "error": decode(row["error"]), "log_tail": decode(row["log_tail"]) or [],
+            "seq": -1}
+
+
+class Runner:
+    """Owns writing: ``submit`` queues, a single thread runs; ``apply_delivery(cursor, payload)``
+    applies one webhook delivery between jobs."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, settings: Settings, inbox: Inbox,
+                 apply_delivery: Callable[[duckdb.DuckDBPyConnection, dict], None]):
+        self._conn, self._settings, self.inbox, self._apply = conn, settings, inbox, apply_delivery
+        self._cv = threading.Condition()
+        self._queue: deque[LiveJob] = deque()
+        self._jobs: OrderedDict[int, LiveJob] = OrderedDict()
+        self._inbox_signal = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._cursor = conn.cursor()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> list[int]:
+        """Mark jobs a dead service left behind as failed, then start the runner thread."""
+        with self._conn.cursor() as cur:
+            orphaned = [r[0] for r in cur.execute(query("jobs.orphaned")).fetchall()]
+        if orphaned:
+            log.warning("jobs %s were left queued or running by a stopped service: marked failed", orphaned)
+        self._inbox_signal = bool(self.inbox.pending())
+        self._thread = threading.Thread(target=self._loop, name="curator-job-runner", daemon=True)
+        self._thread.start()
+        return orphaned
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Cancel what runs, drop what waits (marked cancelled), and let the thread end."""
+        with self._cv:
+            self._stopping = True
+            for job in self._jobs.values():
+                job.cancel.set()
+            self._cv.notify_all()
+        if self._thread:
+            self._thread.join(timeout)
+        for job in list(self._queue):
+            self._finish(job, "cancelled", error={"type": "ServiceStopped", "status": 503,
+                                                  "detail": "the service stopped before this job started"})
+        self._cursor.close()
+
+    # -- faces' side ---------------------------------------------------------------------------
+
+    def submit(self, op: Operation, params: BaseModel, actor: str, uploads: dict | None = None) -> dict:
+        with self._conn.cursor() as cur:
+            job_id, created = cur.execute(query("jobs.insert"), {
+                "kind": op.name, "params": params.model_dump_json(), "actor": actor}).fetchone()
+        job = LiveJob(job_id, op, params, actor, uploads or {}, created)
+        with self._cv:
+            if self._stopping:
+                raise CuratorError("the service is stopping; submit the job again once it runs")
+            self._jobs[job_id] = job
+            self._queue.append(job)
+            self._cv.notify_all()
+        return job.view()
+
+    def get(self, job_id: int) -> dict:
+        with self._cv:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                return job.view() | {"queue_position": self._position(job)}
+        found = rows(self._conn, "jobs.get", {"id": job_id})
+        if not found:
+            raise NotFoundError(f"no job {job_id}")
+        return _stored_view(found[0])
+
+    def list(self, status: str | None = None, limit: int = 50) -> list[dict]:
+        return [_stored_view(r) | ({"progress": self._jobs[r["id"]].view()["progress"]} if r["id"] in self._jobs else {})
+                for r in rows(self._conn, "jobs.recent", {"status": status, "limit": limit})]
+
+    def cancel(self, job_id: int) -> dict:
+        """Ask a job to stop: a queued one never starts, a running one stops at its next progress
+        point and its open transaction rolls back."""
+        with self._cv:
+            job = self._jobs.get(job_id)
+            if job is None or job.status in TERMINAL:
+                view = self.get(job_id)  # raises NotFoundError for an unknown id
+                raise CuratorError(f"job {job_id} is {view['status']}: nothing to cancel")
+            job.cancel.set()
+            queued = job in self._queue
+            if queued:
+                self._queue.remove(job)
+        if queued:
+            self._finish(job, "cancelled", error={"type": "JobCancelled", "status": 409,
+                                                  "detail": "cancelled on request before it started"})
+        return self.get(job_id)
+
+    def wait(self, job_id: int, seq: int = -1, timeout: float | None = None) -> dict:
+        """Block until the job changes past ``seq`` (or ends, or ``timeout``); returns its view."""
+        with self._cv:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                self._cv.wait_for(lambda: job.seq != seq or job.status in TERMINAL, timeout)
+        return self.get(job_id)
+
+    def wait_done(self, job_id: int, timeout: float | None = None) -> dict:
+        with self._cv:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                self._cv.wait_for(lambda: job.status in TERMINAL, timeout)
+        return self.get(job_id)
+
+    def busy(self) -> bool:
+        with self._cv:
+            return any(j.status == "running" for j in self._jobs.values()) or bool(self._queue)
+
+    def has_pending(self, kind: str) -> bool:
+        with self._cv:
+            return any(j.op.name == kind and j.status in ("queued", "running") for j in self._jobs.values())
+
+    def notify_inbox(self) -> None:
+        with self._cv:
+            self._inbox_signal = True
+            self._cv.notify_all()
+
+    def _position(self, job: LiveJob) -> int | None:
+        try:
+            return self._queue.index(job) + 1
+        except ValueError:
+            return None
+
+    # -- the runner thread ---------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                self._cv.wait_for(lambda: self._stopping or self._queue or self._inbox_signal, timeout=5.0)
+                if self._stopping:
+                    return
+                self._inbox_signal = False
+                job = self._queue.popleft() if self._queue else None
+            self.drain_inbox()  # a glob when empty; deliveries go first, in arrival order
+            if job is not None:
+                self._run(job)
+
+    def drain_inbox(self) -> int:
+        """Apply every pending delivery in arrival order; one that cannot be applied is set
+        aside with its reason (never dropped), one that meets a transient error stays queued."""
+        applied = 0
+        for path in self.inbox.pending():
+            try:
+                payload = orjson.loads(path.read_bytes())
+                self._apply(self._cursor, payload)
+            except (orjson.JSONDecodeError, ValueError) as exc:
+                log.warning("webhook delivery %s set aside: %s", path.name, exc)
+                self.inbox.reject(path, f"{exc.__class__.__name__}: {exc}")
+                continue
+            except Exception:  # the store or Label Studio failed: keep it for the next round
+                log.exception("webhook delivery %s could not be applied; it stays in the inbox", path.name)
+                with self._cv:
+                    self._inbox_signal = False
+                return applied
+            self.inbox.done(path)
+            applied += 1
+        return applied
+
+    def _bump(self, job: LiveJob, **changes) -> None:
+        with self._cv:
+            for key, value in changes.items():
+                setattr(job, key, value)
+            job.seq += 1
+            self._cv.notify_all()
+
+    def _run(self, job: LiveJob) -> None:
+        if job.cancel.is_set():
+            return
+        with self._conn.cursor() as cur:
+            cur.execute(query("jobs.started"), {"id": job.id})
+        self._bump(job, status="running", started_at=_now())
+
+        def on_progress(done, total, unit, stage):
+            self._bump(job, done=done, total=total if total is not None else job.total,
+                       unit=unit or job.unit, stage=stage or job.stage)
+
+        def on_log(line: str):
+            with self._cv:
+                job.log_tail.append(line)
+            self._bump(job)
+
+        ctx = Context(self._cursor, self._settings, job.actor, on_progress, on_log, job.cancel, job.uploads)
+        try:
+            result = job.op.execute(ctx, job.params)
+        except JobCancelled as exc:
+            self._finish(job, "cancelled", error=describe(exc))
+        except CuratorError as exc:
+            self._finish(job, "failed", error=describe(exc))
+        except Exception as exc:  # a bug: keep the traceback in the job's log, answer without it
+            log.exception("job %d (%s) failed", job.id, job.op.name)
+            for line in traceback.format_exc().splitlines()[-20:]:
+                job.log_tail.append(line)
+            self._finish(job, "failed", error=describe(exc))
+        else:
+            self._finish(job, "succeeded", result=result)
+        finally:
+            self._rollback_leftovers()
+
+    def _rollback_leftovers(self) -> None:
+        """A step that raised inside ``transaction`` rolled back already; this catches one that did not."""
+        try:
+            self._cursor.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+
+    def _finish(self, job: LiveJob, status: str, result: Any = None, error: dict | None = None) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(query("jobs.finished"), {
+                "id": job.id, "status": status, "result": None if result is None else orjson.dumps(result).decode(),
+                "error": None if error is None else orjson.dumps(error).decode(),
+                "log_tail": orjson.dumps(list(job.log_tail)).decode(), "done": job.done, "total": job.total,
+                "unit": job.unit})
+        self._bump(job, status=status, result=result, error=error, finished_at=_now())
+        with self._cv:
+            finished = [i for i, j in self._jobs.items() if j.status in TERMINAL]
+            for old in finished[:-KEEP_FINISHED]:
+                del self._jobs[old]

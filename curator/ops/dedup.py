@@ -1,0 +1,73 @@
+"""Near-duplicate operations: a run, a cluster's explanation, a steward's choice of representative."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..dedup.params import DedupParams
+from ..errors import InputError
+from .base import AnyResult, Context, Params, Result, operation
+
+Target = Literal["documents", "examples"]
+
+
+class DedupRunParams(DedupParams, Params):
+    """The run's MinHash parameters (validated as ``DedupParams``), its target and engine."""
+
+    target: Literal["documents", "examples", "all"] = "all"
+    engine: Literal["local", "ray"] = "local"
+
+
+@operation("dedup", params=DedupRunParams, result=AnyResult, kind="job", role="steward", method="POST",
+           path="/dedup", cli=("dedup",))
+def dedup(ctx: Context, p: DedupRunParams) -> dict | list[dict]:
+    """Find near-duplicates of documents and examples; each cluster member gets a decision."""
+    from ..dedup import run_dedup
+
+    params = DedupParams(**p.model_dump(exclude={"target", "engine"}))
+    targets = ("documents", "examples") if p.target == "all" else (p.target,)
+    reports = []
+    for name in targets:
+        reports.append(run_dedup(ctx.conn, name, params, actor=ctx.actor, engine=p.engine,
+                                 ray_address=ctx.settings.ray_address,
+                                 progress=lambda stage, done, name=name: ctx.progress(done, None, "rows",
+                                                                                      f"{name}: {stage}")).as_dict())
+    return reports if p.target == "all" else reports[0]
+
+
+class RowParams(Params):
+    ref: str = Field(description="document:N, example:N, or N with --target")
+    target: Target = "examples"
+
+    def row(self) -> tuple[str, int]:
+        kind, _, num = self.ref.rpartition(":")
+        target = {"document": "documents", "example": "examples"}.get(kind, kind) if kind else self.target
+        if target not in ("documents", "examples") or not num.isdigit():
+            raise InputError(f"expected ID as document:N, example:N or N with --target, got {self.ref!r}")
+        return target, int(num)
+
+
+class ClusterResult(Result):
+    target: str
+    row_id: int
+    cluster: int | None = None
+
+
+@operation("dedup.explain", params=RowParams, result=ClusterResult, kind="read", role="steward", method="GET",
+           path="/dedup/explain/{target}/{ref}", cli=("dedup", "explain"))
+def explain(ctx: Context, p: RowParams) -> dict:
+    """Show a row's cluster: members, pairwise Jaccard, shared shingles, why the representative won."""
+    from ..dedup.explain import explain as explain_row
+
+    return explain_row(ctx.conn, *p.row())
+
+
+@operation("dedup.keep", params=RowParams, result=ClusterResult, kind="job", role="steward", method="POST",
+           path="/dedup/keep/{target}/{ref}", cli=("dedup", "keep"))
+def keep(ctx: Context, p: RowParams) -> dict:
+    """Make a row its cluster's representative (a steward's override; later runs keep it)."""
+    from ..dedup.explain import choose_representative
+
+    return choose_representative(ctx.conn, *p.row(), ctx.actor)

@@ -1,0 +1,65 @@
+"""API keys as operations (admins only): create (the secret is returned once), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..keys import ROLES
+from .base import Context, Params, Result, Rows, operation
+
+Role = Literal[ROLES]  # type: ignore[valid-type]
+
+
+class KeyCreate(Params):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$",
+                      description="who or what uses the key; no leading or trailing spaces")
+    role: Role
+
+
+class KeyCreated(Result):
+    name: str
+    role: Role
+    key: str = Field(description="the secret; shown only in this response, stored hashed")
+
+
+@operation("keys.create", params=KeyCreate, result=KeyCreated, kind="direct", role="admin", method="POST", path="/keys",
+           status_code=201, cli=("keys", "create"))
+def create(ctx: Context, p: KeyCreate) -> dict:
+    """Create an API key; the secret is printed once and stored only as a hash."""
+    from .. import keys
+
+    return {"name": p.name, "role": p.role, "key": keys.create_key(ctx.conn, p.name, p.role, ctx.actor)}
+
+
+class NoParams(Params):
+    pass
+
+
+@operation("keys.list", params=NoParams, result=Rows, kind="read", role="admin", method="GET", path="/keys",
+           cli=("keys", "list"))
+def list_(ctx: Context, _p: NoParams) -> list[dict]:
+    """Every key: name, role, prefix, when created and revoked (never the secret)."""
+    from .. import keys
+
+    return keys.list_keys(ctx.conn)
+
+
+class KeyName(Params):
+    name: str
+
+
+class Revoked(Result):
+    name: str
+    revoked: bool
+
+
+@operation("keys.revoke", params=KeyName, result=Revoked, kind="direct", role="admin", method="DELETE",
+           path="/keys/{name}", cli=("keys", "revoke"))
+def revoke(ctx: Context, p: KeyName) -> dict:
+    """Revoke a key at once; its stats page sessions end with it."""
+    from .. import keys
+
+    keys.revoke_key(ctx.conn, p.name, ctx.actor)
+    return {"name": p.name, "revoked": True}

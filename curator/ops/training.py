@@ -1,0 +1,99 @@
+"""Training runs as operations: start (on an approved version or its export), list, show,
+cancel, resume. The run itself is a separate process (``python -m trainer run``): starting it
+is a short job, and faces follow the run's own progress afterwards. Never imports torch."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import Field
+
+from .base import Context, Params, Result, Rows, operation
+
+
+class TrainParams(Params):
+    version: str = Field(description="an approved version NAME@N, or a directory written by "
+                        "`curator export NAME@N --format openai` (on the service's machine when one runs)")
+    base_model: str = Field(description="local model folder or hub id")
+    config: Optional[dict[str, Any]] = Field(None, description="training config keys (unknown keys are errors)")
+    max_steps: Optional[int] = Field(None, gt=0, description="override the config's max_steps")
+
+
+class RunView(Result):
+    id: int
+    version: str
+    status: str
+
+
+def view(ctx: Context, run_id: int, tail: int = 20) -> dict:
+    from .. import training_jobs as jobs
+
+    row = jobs.refresh(ctx.conn, run_id)
+    return jobs.summary(row, jobs.log_tail(row["run_dir"], tail)) | {"eval_results": jobs.eval_results(ctx.conn, run_id)}
+
+
+@operation("train", params=TrainParams, result=RunView, kind="job", role="admin", method="POST",
+           path="/training-runs", status_code=201, cli=("train",))
+def train(ctx: Context, p: TrainParams) -> dict:
+    """Fine-tune (QLoRA) on an approved version (NAME@N or its export): pre-flight, baseline, train, compare, merge."""
+    from pathlib import Path
+
+    from .. import training_jobs as jobs
+
+    config = dict(p.config or {}) | ({"max_steps": p.max_steps} if p.max_steps is not None else {})
+    ctx.progress(0, None, None, "exporting and starting the trainer")
+    if Path(p.version).is_dir() or "@" not in p.version:
+        run_id = jobs.start_run(ctx.conn, Path(p.version), p.base_model, config, actor=ctx.actor,
+                                state_dir=ctx.settings.state_dir)
+    else:
+        run_id = jobs.start_version_run(ctx.conn, p.version, p.base_model, config, actor=ctx.actor,
+                                        state_dir=ctx.settings.state_dir)
+    return view(ctx, run_id)
+
+
+class ListParams(Params):
+    limit: int = Field(50, ge=1, le=500, description="newest N runs")
+
+
+@operation("training.list", params=ListParams, result=Rows, kind="read", role="steward", method="GET",
+           path="/training-runs", cli=("training", "list"))
+def list_(ctx: Context, p: ListParams) -> list[dict]:
+    """Training runs, newest first."""
+    from .. import training_jobs as jobs
+
+    return [jobs.summary(jobs.refresh(ctx.conn, r["id"]), []) for r in jobs.list_runs(ctx.conn, p.limit)]
+
+
+class RunParams(Params):
+    run_id: int
+
+
+class ShowParams(RunParams):
+    tail: int = Field(20, ge=0, le=500, description="log lines to show")
+
+
+@operation("training.show", params=ShowParams, result=RunView, kind="read", role="steward", method="GET",
+           path="/training-runs/{run_id}", cli=("training", "show"))
+def show(ctx: Context, p: ShowParams) -> dict:
+    """Status, metrics, artifacts and the log tail of one run."""
+    return view(ctx, p.run_id, p.tail)
+
+
+@operation("training.cancel", params=RunParams, result=RunView, kind="job", role="admin", method="POST",
+           path="/training-runs/{run_id}/cancel", cli=("training", "cancel"))
+def cancel(ctx: Context, p: RunParams) -> dict:
+    """Stop a run (SIGTERM, then SIGKILL); its checkpoints stay for `training resume`."""
+    from .. import training_jobs as jobs
+
+    jobs.cancel(ctx.conn, p.run_id, actor=ctx.actor)
+    return view(ctx, p.run_id)
+
+
+@operation("training.resume", params=RunParams, result=RunView, kind="job", role="admin", method="POST",
+           path="/training-runs/{run_id}/resume", cli=("training", "resume"))
+def resume(ctx: Context, p: RunParams) -> dict:
+    """Continue a failed or cancelled run from its newest checkpoint."""
+    from .. import training_jobs as jobs
+
+    jobs.resume_run(ctx.conn, p.run_id, actor=ctx.actor)
+    return view(ctx, p.run_id)

@@ -1,0 +1,156 @@
+"""Dataset versions and exports as operations. Creating, approving, checking (it may sign
+examples) and exporting write, so they are jobs; list, show and diff are reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from .base import Context, Params, Result, Rows, operation
+
+Ref = Field(description="NAME@N, e.g. support@2")
+
+
+class CreateParams(Params):
+    name: str = Field(description="dataset name; the version number is the next free one")
+    split: str = Field("0.8,0.1,0.1", description="train,validation,test shares")
+    seed: int = Field(0, ge=0, description="seed of the group → split hash")
+    where: Optional[str] = Field(None, description="SQL boolean over version_candidates columns, "
+                                 "e.g. \"kind = 'extracted'\"")
+    min_rating: Optional[float] = Field(None, ge=1, le=5, description="mean correctness rating at least this (1-5)")
+
+
+class VersionResult(Result):
+    ref: str
+    status: str
+    content_hash: str
+    counts: dict[str, int]
+
+
+@operation("version.create", params=CreateParams, result=VersionResult, kind="job", role="steward",
+           method="POST", path="/versions", status_code=201, cli=("version", "create"))
+def create(ctx: Context, p: CreateParams) -> dict:
+    """Freeze approved, non-duplicate examples into a new immutable draft version of NAME."""
+    from ..versions import create_version
+
+    ctx.progress(0, None, None, "grouping, splitting, hashing")
+    return create_version(ctx.conn, p.name, ctx.actor, split=p.split, seed=p.seed, where=p.where,
+                          min_rating=p.min_rating)
+
+
+class RefParams(Params):
+    ref: str = Ref
+
+
+@operation("version.approve", params=RefParams, result=VersionResult, kind="job", role="steward", method="POST",
+           path="/versions/{ref}/approve", cli=("version", "approve"))
+def approve(ctx: Context, p: RefParams) -> dict:
+    """Approve a draft after a clean cross-split leakage check (refused, naming the pairs, otherwise)."""
+    from ..versions import approve_version
+
+    ctx.progress(0, None, None, "checking for cross-split leakage")
+    return approve_version(ctx.conn, p.ref, ctx.actor)
+
+
+class LeakageResult(Result):
+    version: str
+    clean: bool
+
+
+@operation("version.leakage", params=RefParams, result=LeakageResult, kind="job", role="steward", method="GET",
+           path="/versions/{ref}/leakage", cli=("version", "leakage"))
+def leakage(ctx: Context, p: RefParams) -> dict:
+    """The cross-split leakage check approval runs, without approving: every pair it finds (a job:
+    it may sign examples that have no signature yet)."""
+    from ..versions import leakage_report
+
+    ctx.progress(0, None, None, "checking for cross-split leakage")
+    return leakage_report(ctx.conn, p.ref)
+
+
+class ListParams(Params):
+    name: Optional[str] = Field(None, description="only this name")
+
+
+@operation("version.list", params=ListParams, result=Rows, kind="read", role="steward", method="GET",
+           path="/versions", cli=("version", "list"))
+def list_(ctx: Context, p: ListParams) -> list[dict]:
+    """Every version: status, split counts, content hash."""
+    from ..versions import list_versions
+
+    return list_versions(ctx.conn, p.name)
+
+
+@operation("version.show", params=RefParams, result=VersionResult, kind="read", role="steward", method="GET",
+           path="/versions/{ref}", cli=("version", "show"))
+def show(ctx: Context, p: RefParams) -> dict:
+    """One version, verified against its content hash: parameters, counts, groups per split."""
+    from ..versions import show_version
+
+    return show_version(ctx.conn, p.ref)
+
+
+class DiffParams(Params):
+    a: str = Ref
+    b: str = Ref
+
+
+class DiffResult(Result):
+    a: str
+    b: str
+    added: list[int]
+    removed: list[int]
+    changed: list[int]
+    moved: list[dict]
+    unchanged: int
+
+
+@operation("version.diff", params=DiffParams, result=DiffResult, kind="read", role="steward", method="GET",
+           path="/versions/{a}/diff/{b}", cli=("version", "diff"))
+def diff(ctx: Context, p: DiffParams) -> dict:
+    """Examples added, removed, changed (text) and moved between splits from A to B."""
+    from ..versions import diff_versions
+
+    return diff_versions(ctx.conn, p.a, p.b)
+
+
+class ExportParams(Params):
+    version: str = Ref
+    format: Literal["openai", "alpaca", "parquet", "hf"] = "openai"
+    out: Optional[str] = Field(None, description="directory to write (replaced if an earlier export); through a "
+                               "service, the files are downloaded there and checked against the manifest")
+
+
+class ExportResult(Result):
+    ref: str
+    status: str
+    format: str
+    content_hash: str
+    splits: dict
+    files: dict[str, str]
+
+
+def export_dir(ctx: Context, ref: str, fmt: str) -> Path:
+    """Where the service keeps an export for download: ``STATE_DIR/exports/NAME@N/FORMAT``."""
+    from ..versions import parse_ref
+
+    return ctx.settings.state_dir / "exports" / str(parse_ref(ref)) / fmt
+
+
+@operation("export", params=ExportParams, result=ExportResult, kind="job", role="steward", method="POST",
+           path="/exports", status_code=201, cli=("export",), local_only_fields=("out",))
+def export(ctx: Context, p: ExportParams) -> dict:
+    """Write a version's splits for a trainer (OpenAI JSONL, Alpaca JSON, Parquet, HF DatasetDict) with manifest.json."""
+    from ..audit import record_audit
+    from ..store import transaction
+    from ..versions import export_version
+
+    ctx.progress(0, None, None, f"exporting {p.version} as {p.format}")
+    manifest = export_version(ctx.conn, p.version, p.format,
+                              Path(p.out) if p.out else export_dir(ctx, p.version, p.format))
+    with transaction(ctx.conn):
+        record_audit(ctx.conn, ctx.actor, "version.export", manifest["ref"],
+                     {"format": p.format, "content_hash": manifest["content_hash"], "files": manifest["files"]})
+    return manifest
