@@ -53,10 +53,12 @@ def _fingerprint(path: Path) -> str:
 
 
 def _load(path: Path) -> Callable[[list[str]], list[int]]:
-    """A ``tokenizer.json`` file loads with ``tokenizers``; a directory with transformers'
-    AutoTokenizer when transformers is installed (it knows every model's files), else with
-    ``tokenizers`` from its ``tokenizer.json``."""
-    if path.is_dir():
+    """A ``tokenizer.json`` file (or a directory holding one) loads with ``tokenizers``, which keeps
+    transformers (and torch) out of the service; only a directory without one (a sentencepiece-only
+    model) needs transformers' AutoTokenizer."""
+    if path.is_dir() and (path / "tokenizer.json").is_file():
+        path = path / "tokenizer.json"
+    elif path.is_dir():
         try:
             from transformers import AutoTokenizer
         except ImportError:

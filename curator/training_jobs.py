@@ -23,7 +23,7 @@ import orjson
 
 from .audit import record_audit
 from .errors import CuratorError
-from .store import WRITE_LOCK, rows, transaction
+from .store import rows, transaction
 from .sqlfiles import query
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -93,8 +93,7 @@ def _spawn(conn, run_id: int, run_dir: Path, export_dir: str, base_model: str, n
     log.close()
     _PROCS[proc.pid] = proc
     (run_dir / "status.json").unlink(missing_ok=True)  # a resumed run writes its own
-    with WRITE_LOCK:
-        conn.execute(query("training.set_started"), {"id": run_id, "run_dir": str(run_dir), "pid": proc.pid})
+    conn.execute(query("training.set_started"), {"id": run_id, "run_dir": str(run_dir), "pid": proc.pid})
     return proc.pid
 
 
@@ -123,7 +122,7 @@ def start_run(conn: duckdb.DuckDBPyConnection, export_dir: Path | str, base_mode
 
         state_dir = get_settings().state_dir
     manifest = export.manifest
-    with WRITE_LOCK, transaction(conn):
+    with transaction(conn):
         run_id = conn.execute(query("training.insert_run"), {
             "version_id": manifest.get("version_id"), "version_ref": export.ref,
             "content_hash": manifest.get("content_hash") or "", "export_dir": str(export_dir),
@@ -137,7 +136,7 @@ def start_run(conn: duckdb.DuckDBPyConnection, export_dir: Path | str, base_mode
         cfg.save(run_dir / "config.yaml")
         _spawn(conn, run_id, run_dir, str(export_dir), base_model, name, python)
     except OSError as exc:  # the run row exists: close it as failed rather than leave it queued forever
-        with WRITE_LOCK, transaction(conn):
+        with transaction(conn):
             conn.execute(query("training.set_state"), {
                 "id": run_id, "status": "failed", "stage": None, "step": None, "max_steps": None,
                 "error": f"could not start: {exc}", "preflight": None, "metrics": None})
@@ -179,7 +178,7 @@ def resume_run(conn: duckdb.DuckDBPyConnection, run_id: int, actor: str = "cli",
         raise TrainingRunError(f"training run {run_id} is {row['status']}; only a failed or cancelled run resumes")
     run_dir = Path(row["run_dir"])
     name = f"{row['version_ref'].replace('@', '-')}-run{run_id}"
-    with WRITE_LOCK, transaction(conn):
+    with transaction(conn):
         record_audit(conn, actor, "training.resume", f"training_run:{run_id}", {"from": row["status"]})
     _spawn(conn, run_id, run_dir, row["export_dir"], row["base_model"], name, python)
     return run_id
@@ -225,7 +224,7 @@ def refresh(conn: duckdb.DuckDBPyConnection, run_id: int) -> dict:
               "max_steps": progress.get("max_steps"), "error": error,
               "preflight": orjson.dumps(preflight).decode() if preflight else None,
               "metrics": orjson.dumps(result).decode() if result else None}
-    with WRITE_LOCK, transaction(conn):
+    with transaction(conn):
         conn.execute(query("training.set_state"), params)
         if result:
             _ingest_result(conn, run_id, result, run_dir)
@@ -247,7 +246,7 @@ def cancel(conn: duckdb.DuckDBPyConnection, run_id: int, actor: str = "cli", gra
         if _alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-    with WRITE_LOCK, transaction(conn):
+    with transaction(conn):
         conn.execute(query("training.set_state"), {
             "id": run_id, "status": "cancelled", "stage": row["stage"], "step": row["step"],
             "max_steps": row["max_steps"], "error": f"cancelled by {actor}", "preflight": None, "metrics": None})

@@ -3,7 +3,6 @@ DuckDB file, keys made beforehand with the real CLI, and httpx speaking HTTP to 
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -18,15 +17,12 @@ import httpx
 import orjson
 import pytest
 
+from service_fixture import free_port as _free_port
 from conftest import make_env, run_curator, run_json
 
 ROLES = ("admin", "steward", "reviewer")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

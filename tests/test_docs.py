@@ -6,11 +6,17 @@ import json
 import re
 import shlex
 import shutil
+import time
 
-from conftest import REPO, run_curator
+import pytest
+
+from service_fixture import free_port as _free_port
+from conftest import REPO, make_env, run_curator
 from label_studio_fixture import label_studio  # noqa: F401  (the main job pushes to a real Label Studio)
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
 
 
 def _commands() -> list[str]:
@@ -25,26 +31,97 @@ def test_readme_opens_with_the_two_commands():
     assert second in ci, ".ci/run must call the README's test command verbatim"
 
 
-def test_readme_main_job_runs_on_the_bundled_sample(tmp_path, cli_env, label_studio):
-    """Runs the curator steps of the first command in a fresh directory (the venv steps are CI's
-    job; the test session's Label Studio stands in for `scripts/label_studio.sh start`)."""
-    shutil.copytree(REPO / "examples", tmp_path / "examples")
-    env = dict(cli_env, CURATOR_DB=str(tmp_path / "curator.duckdb"), CURATOR_LABEL_STUDIO_URL=label_studio.url,
-               CURATOR_LABEL_STUDIO_TOKEN=label_studio.token, CURATOR_LABEL_STUDIO_PROJECT="readme main job")
-    assert "scripts/label_studio.sh start" in _commands()[0]
+MODES = ("local", "service")
+RESULTS: dict[str, list] = {}
+# What differs between two runs by design: ids, timings, addresses, names of the two projects.
+VOLATILE = {"batch_id", "run_id", "ls_project_id", "webhook_id", "id", "url", "title", "seconds", "db", "webhook_url",
+            "created_at", "computed_at", "generated_at", "fingerprint", "action"}
+
+
+def _steps() -> list[list[str]]:
     steps = [s.strip() for s in _commands()[0].split("&&") if ".venv/bin/curator" in s]
-    assert steps
-    for step in steps:
-        args = shlex.split(step.replace(".venv/bin/curator", "", 1))
-        expanded = []
-        for arg in args:
-            expanded += sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob(arg)) if "*" in arg else [arg]
-        proc = run_curator(expanded, env, cwd=tmp_path)
-        assert "error" not in proc.stderr.lower()
-    totals = json.loads(run_curator(["stats", "--json"], env, cwd=tmp_path).stdout)["totals"]
-    assert totals["documents"] > 0 and totals["examples"] > 0 and totals["sources"] == 5
-    review = json.loads(run_curator(["review", "status", "--json"], env, cwd=tmp_path).stdout)
-    assert review["queue"]["pushed"] == review["queue"]["awaiting_review"] > 0 == review["queue"]["candidates"], review
+    return [shlex.split(step.replace(".venv/bin/curator", "", 1)) for step in steps]
+
+
+def _expand(args: list[str], root) -> list[str]:
+    expanded = []
+    for arg in args:
+        expanded += sorted(str(p.relative_to(root)) for p in root.glob(arg)) if "*" in arg else [arg]
+    return expanded
+
+
+def _normal(value, root: str):
+    if isinstance(value, dict):
+        return {k: _normal(v, root) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [_normal(v, root) for v in value]
+    return value.replace(root, "ROOT") if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_readme_main_job_runs_in_both_modes(mode, tmp_path, label_studio):
+    """The README's first command, step by step with --json, in a fresh directory: in-process
+    (no service) and through `curator serve --background` (the test session's Label Studio
+    stands in for `scripts/label_studio.sh start`). In service mode a reviewer's verdict then
+    arrives by webhook while `curator review status` is watched."""
+    assert "scripts/label_studio.sh start" in _commands()[0]
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    port = _free_port()
+    env = make_env(tmp_path, CURATOR_LABEL_STUDIO_URL=label_studio.url, CURATOR_LABEL_STUDIO_TOKEN=label_studio.token,
+                   CURATOR_LABEL_STUDIO_PROJECT=f"readme main job ({mode})", CURATOR_PORT=str(port),
+                   CURATOR_REVIEW_PULL_INTERVAL="0")
+    outputs = []
+    served = False
+    try:
+        for args in _steps():
+            if args[0] == "serve":
+                assert args == ["serve", "--background"]
+                if mode == "service":
+                    started = run_curator(args, env, cwd=tmp_path)
+                    assert f"127.0.0.1:{port}" in started.stdout
+                    served = True
+                continue
+            proc = run_curator([*_expand(args, tmp_path), "--json"], env, cwd=tmp_path)
+            assert "error" not in proc.stderr.lower(), proc.stderr
+            outputs.append([args[:2], json.loads(proc.stdout)])
+        stats = outputs[-1][1]
+        assert stats["totals"]["documents"] > 0 and stats["totals"]["examples"] > 0 and stats["totals"]["sources"] == 5
+        review = json.loads(run_curator(["review", "status", "--json"], env, cwd=tmp_path).stdout)
+        assert review["queue"]["pushed"] == review["queue"]["awaiting_review"] > 0 == review["queue"]["candidates"]
+        if mode == "service":
+            _verdict_by_webhook(env, tmp_path, label_studio)
+    finally:
+        if served:
+            run_curator(["serve", "--stop"], env, cwd=tmp_path)
+    RESULTS[mode] = _normal(outputs, str(tmp_path))
+
+
+def _verdict_by_webhook(env, root, label_studio) -> None:
+    from test_review import _answer
+
+    jobs = json.loads(run_curator(["jobs", "list", "--json"], env, cwd=root).stdout)
+    assert {j["kind"] for j in jobs} >= {"ingest", "candidates.extract", "dedup", "review.setup", "review.push"}
+    assert all(j["status"] == "succeeded" and j["actor"].startswith("cli:") for j in jobs)
+    task_id, draft = json.loads(run_curator(["sql", "SELECT ls_task_id, draft FROM review_tasks ORDER BY example_id "
+                                             "LIMIT 1", "--json"], env, cwd=root).stdout)["rows"][0]
+    with label_studio.client() as ls:
+        ls.create_annotation(task_id, _answer(0, draft)[0], lead_time=12.0)
+    deadline = time.monotonic() + 30
+    while True:
+        status = json.loads(run_curator(["review", "status", "--json"], env, cwd=root).stdout)
+        if status["queue"]["review_events"] == 1:
+            break
+        assert time.monotonic() < deadline, status["queue"]
+        time.sleep(0.5)
+    assert status["queue"]["approved"] == 1
+
+
+def test_both_modes_print_the_same_json():
+    """`--json` through the service is what local mode prints, ids and timings aside."""
+    if set(RESULTS) != set(MODES):
+        pytest.skip("a mode of the README test did not finish (see its failure)")
+    for (step, local), (_, service) in zip(RESULTS["local"], RESULTS["service"]):
+        assert local == service, f"curator {' '.join(step)} differs between local and service mode"
 
 
 def test_every_cli_command_is_in_the_readme(cli_env):

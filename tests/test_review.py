@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,16 +23,13 @@ import httpx
 import pytest
 
 from annotation.labeling import REASONS
+from service_fixture import free_port as _free_port
 from conftest import REPO, make_env, run_curator, run_json
 
 SECRET = "test-webhook-secret"
 REVIEWER_B = "reviewer.b@example.com"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _env(root: Path, label_studio, title: str, port: int) -> dict[str, str]:
@@ -77,6 +73,14 @@ def serving(env: dict[str, str], port: int):
         proc.terminate()
         proc.wait(15)
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def _settled(url: str, headers: dict, timeout: float = 30.0) -> None:
+    """Wait until the service has applied every webhook delivery it acknowledged."""
+    deadline = time.monotonic() + timeout
+    while httpx.get(f"{url}/webhooks/inbox", headers=headers).json()["pending"]:
+        assert time.monotonic() < deadline, "webhook deliveries still pending"
+        time.sleep(0.1)
 
 
 def _db(env) -> duckdb.DuckDBPyConnection:
@@ -254,9 +258,10 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
                 "annotation": {"id": annotation_ids[tasks[2][1]], "task": tasks[2][0], "completed_by": 1,
                                "result": _answer(2, tasks[2][2])[0]}}
         replay = httpx.post(f"{url}/webhooks/label-studio", json=same, headers={"X-Curator-Webhook-Secret": SECRET})
-        assert replay.status_code == 200 and replay.json()["examples"] == []
+        assert replay.status_code == 202 and replay.json()["queued"]  # in the inbox, acknowledged at once
         steward = {"Authorization": f"Bearer {keys['steward']}"}
         reviewer = {"Authorization": f"Bearer {keys['reviewer']}"}
+        _settled(url, steward)
         status = httpx.get(f"{url}/review/status", headers=reviewer).json()
         assert status["queue"]["review_events"] == len(before)
         assert httpx.post(f"{url}/review/push", headers=reviewer, json={}).status_code == 403
@@ -271,6 +276,7 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
         # A deletion while the receiver is up arrives as a `deleted` row through the webhook.
         clients[1].delete_annotation(annotation_ids[tasks[3][1]])
         del expected[tasks[3][1]]
+        _settled(url, steward)
         status = httpx.get(f"{url}/review/status", headers=reviewer).json()
         assert status["queue"]["review_events"] == len(before) + 2
         assert {t["reviewer"] for t in status["throughput"]} == set(emails)

@@ -17,7 +17,7 @@ SpeakerOpt = Annotated[list[str], typer.Option("--speaker", help="SPEAKER=ROLE, 
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files or directories (recursive)")],
     source: Annotated[Optional[str], typer.Option(help="source name (default: each PATH's name)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="|".join(FORMATS))] = "auto",
+    format: Annotated[str, typer.Option("--format", help="|".join(FORMATS))] = "auto",
     field: Annotated[list[str], typer.Option("--field", help="ROLE=NAME column/key mapping, e.g. text=body")] = [],
     speaker: SpeakerOpt = [],
     exclude: Annotated[list[str], typer.Option(help="glob of files to leave out, e.g. '*_metadata.csv'")] = [],
@@ -37,7 +37,7 @@ def ingest(
             out.print(f"  … {len(r['rejected']) - 20} more (see `curator stats` or the rejects table)")
 
     with friendly_errors():
-        run("ingest", {"paths": [str(p) for p in paths], "source": source, "format": fmt, "field": field,
+        run("ingest", {"paths": [str(p) for p in paths], "source": source, "format": format, "field": field,
                        "speaker": speaker, "exclude": exclude, "max_record_bytes": max_record_bytes},
             as_json, render, verbose=verbose)
 

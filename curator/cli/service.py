@@ -47,10 +47,72 @@ def doctor(as_json: JsonOpt = False):
         run("doctor", {}, as_json, render)
 
 
+def _start_background(host: str | None, port: int | None) -> None:
+    """Start ``curator serve`` as a detached process, wait until it answers, say how to stop it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    settings = get_settings()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    log = settings.state_dir / "serve.log"
+    args = [sys.executable, "-m", "curator", "serve", *(["--host", host] if host else []),
+            *(["--port", str(port)] if port else [])]
+    with open(log, "ab") as sink:
+        proc = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env=dict(os.environ))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+            fail(f"the service exited at start ({proc.returncode}): " + " | ".join(tail))
+        service = through_service()
+        if service is not None:
+            try:
+                if httpx.get(f"{service.url}/health", timeout=2).status_code == 200:
+                    out.print(f"curator service on {service.url} (PID {proc.pid}), owning {settings.db}; log in {log}; "
+                              "stop it with `curator serve --stop`", highlight=False)
+                    return
+            except httpx.TransportError:
+                pass
+        time.sleep(0.2)
+    proc.terminate()
+    fail(f"the service did not answer within 120 s; see {log}")
+
+
+def _stop() -> None:
+    import os
+    import signal
+    import time
+
+    from .. import service_file
+
+    settings = get_settings()
+    info = service_file.read(settings.db)
+    if info is None:
+        out.print(f"no curator service owns {settings.db}")
+        return
+    os.kill(info.pid, signal.SIGTERM)  # uvicorn shuts down gracefully: the inbox is applied, jobs cancelled
+    deadline = time.monotonic() + 60
+    while service_file.read(settings.db) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    out.print(f"stopped the curator service on {info.url} (PID {info.pid})", highlight=False)
+
+
 def serve(host: Annotated[Optional[str], typer.Option()] = None,
-          port: Annotated[Optional[int], typer.Option()] = None):
+          port: Annotated[Optional[int], typer.Option()] = None,
+          background: Annotated[bool, typer.Option("--background", help="start it detached, wait until it "
+                                                   "answers, and return (log in $CURATOR_STATE_DIR/serve.log)")] = False,
+          stop: Annotated[bool, typer.Option("--stop", help="stop the service that owns this store")] = False):
     """Run the API service; it owns the store file while it runs, and the CLI sends its commands to it."""
     with friendly_errors():
+        if stop:
+            return _stop()
+        if background:
+            return _start_background(host, port)
         import uvicorn
 
         from ..api.app import create_app
@@ -61,9 +123,11 @@ def serve(host: Annotated[Optional[str], typer.Option()] = None,
         if running is not None and running.discovered:
             fail(f"{settings.db} is already served by {running.url}; stop that service first")
         open_store(settings.db).close()  # fail in one line if another process holds the store
+        # The service's own address: Label Studio's webhook URL and the service file derive from it.
+        settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
         app = create_app(settings)
-        app.state.port = port or settings.port
-        uvicorn.run(app, host=host or settings.host, port=app.state.port, workers=1)
+        app.state.port = settings.port
+        uvicorn.run(app, host=settings.host, port=settings.port, workers=1)
 
 
 jobs_app = typer.Typer(help="The service's jobs: list, show, follow, cancel (needs a running service).",

@@ -71,7 +71,7 @@ def stats(version: Annotated[Optional[str], typer.Option(help="NAME@N: one versi
         run("stats", {"version": version, "tokenizer": tokenizer, "max_seq_len": max_seq_len}, as_json, render)
 
 
-def sql(query: Annotated[str, typer.Argument(help="one SELECT statement")],
+def sql(sql: Annotated[str, typer.Argument(help="one SELECT statement")],
         max_rows: Annotated[Optional[int], typer.Option(min=1, help="at most this many rows")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")] = False):
     """Run one read-only SELECT on the store (the same checks as POST /sql)."""
@@ -81,4 +81,4 @@ def sql(query: Annotated[str, typer.Argument(help="one SELECT statement")],
                         tuple(result["columns"]), result["rows"]))
 
     with friendly_errors():
-        run("sql", {"sql": query, "max_rows": max_rows}, as_json, render)
+        run("sql", {"sql": sql, "max_rows": max_rows}, as_json, render)

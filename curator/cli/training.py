@@ -58,7 +58,7 @@ def _finish(data: dict, detach: bool, as_json: bool) -> None:
 
 
 def train(
-    target: Annotated[str, typer.Argument(help="an approved version NAME@N, or a directory written by "
+    version: Annotated[str, typer.Argument(help="an approved version NAME@N, or a directory written by "
                                                "`curator export NAME@N --format openai`")],
     base_model: Annotated[str, typer.Option(help="local model folder or hub id")],
     config: Annotated[Optional[Path], typer.Option(help="YAML training config (unknown keys are errors)")] = None,
@@ -71,7 +71,7 @@ def train(
         from trainer.config import TrainConfig  # torch-free: a config typo is reported before anything starts
 
         cfg = TrainConfig.load(config, {"max_steps": max_steps} if max_steps is not None else None)
-        data = execute("train", {"version": target, "base_model": base_model, "config": cfg.model_dump(mode="json")},
+        data = execute("train", {"version": version, "base_model": base_model, "config": cfg.model_dump(mode="json")},
                        quiet=as_json, label="starting")
         _finish(data, detach, as_json)
 

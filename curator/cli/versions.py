@@ -12,6 +12,7 @@ from ..ops import get
 from . import remote
 from .dispatch import execute, run, through_service
 from .output import JsonOpt, emit_json, err, fail, friendly_errors, out
+from .output import out as console  # `export --out` takes the name `out`
 
 version_app = typer.Typer(help="Immutable dataset versions: create, approve, list, show, diff.", no_args_is_help=True)
 RefArg = Annotated[str, typer.Argument(help="NAME@N, e.g. support@2")]
@@ -143,22 +144,22 @@ def diff(a: RefArg, b: RefArg, as_json: JsonOpt = False):
         run("version.diff", {"a": a, "b": b}, as_json, render)
 
 
-def export(ref: RefArg,
-           fmt: Annotated[str, typer.Option("--format", help="openai|alpaca|parquet|hf")] = "openai",
-           out_dir: Annotated[Path, typer.Option("--out", help="directory to write (replaced if an earlier export)")] = Path("export"),
+def export(version: RefArg,
+           format: Annotated[str, typer.Option("--format", help="openai|alpaca|parquet|hf")] = "openai",
+           out: Annotated[Path, typer.Option("--out", help="directory to write (replaced if an earlier export)")] = Path("export"),
            as_json: JsonOpt = False):
     """Write a version's splits for a trainer (OpenAI JSONL, Alpaca JSON, Parquet, HF DatasetDict) with manifest.json."""
     with friendly_errors():
-        params = {"version": ref, "format": fmt, "out": str(out_dir)}
+        params = {"version": version, "format": format, "out": str(out)}
         get("export").params.model_validate(params)
         service = through_service()
-        manifest = execute("export", params, quiet=as_json, label=f"exporting {ref} as {fmt}")
+        manifest = execute("export", params, quiet=as_json, label=f"exporting {version} as {format}")
         if service is not None:  # the service wrote its own copy: fetch it, each file checked on arrival
-            remote.download_export(service, manifest, out_dir)
+            remote.download_export(service, manifest, out)
         if as_json:
             emit_json(manifest)
             return
-        out.print(f"{manifest['ref']} ({manifest['status']}) → {out_dir} as {fmt}: "
+        console.print(f"{manifest['ref']} ({manifest['status']}) → {out} as {format}: "
                   + ", ".join(f"{s} {v['count']}" for s, v in manifest["splits"].items()), highlight=False)
         if manifest["status"] != "approved":
             err.print(f"note: {manifest['ref']} is a draft; trainers refuse unapproved versions")

@@ -116,6 +116,7 @@ class Runner:
             self._cv.notify_all()
         if self._thread:
             self._thread.join(timeout)
+        self.drain_inbox()  # what was acknowledged is applied before the store closes
         for job in list(self._queue):
             self._finish(job, "cancelled", error={"type": "ServiceStopped", "status": 503,
                                                   "detail": "the service stopped before this job started"})

@@ -119,18 +119,3 @@ def operation(name: str, *, params: type[BaseModel], result: type[BaseModel], ki
         return fn
 
     return register
-
-
-def get(name: str) -> Operation:
-    from . import catalogue  # noqa: F401  (importing it registers every operation)
-
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise CuratorError(f"unknown operation {name!r}") from None
-
-
-def all_operations() -> dict[str, Operation]:
-    from . import catalogue  # noqa: F401
-
-    return dict(REGISTRY)

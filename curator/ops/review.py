@@ -40,7 +40,7 @@ def setup(ctx: Context, _p: NoParams) -> dict:
 
 
 class PushParams(Params):
-    limit: Optional[int] = Field(None, ge=1, description="push at most N candidates (by id)")
+    limit: Optional[int] = Field(None, ge=0, description="push at most N candidates (by id); 0 pushes none")
     overlap: Optional[int] = Field(None, ge=1, le=10, description="independent reviews wanted per task "
                                    "(default: the project's current overlap, 1 at first)")
 
