@@ -20,7 +20,10 @@ def _commands() -> list[str]:
 def test_readme_opens_with_the_two_commands():
     first, second = _commands()[:2]
     assert "curator ingest examples/data/*" in first and "curator stats" in first
-    assert 'pip install -q -e ".[dev]"' in second and "pytest" in second
+    assert second == "scripts/test.sh"  # it installs everything itself, chromium included
+    script = (REPO / "scripts" / "test.sh").read_text(encoding="utf-8")
+    assert 'pip install -q -e ".[dev]"' in script and "apt-get install -y -qq chromium" in script
+    assert 'exec .venv/bin/pytest -q "$@"' in script
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert second in ci, ".ci/run must call the README's test command verbatim"
 
