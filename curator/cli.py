@@ -137,7 +137,8 @@ def ingest(
     if as_json:
         _emit_json(report.summary())
         return
-    out.print(f"batch {report.batch_id}: {report.files} files ({report.files_skipped} already ingested), "
+    out.print(f"batch {report.batch_id}: {report.files} files ({report.files_skipped} already ingested, "
+              f"{len(report.file_copies)} byte-identical copies recorded), "
               f"{report.documents_added} documents, {report.examples_added} examples, "
               f"{report.duplicates_skipped} exact duplicates skipped, {len(report.rejected)} rejected")
     for r in report.rejected[:20]:
@@ -209,6 +210,8 @@ def dedup(ctx: typer.Context,
 
 
 def _print_cluster(data: dict) -> None:
+    for c in data.get("file_copies", []):
+        out.print(f"byte-identical copy of its file {c['kept_path']}: {c['path']} (batch {c['batch_id']})", highlight=False)
     if data["cluster"] is None:
         out.print(f"{data['target']} {data['row_id']}: {data['why']}")
         return
