@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ... import versions as lib
+from ...versions.overlap import OverlapParams
 from ...store import WRITE_LOCK
 from ..deps import Conn, Steward, actor
 
@@ -24,6 +25,10 @@ class VersionRequest(BaseModel):
     seed: int = Field(0, ge=0)
     where: Optional[str] = Field(None, description="SQL boolean over the version_candidates columns")
     min_rating: Optional[float] = Field(None, ge=1, le=5)
+    group_by: Optional[str] = None  # SQL expression over version_candidates: equal values share a group
+    boilerplate_share: float = Field(0.05, gt=0, le=1)
+    boilerplate_count: int = Field(10, ge=2)
+    min_shared_ngrams: int = Field(10, ge=1)
 
 
 def _locked(fn, *args, **kwargs):
@@ -39,7 +44,10 @@ def list_versions(conn: Conn, _caller: Steward, name: Optional[str] = None) -> l
 @router.post("", status_code=201)
 async def create(body: VersionRequest, conn: Conn, caller: Steward) -> dict:
     return await run_in_threadpool(_locked, lib.create_version, conn, body.name, actor(caller), split=body.split,
-                                   seed=body.seed, where=body.where, min_rating=body.min_rating)
+                                   seed=body.seed, where=body.where, min_rating=body.min_rating,
+                                   group_by=body.group_by, overlap=OverlapParams(boilerplate_share=body.boilerplate_share,
+                                                                                 boilerplate_count=body.boilerplate_count,
+                                                                                 min_shared=body.min_shared_ngrams))
 
 
 @router.get("/{ref}")
