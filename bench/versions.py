@@ -52,9 +52,12 @@ def build_store(root: Path) -> Path:
 
 def leaks(conn, items: list[dict], documents: dict[int, int | None]) -> dict:
     from curator.dedup.leakage import cross_pairs
-    from curator.versions.leakage import _ngram_pairs
+    from curator.versions.overlap import OverlapParams, collect, cross_split_pairs, shared_pairs
 
     by_split = {s: [i for i in items if i["split"] == s] for s in SPLITS}
+    overlap = OverlapParams.from_dict(None)  # responses, no boilerplate: the check before grouping by it
+    grams = collect([(i["example_id"], i["messages"]) for i in items], overlap)
+    ngram13 = cross_split_pairs(shared_pairs(grams, 1), {i["example_id"]: i["split"] for i in items}, SPLITS, overlap.fields)
     splits_of: dict[int, set[str]] = {}
     for i in items:
         if documents[i["example_id"]] is not None:
@@ -63,7 +66,7 @@ def leaks(conn, items: list[dict], documents: dict[int, int | None]) -> dict:
                                [i["example_id"] for i in by_split[b]]))
                for a, b in combinations(SPLITS, 2))
     return {"examples": len(items), "documents_straddling": sum(len(s) > 1 for s in splits_of.values()),
-            "documents": len(splits_of), "near_duplicate_pairs": near, "ngram13_pairs": len(_ngram_pairs(by_split, 13))}
+            "documents": len(splits_of), "near_duplicate_pairs": near, "ngram13_pairs": len(ngram13)}
 
 
 def baseline_split(pool: list[dict], seed: int) -> list[dict]:

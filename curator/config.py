@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     max_cost_usd: float | None = Field(None, gt=0, description="stop sending new requests past this spend")
     pii_policy: Literal["block", "redact", "allow"] = Field(
         "redact", description="PII in text sent to the model provider: block the chunk, redact it, or allow it")
+    pii_ner: Literal["auto", "none"] = Field(
+        "auto", description="person-name detection: `auto` uses a spaCy pipeline (CURATOR_PII_SPACY_MODEL, else the "
+                            "best installed); `none` is the explicit, logged opt-out (names then leave as they are)")
+    pii_spacy_model: str | None = Field(None, description="spaCy pipeline for PII NER, by package name or path "
+                                                          "(e.g. en_core_web_lg); unset: the best installed one")
     pii_restore: bool = Field(True, description="under `redact`, put the original values back into stored "
                                                 "examples (they never leave this machine); false keeps placeholders")
     prices: dict[str, dict[str, float]] = Field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_PRICES.items()},

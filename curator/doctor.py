@@ -38,13 +38,25 @@ def _store(settings: Settings, conn: duckdb.DuckDBPyConnection | None = None) ->
 
 
 def _pii(settings: Settings) -> dict:
-    from .synth.pii import NER_ENTITIES, active_detectors, installed_spacy_model
+    from .errors import CuratorError
+    from .synth.pii import INSTALL_HINT, active_detectors, ner_status
 
-    ner = installed_spacy_model()
+    try:
+        detectors, ner = active_detectors(), ner_status()
+    except CuratorError as e:  # a named pipeline that cannot load, or fails its pinned hash
+        return {"policy": settings.pii_policy, "restore_in_examples": settings.pii_restore, "detectors": [],
+                "ner_model": settings.pii_spacy_model, "names_detected": False, "opted_out": False, "warning": str(e)}
+    if ner["names_detected"]:
+        warning = None
+    elif ner["opted_out"]:
+        warning = "CURATOR_PII_NER=none: person names are NOT detected and leave unredacted (explicit opt-out)"
+    elif settings.pii_policy == "allow":
+        warning = "no person-name detector is active (policy 'allow' sends text as is)"
+    else:
+        warning = f"no person-name detector is active: synthesis refuses to send anything; {INSTALL_HINT}"
     return {"policy": settings.pii_policy, "restore_in_examples": settings.pii_restore,
-            "detectors": active_detectors(), "ner_model": ner,
-            "warning": None if ner else (f"no NER model installed: {', '.join(NER_ENTITIES)} are not detected; "
-                                         "install a spaCy pipeline such as en_core_web_lg to detect names")}
+            "detectors": detectors, "ner_model": ner["model"], "names_detected": ner["names_detected"],
+            "opted_out": ner["opted_out"], "warning": warning}
 
 
 def _label_studio(settings: Settings) -> dict:

@@ -183,8 +183,8 @@ def test_steward_uploads_chat_and_alpaca(service):
     assert body["files"] == 2 and body["files_skipped"] == 0
     assert body["examples_added"] == 3 and body["documents_added"] == 0
     assert body["duplicates_skipped"] == 0 and body["rejected"] == []
-    assert set(body) == {"batch_id", "files", "files_skipped", "documents_added", "examples_added",
-                         "duplicates_skipped", "rejected"}
+    assert set(body) == {"batch_id", "files", "files_skipped", "skipped_files", "file_copies", "documents_added",
+                         "examples_added", "duplicates_skipped", "rejected"}
     assert sources["api-happy"]["files"] == 2 and sources["api-happy"]["examples"] == 3
     assert any(row["source"] == "api-happy" and row["examples"] == 3 for row in stats["by_source"])
     saved = {p.name for p in service.uploads.glob("*/*.jsonl")}

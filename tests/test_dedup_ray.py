@@ -22,7 +22,8 @@ from curator.ingest import IngestOptions, ingest_paths
 from curator.store import open_store
 
 BITEXT_ROWS, CODEGEN_ROWS, PLANTED = 1500, 800, 40
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")  # Ray's own settings
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context"),  # Ray's own settings
+              pytest.mark.slow]
 
 
 @pytest.fixture(scope="module", autouse=True)

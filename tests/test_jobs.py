@@ -147,6 +147,7 @@ def _payload(i: int, task_id: int, draft: str) -> dict:
                            "result": _answer(i, draft)[0]}}
 
 
+@pytest.mark.slow
 def test_webhooks_during_a_long_job_are_acknowledged_then_applied_once(tmp_path, corpus, label_studio):
     secret = "jobs-webhook-secret"
     env = make_env(tmp_path, CURATOR_LABEL_STUDIO_URL=label_studio.url, CURATOR_LABEL_STUDIO_TOKEN=label_studio.token,

@@ -30,6 +30,13 @@ SENTENCES = [
 ]
 
 
+NER_TYPES = ("PERSON", "LOCATION", "NRP")  # statistical NER may also tag words of the planted sentences
+
+
+def patterns(findings) -> list:
+    return [f for f in findings if f.entity_type not in NER_TYPES]
+
+
 def luhn_ok(number: str) -> bool:
     digits = [int(c) for c in number if c.isdigit()][::-1]
     total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2)
@@ -67,7 +74,8 @@ def test_scan_finds_every_planted_identifier(planted):
         assert (value, entity_type) in found, f"{entity_type} {value!r} not found"
     for f in pii.scan(planted):
         assert planted[f.start : f.end] == f.text
-        assert f.text in PLANTED  # nothing else in the NDA is flagged
+    for f in patterns(pii.scan(planted)):
+        assert f.text in PLANTED  # no pattern flags anything else in the NDA
 
 
 def test_scan_resolves_overlaps(planted):
@@ -85,7 +93,7 @@ def test_redact_removes_every_value_with_consistent_placeholders(planted):
     assert result.blocked_reason is None
     for value in PLANTED:
         assert value not in sent
-    tags = re.findall(r"<[A-Z_]+_\d+>", sent)
+    tags = [t for t in re.findall(r"<[A-Z_]+_\d+>", sent) if not t.startswith(tuple(f"<{n}_" for n in NER_TYPES))]
     assert tags.count("<EMAIL_ADDRESS_1>") == 2  # the same address twice: one placeholder
     assert {"<PHONE_NUMBER_1>", "<CREDIT_CARD_1>", "<US_SSN_1>", "<IP_ADDRESS_1>",
             "<IBAN_CODE_1>"} <= set(tags)
@@ -122,14 +130,14 @@ def test_block_sends_nothing_and_names_the_entity_types(planted):
     for entity_type in set(PLANTED.values()):
         assert entity_type in result.blocked_reason
     assert "EMAIL_ADDRESS x2" in result.blocked_reason
-    assert len(result.findings) == 7
+    assert len(patterns(result.findings)) == 7
 
 
 def test_allow_sends_text_unchanged_and_still_reports(planted):
     result = pii.apply_policy(planted, "allow", None)
     assert result.text_to_send == planted
     assert result.blocked_reason is None
-    assert {f.entity_type for f in result.findings} == set(PLANTED.values())
+    assert {f.entity_type for f in patterns(result.findings)} == set(PLANTED.values())
 
 
 def test_clean_text_passes_every_policy_unchanged(nda_text):

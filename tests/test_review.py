@@ -26,6 +26,8 @@ from annotation.labeling import REASONS
 from service_fixture import free_port as _free_port
 from conftest import REPO, make_env, run_curator, run_json
 
+pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves it out
+
 SECRET = "test-webhook-secret"
 REVIEWER_B = "reviewer.b@example.com"
 

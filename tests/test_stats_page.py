@@ -12,6 +12,8 @@ from conftest import REPO
 from stats_store import build
 from test_api import _serving
 
+pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves it out
+
 ARTIFACTS = REPO / "tests" / "artifacts"
 
 

@@ -28,6 +28,8 @@ from conftest import make_env, run_curator  # noqa: E402
 from trainer_data import (EOT_OUTSIDE, NO_GENERATION, SYSTEM, build_tiny_model,  # noqa: E402
                           routing_examples, set_template, write_export)
 
+pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves it out
+
 torch.set_num_threads(1)
 
 RUN_CONFIG = {"system_prompt": SYSTEM, "max_seq_length": 128, "max_steps": 300, "eval_steps": 25,

@@ -16,6 +16,8 @@ from conftest import make_env, run_curator, run_json
 from test_api import _serving
 from trainer_data import SYSTEM, build_tiny_model, routing_examples
 
+pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves it out
+
 RUN_CONFIG = {"system_prompt": SYSTEM, "max_seq_length": 128, "max_steps": 40, "eval_steps": 20,
               "learning_rate": 1e-3, "per_device_train_batch_size": 8, "gradient_checkpointing": False,
               "eval_max_new_tokens": 4, "logging_steps": 10}

@@ -113,8 +113,8 @@ def test_groups_never_straddle_and_planted_leaks_block_approval(env):
         msgs = orjson.loads(messages)
         msgs[0]["content"] = msgs[0]["content"].replace("Write the", "Please write the", 1) + " Thanks."
         records.append({"messages": msgs})
-    for k, (_, messages) in enumerate(originals[16:]):  # paraphrases: another question, a copied 20-word passage
-        passage = " ".join(orjson.loads(messages)[1]["content"].split()[:20])
+    for k, (_, messages) in enumerate(originals[16:]):  # paraphrases: another question, a copied 30-word passage
+        passage = " ".join(orjson.loads(messages)[1]["content"].split()[:30])
         records.append({"messages": [{"role": "user", "content": f"What did the clinician record about visit {k}?"},
                                      {"role": "assistant", "content": f"In short: {passage} Nothing else was noted."}]})
     planted = plant(env, records)
@@ -122,7 +122,7 @@ def test_groups_never_straddle_and_planted_leaks_block_approval(env):
 
     created = run_json(["version", "create", "mts", "--seed", "3"], env)
     ref = created["ref"]
-    assert ref == "mts@1" and created["unclustered"] == len(planted)  # planted after the dedup run
+    assert ref == "mts@1" and created["unclustered"] == len(planted)  # planted after the dedup run, grouped anyway
     split = items(env, ref)
     assert set(split) >= set(planted) and not any(i % 10 == 0 for i in split if i not in planted)
     assert set(split.values()) == {"train", "validation", "test"}
@@ -135,35 +135,52 @@ def test_groups_never_straddle_and_planted_leaks_block_approval(env):
     assert sql(env, "SELECT max(n) FROM (SELECT count(*) n FROM dataset_items i JOIN examples e ON e.id = i.example_id "
                     "GROUP BY e.document_id)")[0][0] >= 3
 
-    proc = run_curator(["version", "approve", ref, "--json"], env, check=False)
-    assert proc.returncode == 1
-    answer = json.loads(proc.stdout)
-    report = answer["leakage"]
+    # The splitter used the gate's relations: every planted pair sits in one split with its original.
+    assert [(p, o, split[p], split[o]) for p, o in pairs if split[p] != split[o]] == [], created["grouping"]
+    report_at_create = created["grouping"]["report"]
+    assert report_at_create["near_duplicate_pairs"] >= 16 and report_at_create["ngram_links"] >= 16
+    assert created["grouping"]["overlap"] == {"ngram": 13, "fields": ["response", "input"], "min_shared": 10,
+                                              "boilerplate_share": 0.05, "boilerplate_count": 10}
+    leakage = run_json(["version", "leakage", ref], env)
+    assert leakage["clean"] and leakage["n_near_duplicate_pairs"] == leakage["n_ngram_pairs"] == 0
+    assert leakage["overlap"] == created["grouping"]["overlap"]
+
+    # The gate still runs the full check: with each planted example moved to another split than its
+    # original (as a version cut without these relations would hold them), it names every pair.
+    from curator.store import connect
+    from curator.versions import resolve
+    from curator.versions.hashing import verify_version
+    from curator.versions.leakage import check_leakage, describe
+
+    conn = connect(env["CURATOR_DB"])
+    try:
+        version = resolve(conn, ref)
+        moved = [dict(i) for i in verify_version(conn, version)]
+        other = {"train": "test", "validation": "train", "test": "train"}
+        for i in moved:
+            if i["example_id"] in planted:
+                i["split"] = other[i["split"]]
+        report = check_leakage(conn, version, moved)
+    finally:
+        conn.close()
+    order = ("train", "validation", "test")
+    new_split = {i["example_id"]: i["split"] for i in moved}
     near = {(p["a"], p["b"]) for p in report["near_duplicate_pairs"]}
     ngram = {(p["a"], p["b"]) for p in report["ngram_pairs"]}
-    crossed = [(p, o) for p, o in pairs if split[p] != split[o]]
-    assert any(p in planted[:16] for p, _ in crossed) and any(p in planted[16:] for p, _ in crossed)
+    assert not report["clean"]
     for p, o in pairs:
-        pair = tuple(sorted((p, o), key=lambda i: ("train", "validation", "test").index(split[i])))
-        if split[p] == split[o]:
-            assert pair not in near and pair not in ngram
-        elif p in planted[:16]:
-            assert pair in near  # Jaccard over the threshold, never clustered: the check finds it
+        pair = tuple(sorted((p, o), key=lambda i: order.index(new_split[i])))
+        if p in planted[:16]:
+            assert pair in near  # Jaccard over the threshold: the check finds it
         else:
             assert pair in ngram and pair not in near  # only the response 13-grams give it away
     first = (report["near_duplicate_pairs"] or report["ngram_pairs"])[0]
-    assert f"example {first['a']} ({first['split_a']}) ~ example {first['b']} ({first['split_b']})" in answer["error"]
-    total = report["n_near_duplicate_pairs"] + report["n_ngram_pairs"]
-    assert total == len(near) + len(ngram) and (total <= 10 or f"{total - 10} more" in answer["error"])
-    assert run_json(["version", "leakage", ref], env) == report  # the same check, without approving
-    assert run_json(["version", "show", ref], env)["status"] == "draft"
+    assert describe(report).startswith(f"example {first['a']} ({first['split_a']}) ~ example {first['b']} "
+                                       f"({first['split_b']})")
 
-    # Resolution: reject one side of every pair in review, cut a new version, which passes.
-    ref2, rejected = approve_resolving(env, "mts", seed=3)
-    assert ref2 != ref and rejected
-    assert not set(rejected) & set(items(env, ref2))
-    version = run_json(["version", "show", ref2], env)
-    assert version["status"] == "approved" and version["leakage"]["clean"] and version["parent_id"] is not None
+    # The version as cut is approved at once: 0 refusals.
+    approved = run_json(["version", "approve", ref], env)
+    assert approved["status"] == "approved" and approved["leakage"]["clean"]
 
 
 def test_frozen_test_set_and_exact_diff(env, tmp_path):
@@ -184,8 +201,12 @@ def test_frozen_test_set_and_exact_diff(env, tmp_path):
     again = run_json(["version", "create", "notes", "--seed", "1"], env)  # a repeated command adds nothing
     assert (again["ref"], again["created"]) == (v2, False)
     d = run_json(["version", "diff", v1, v2], env)
-    assert (d["added"], d["removed"], d["changed"], d["moved"]) == (added, sorted(removed), [edited], [])
-    assert d["unchanged"] == len(s1) - 3
+    assert (d["added"], d["removed"], d["changed"]) == (added, sorted(removed), [edited])
+    # Shares are filled in hash order, so a group at a share boundary may move as the pool changes;
+    # groups that were in test of the approved v1 never leave it (frozen), and few groups move.
+    assert all(m["from"] != "test" and m["to"] != "test" for m in d["moved"])
+    assert len(d["moved"]) <= 0.03 * len(s1)
+    assert d["unchanged"] == len(s1) - 3 - len(d["moved"])
     shown = sql(env, "SELECT messages FROM dataset_items i JOIN dataset_versions v ON v.id = i.version_id "
                      "WHERE v.name = 'notes' AND v.number = 2 AND example_id = ?", [edited])[0][0]
     assert orjson.loads(shown)[-1] == {"role": "assistant", "content": "Edited by the reviewer."}

@@ -45,25 +45,28 @@ def test_versions_and_exports_over_http(service):
     for method in ("put", "patch", "delete"):  # no route changes a version
         assert getattr(steward, method)(f"/versions/{ref}").status_code == 405
 
-    # The MTS-Dialog notes hold real cross-visit copies: approval is refused, naming the pairs.
-    refused = steward.post(f"/versions/{ref}/approve")
-    assert refused.status_code == 409, refused.text
-    report = refused.json()["leakage"]
-    assert not report["clean"] and report == steward.get(f"/versions/{ref}/leakage").json()
-    pairs = report["near_duplicate_pairs"] + report["ngram_pairs"]
-    assert pairs and all(f"example {p['a']} ({p['split_a']})" in refused.json()["detail"] for p in pairs[:10])
-    # Resolution: the steward cuts api@2 without one side of each pair (a filter: the service owns
-    # the store, so review's rejection cannot be simulated in SQL here), and approval passes.
-    drop = sorted({p["b"] for p in pairs})
-    where = "id NOT IN (" + ", ".join(map(str, drop)) + ")"
-    v2 = steward.post("/versions", json={"name": "api", "seed": 5, "where": where}).json()
+    # The MTS-Dialog notes hold real cross-visit copies: the splitter grouped them by the gate's own
+    # relation (their shared note n-grams), so the version is approved as cut; the report says so.
+    grouped = v1.json()["grouping"]["report"]
+    assert grouped["ngram_links"] >= 1 and grouped["largest"][0]["examples"] >= 2
+    approved1 = steward.post(f"/versions/{ref}/approve")
+    assert approved1.status_code == 200, approved1.text
+    assert approved1.json()["leakage"] == steward.get(f"/versions/{ref}/leakage").json()
+    assert approved1.json()["leakage"]["clean"]
+    # A user key joins the groups: every example of one section type in one group (and split).
+    v2 = steward.post("/versions", json={"name": "api", "seed": 5, "where": "id > 5",
+                                         "group_by": "metadata->>'section_header'"}).json()
     assert v2["ref"] == "api@2" and v2["parent_id"] == v1.json()["id"]
+    assert v2["grouping"]["group_by"] == "metadata->>'section_header'"
+    assert v2["grouping"]["report"]["groups"] < grouped["groups"]
+    bad_key = steward.post("/versions", json={"name": "api", "group_by": "getenv('HOME')"})
+    assert bad_key.status_code == 400 and "--group-by" in bad_key.json()["detail"]
     approved = steward.post("/versions/api@2/approve")
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved" and approved.json()["approved_by"] == "api:steward"
     assert steward.post("/versions/api@2/approve").status_code == 409
     diff = steward.get("/versions/api@1/diff/api@2").json()
-    assert diff["removed"] == drop and diff["added"] == [] and diff["moved"] == []
+    assert diff["removed"] == [1, 2, 3, 4, 5] and diff["added"] == []
 
     assert reviewer.post("/exports", json={"version": "api@2"}).status_code == 403
     made = steward.post("/exports", json={"version": "api@2", "format": "openai"})

@@ -27,6 +27,8 @@ class IngestResult(BaseModel):
     batch_id: int
     files: int
     files_skipped: int
+    skipped_files: list[dict] = []  # {path, ingested_as}: already committed by an earlier batch
+    file_copies: list[dict] = []  # {path, copy_of}: byte-identical copies met in this batch
     documents_added: int
     examples_added: int
     duplicates_skipped: int

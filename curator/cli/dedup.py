@@ -48,6 +48,8 @@ def dedup(ctx: typer.Context,
 
 
 def _print_cluster(data: dict) -> None:
+    for c in data.get("file_copies", []):
+        out.print(f"byte-identical copy of its file {c['kept_path']}: {c['path']} (batch {c['batch_id']})", highlight=False)
     if data["cluster"] is None:
         out.print(f"{data['target']} {data['row_id']}: {data['why']}")
         return

@@ -28,7 +28,8 @@ def ingest(
     """Ingest documents, transcripts and existing fine-tuning sets; one transaction per file."""
 
     def render(r: dict) -> None:
-        out.print(f"batch {r['batch_id']}: {r['files']} files ({r['files_skipped']} already ingested), "
+        out.print(f"batch {r['batch_id']}: {r['files']} files ({r['files_skipped']} already ingested, "
+                  f"{len(r['file_copies'])} byte-identical copies recorded), "
                   f"{r['documents_added']} documents, {r['examples_added']} examples, "
                   f"{r['duplicates_skipped']} exact duplicates skipped, {len(r['rejected'])} rejected")
         for rej in r["rejected"][:20]:

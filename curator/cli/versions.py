@@ -29,8 +29,14 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
            where: Annotated[Optional[str], typer.Option(help="SQL boolean over version_candidates columns, "
                                                              "e.g. \"kind = 'extracted'\"")] = None,
            min_rating: Annotated[Optional[float], typer.Option(help="mean correctness rating at least this (1-5)")] = None,
+           group_by: Annotated[Optional[str], typer.Option(help="SQL expression over version_candidates columns whose "
+                                                                "equal values share a group, e.g. \"metadata->>'patient_id'\"")] = None,
+           boilerplate_share: Annotated[float, typer.Option(help="n-grams in more than this share of examples are boilerplate")] = 0.05,
+           boilerplate_count: Annotated[int, typer.Option(help="n-grams in more than this many examples are boilerplate")] = 10,
+           min_shared_ngrams: Annotated[int, typer.Option(help="examples sharing this many n-grams overlap")] = 10,
            as_json: JsonOpt = False):
     """Freeze approved, non-duplicate examples into a new immutable draft version of NAME."""
+    from ..versions.grouping import describe_report
 
     def render(version: dict) -> None:
         if not version["created"]:
@@ -39,16 +45,19 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
             return
         out.print(f"{version['ref']} (draft): {_counts(version['counts'])}; content hash {version['content_hash']}",
                   highlight=False, soft_wrap=True)
+        out.print(describe_report(version["grouping"]["report"]), highlight=False, soft_wrap=True)
         if version["dedup_run_id"] is None:
             err.print("note: no near-duplicate run yet, so examples were grouped by source only; run "
                       "`curator dedup --target examples` and create again", highlight=False, soft_wrap=True)
         elif version["unclustered"]:
-            err.print(f"note: {version['unclustered']} of its examples came after the latest near-duplicate run, so "
-                      "they were grouped without their near-duplicates; approval's leakage check will compare them, "
-                      "or run `curator dedup --target examples` and create again", highlight=False, soft_wrap=True)
+            err.print(f"note: {version['unclustered']} of its examples came after the latest near-duplicate run; they "
+                      "were grouped with their near-duplicates all the same, but `curator dedup --target examples` "
+                      "would mark duplicates among them", highlight=False, soft_wrap=True)
 
     with friendly_errors():
-        run("version.create", {"name": name, "split": split, "seed": seed, "where": where, "min_rating": min_rating},
+        run("version.create", {"name": name, "split": split, "seed": seed, "where": where, "min_rating": min_rating,
+                                "group_by": group_by, "boilerplate_share": boilerplate_share,
+                                "boilerplate_count": boilerplate_count, "min_shared_ngrams": min_shared_ngrams},
             as_json, render, label=f"freezing {name}")
 
 

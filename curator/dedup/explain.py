@@ -1,6 +1,7 @@
 """Why rows are near-duplicates: the cluster of a row in the latest run, pairwise Jaccard,
-shingles its members share, and the rule that chose the representative. Also the steward's
-override of that choice."""
+shingles its members share, and the rule that chose the representative; and the byte-identical
+copies of the row's file that ingest recorded (``file_copies``), so every copy of a row is traced
+from one place. Also the steward's override of that choice."""
 
 from __future__ import annotations
 
@@ -34,14 +35,23 @@ def _cluster(conn, target: str, run_id: int, row_id: int) -> list[dict]:
     return rows(conn, "dedup.cluster_of", {"run_id": run_id, "target": target, "row_id": row_id})
 
 
+def file_copies(conn: duckdb.DuckDBPyConnection, target: str, ids: list[int]) -> dict[int, list[dict]]:
+    """Row id → the byte-identical copies of its file met at ingest: ``{path, kept_path, batch_id}``."""
+    out: dict[int, list[dict]] = {}
+    for r in rows(conn, f"dedup.file_copies_{target}s", {"ids": ids}):
+        out.setdefault(r.pop("row_id"), []).append(r)
+    return out
+
+
 def explain(conn: duckdb.DuckDBPyConnection, target_name: str, row_id: int, shared: int = 3) -> dict:
     target = _target(target_name)
     run_id, params = _latest(conn, target)
     members = _cluster(conn, target, run_id, row_id)
     if not members and not rows(conn, f"dedup.row_info_{target}s", {"ids": [row_id]}):
         raise InputError(f"no {target} with id {row_id}")
+    copies = file_copies(conn, target, [row_id]).get(row_id, [])
     if not members:
-        return {"target": target, "row_id": row_id, "run_id": run_id, "cluster": None,
+        return {"target": target, "row_id": row_id, "run_id": run_id, "cluster": None, "file_copies": copies,
                 "why": f"not a near-duplicate of any row at Jaccard ≥ {params.threshold} ({params.key})"}
     ids = [m["row_id"] for m in members]
     info = {r["id"]: r for r in rows(conn, f"dedup.row_info_{target}s", {"ids": ids})}
@@ -60,6 +70,7 @@ def explain(conn: duckdb.DuckDBPyConnection, target_name: str, row_id: int, shar
                             "shared_shingles": [s.decode("utf-8", "replace") for s in common[:shared]]})
     return {"target": target, "row_id": row_id, "run_id": run_id, "params": params.model_dump(),
             "cluster": members[0]["cluster_id"], "representative": rep["row_id"], "why": rep["rule"],
+            "file_copies": copies,
             "members": out_members,
             "pairwise": [{"a": int(a), "b": int(b), "jaccard": round(float(j), 4)} for (a, b), j in zip(pairs, jac)]}
 

@@ -3,7 +3,10 @@
 Files are hashed and planned in this process, parsed (decode, normalise, validate, hash) in a
 pool of processes when there is enough work, and committed here in input order, so the
 result does not depend on which worker finished first. A file already committed for the same
-source (same SHA-256) is skipped: re-running after a crash finishes the job and nothing else.
+source (same SHA-256) by an earlier batch is skipped and named (``skipped_files``): re-running
+after a crash finishes the job and nothing else. A byte-identical copy met in the same batch (a
+contract filed twice under two names) is parsed once and recorded against the kept file, with
+its own path, in the kept file's transaction (``file_copies``), so every copy is traced.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class IngestReport:
     batch_id: int
     files: int = 0
     files_skipped: int = 0
+    skipped_files: list[dict] = field(default_factory=list)
+    file_copies: list[dict] = field(default_factory=list)
     documents_added: int = 0
     examples_added: int = 0
     duplicates_skipped: int = 0
@@ -48,6 +53,10 @@ class IngestReport:
     def summary(self, show_origin: Callable[[str], str] = str) -> dict:
         """The one JSON shape printed by ``curator ingest --json`` and returned by ``POST /ingest``."""
         return {"batch_id": self.batch_id, "files": self.files, "files_skipped": self.files_skipped,
+                "skipped_files": [{"path": show_origin(f["path"]), "ingested_as": show_origin(f["ingested_as"])}
+                                  for f in self.skipped_files],
+                "file_copies": [{"path": show_origin(f["path"]), "copy_of": show_origin(f["copy_of"])}
+                                for f in self.file_copies],
                 "documents_added": self.documents_added, "examples_added": self.examples_added,
                 "duplicates_skipped": self.duplicates_skipped,
                 "rejected": [{"origin": show_origin(r["origin"]), "reason": f"{r['code']}: {r['reason']}"}
@@ -142,7 +151,9 @@ def ingest_paths(conn: duckdb.DuckDBPyConnection, paths: list[Path], *, opts: In
                                     {"actor": actor, "options": orjson.dumps(options).decode()}).fetchone()[0]
             record_audit(conn, actor, "ingest.start", f"batch:{batch_id}", options)
         report = IngestReport(batch_id)
-        committed = {tuple(r) for r in conn.execute(query("ingest.committed_files")).fetchall()}
+        committed = {(s, h): path for s, h, path in conn.execute(query("ingest.committed_files")).fetchall()}
+        first: dict[tuple[int, str], _Planned] = {}  # this batch's kept file per (source, sha256)
+        copies: dict[Path, list[str]] = {}
         source_ids: dict[str, int] = {}
         planned: list[_Planned] = []
         total = sum(p.stat().st_size for _, p in found)
@@ -155,10 +166,17 @@ def ingest_paths(conn: duckdb.DuckDBPyConnection, paths: list[Path], *, opts: In
             key = (source_ids[name], plan.sha256)
             if key in committed:
                 report.files_skipped += 1
-                done += plan.n_bytes
+                report.skipped_files.append({"path": str(path), "ingested_as": committed[key]})
+            elif key in first:
+                if path != first[key].path:  # the same file named twice is one file, not a copy
+                    copies[first[key].path].append(str(path))
+                    report.file_copies.append({"path": str(path), "copy_of": str(first[key].path)})
+            else:
+                first[key] = plan
+                copies[path] = []
+                planned.append(plan)
                 continue
-            committed.add(key)
-            planned.append(plan)
+            done += plan.n_bytes
         if progress:
             progress("ingest", done, total)
         parallel = sum(p.n_bytes for p in planned) >= parallel_min_bytes
@@ -169,7 +187,7 @@ def ingest_paths(conn: duckdb.DuckDBPyConnection, paths: list[Path], *, opts: In
             elif parsed.is_empty():
                 parsed.rejects.append(Reject(f"{plan.path}:1", "empty_file", "the file holds no records"))
             result = commit_file(conn, parsed, source_id=source_ids[plan.source], batch_id=batch_id,
-                                 sha256=plan.sha256, n_bytes=plan.n_bytes)
+                                 sha256=plan.sha256, n_bytes=plan.n_bytes, copies=copies[plan.path])
             report.files += 1
             report.documents_added += result.documents
             report.examples_added += result.examples
@@ -181,7 +199,8 @@ def ingest_paths(conn: duckdb.DuckDBPyConnection, paths: list[Path], *, opts: In
             if file_done:
                 file_done(str(plan.path), {"documents": result.documents, "examples": result.examples,
                                            "duplicates": result.duplicates, "rejects": result.rejects})
-        counts = {k: v for k, v in report.as_dict().items() if k != "rejected"} | {"rejects": len(report.rejected)}
+        counts = ({k: v for k, v in report.as_dict().items() if k not in ("rejected", "skipped_files", "file_copies")}
+                  | {"rejects": len(report.rejected), "file_copies": len(report.file_copies)})
         with transaction(conn):
             conn.execute(query("ingest.finish_batch"), {"batch": batch_id, "counts": orjson.dumps(counts).decode()})
             record_audit(conn, actor, "ingest.finish", f"batch:{batch_id}", counts)

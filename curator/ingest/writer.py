@@ -38,13 +38,17 @@ def _count(conn: duckdb.DuckDBPyConnection, name: str, params: dict) -> int:
 
 
 def commit_file(conn: duckdb.DuckDBPyConnection, staged: StagedFile, *, source_id: int, batch_id: int,
-                sha256: str, n_bytes: int) -> FileResult:
+                sha256: str, n_bytes: int, copies: list[str] = ()) -> FileResult:
+    """``copies``: paths of byte-identical files of the same batch, recorded against this one."""
     ids = {"source": source_id, "batch": batch_id}
     with transaction(conn):
         file_id = conn.execute(query("ingest.insert_file"), {
             **ids, "path": staged.path, "sha256": sha256, "n_bytes": n_bytes, "format": staged.format,
         }).fetchone()[0]
         ids["file"] = file_id
+        if copies:
+            conn.execute(query("ingest.insert_file_copies"), {"batch": batch_id, "file": file_id, "sha256": sha256,
+                                                               "n_bytes": n_bytes, "paths": list(copies)})
         added_docs = added_examples = duplicates = 0
         if staged.documents.num_rows:
             conn.register("staged_documents", with_position(staged.documents))

@@ -20,6 +20,12 @@ class CreateParams(Params):
     where: Optional[str] = Field(None, description="SQL boolean over version_candidates columns, "
                                  "e.g. \"kind = 'extracted'\"")
     min_rating: Optional[float] = Field(None, ge=1, le=5, description="mean correctness rating at least this (1-5)")
+    group_by: Optional[str] = Field(None, description="SQL expression over version_candidates columns whose equal "
+                                    "values share a group, e.g. \"metadata->>'patient_id'\"")
+    boilerplate_share: float = Field(0.05, gt=0, le=1, description="n-grams in more than this share of examples are "
+                                     "boilerplate")
+    boilerplate_count: int = Field(10, ge=2, description="n-grams in more than this many examples are boilerplate")
+    min_shared_ngrams: int = Field(10, ge=1, description="examples sharing this many n-grams overlap")
 
 
 class VersionResult(Result):
@@ -34,10 +40,13 @@ class VersionResult(Result):
 def create(ctx: Context, p: CreateParams) -> dict:
     """Freeze approved, non-duplicate examples into a new immutable draft version of NAME."""
     from ..versions import create_version
+    from ..versions.overlap import OverlapParams
 
     ctx.progress(0, None, None, "grouping, splitting, hashing")
+    overlap = OverlapParams(boilerplate_share=p.boilerplate_share, boilerplate_count=p.boilerplate_count,
+                            min_shared=p.min_shared_ngrams)
     return create_version(ctx.conn, p.name, ctx.actor, split=p.split, seed=p.seed, where=p.where,
-                          min_rating=p.min_rating)
+                          min_rating=p.min_rating, group_by=p.group_by, overlap=overlap)
 
 
 class RefParams(Params):

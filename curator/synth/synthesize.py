@@ -33,7 +33,7 @@ from ..normalize import sha256_text
 from ..store import rows, transaction
 from ..sqlfiles import query
 from .client import ChatRequest, generate
-from .pii import Redactor, apply_policy, scan
+from .pii import Redactor, apply_policy, require_name_detector, scan
 from .templates import Template, load_template
 # codes after which a document stays pending: the request may succeed on a later run
 RETRYABLE = ("budget_exhausted", "timeout", "connection", "http_")
@@ -167,6 +167,7 @@ def synthesize(conn: duckdb.DuckDBPyConnection, settings: Settings, *, template:
         raise InputError("--n-per-chunk must be at least 1")
     if limit is not None and limit < 0:
         raise InputError("--limit must be 0 or more")
+    require_name_detector(settings.pii_policy)  # fail closed before anything is read or sent
     spec = load_template(template)
     report = SynthesizeReport(spec.name, spec.hash, dry_run=dry_run)
     documents = rows(conn, "synth.pending_documents", {"template_hash": spec.hash,

@@ -3,6 +3,10 @@
 Reads the pool (approved, not a near-duplicate, through the filter and rating floor), applies
 the reviewers' edits to the last assistant message, groups and splits, and inserts the version
 with its items and content hash in one transaction. The only INSERT into the version tables.
+
+Groups are the connected components of every relation approval's leakage check tests (near-
+duplicate pairs at the dedup threshold, shared non-boilerplate n-grams of responses and inputs)
+plus source document, source record and ``--group-by``, so a fresh version passes its own gate.
 """
 
 from __future__ import annotations
@@ -17,14 +21,16 @@ from ..audit import record_audit
 from ..errors import InputError
 from ..sqlfiles import query
 from ..store import rows, transaction
-from .filters import selected_ids
+from .filters import group_values, selected_ids
 from ..normalize import sha256_text
+from .grouping import grouping_report, relation_links
 from .hashing import canonical, content_hash, verify_version
+from .overlap import OverlapParams
 from .refs import check_name, resolve
 from .splits import SPLITS, Member, assign, parse_split
 
 # Parameters that, with identical items, make a new version the same as the latest one.
-SAME = ("filter", "min_rating", "split_spec", "seed", "dedup_run_id")
+SAME = ("filter", "min_rating", "split_spec", "seed", "dedup_run_id", "grouping")
 
 
 def apply_edit(messages: list[dict], final_response: str | None) -> list[dict]:
@@ -40,12 +46,17 @@ def apply_edit(messages: list[dict], final_response: str | None) -> list[dict]:
 
 
 def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split: str | dict = "0.8,0.1,0.1",
-                   seed: int = 0, where: str | None = None, min_rating: float | None = None) -> dict:
+                   seed: int = 0, where: str | None = None, min_rating: float | None = None,
+                   group_by: str | None = None, overlap: OverlapParams | None = None) -> dict:
     """Create ``name@(last + 1)`` and return its version row (verified), with ``created``; when
     the latest version of the name already holds exactly these items with these parameters,
-    return it instead (``created`` false), so a repeated command adds no version."""
+    return it instead (``created`` false), so a repeated command adds no version.
+
+    ``group_by``: an SQL expression over ``version_candidates`` whose equal values share a group;
+    ``overlap``: what n-gram overlap links examples (and the gate checks), boilerplate included."""
     check_name(name)
     shares = parse_split(split)
+    overlap = overlap or OverlapParams()
     if min_rating is not None and not 1 <= min_rating <= 5:
         raise InputError(f"--min-rating is a correctness rating from 1 to 5, got {min_rating}")
     min_rating = None if min_rating is None else float(min_rating)  # hashed as stored (DOUBLE): 4 → 4.0
@@ -58,21 +69,28 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
                          "(examples enter a version only after review approves them)")
     pool = rows(conn, "versions.pool", {"ids": ids})
     frozen = {r["example_id"] for r in rows(conn, "versions.frozen_test", {"name": name})}
-    members = [Member(r["id"], r["cluster_id"], r["document_id"], r["origin"]) for r in pool]
-    placed = assign(members, seed, shares, frozen)
+    user_keys = group_values(conn, group_by, ids) if group_by is not None else {}
+    members = [Member(r["id"], r["cluster_id"], r["document_id"], r["origin"], user_keys.get(r["id"]))
+               for r in pool]
+    edited = {r["id"]: apply_edit(orjson.loads(r["messages"]), r["final_response"]) for r in pool}
+    dedup = rows(conn, "versions.latest_dedup_run")
+    dedup_params = orjson.loads(dedup[0]["params"]) if dedup else None
+    unclustered = rows(conn, "versions.unsigned_in_pool", {"ids": ids, "dedup_run_id": dedup[0]["id"] if dedup else None})[0]["n"]
+    links, found = relation_links(conn, edited, dedup_params, overlap)  # signs those: the gate will compare them
+    placed = assign(members, seed, shares, frozen, links)
     items = []
     for r in pool:
-        messages = apply_edit(orjson.loads(r["messages"]), r["final_response"])
-        text = canonical(messages)
+        text = canonical(edited[r["id"]])
         split_name, group = placed[r["id"]]
         items.append((r["id"], split_name, group, text, sha256_text(text)))
     counts = {s: sum(1 for i in items if i[1] == s) for s in SPLITS}
-    dedup = rows(conn, "versions.latest_dedup_run")
+    grouping = {"overlap": overlap.as_dict(), "group_by": group_by,
+                "report": grouping_report([(i[1], i[2]) for i in items], shares, found)}
     previous = rows(conn, "versions.latest_of_name", {"name": name})
     params = {"name": name, "number": previous[0]["number"] + 1 if previous else 1,
               "parent_id": previous[0]["id"] if previous else None, "filter": where, "min_rating": min_rating,
               "split_spec": shares, "seed": seed, "dedup_run_id": dedup[0]["id"] if dedup else None,
-              "dedup_params": orjson.loads(dedup[0]["params"]) if dedup else None, "counts": counts,
+              "dedup_params": dedup_params, "counts": counts, "grouping": grouping,
               "created_by": actor, "created_at": datetime.now(timezone.utc)}
     if previous:  # a re-run that would freeze exactly what the latest version holds adds nothing
         latest = resolve(conn, f"{name}@{previous[0]['number']}", verify=False)
@@ -85,7 +103,7 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
                        "example_hash": [i[4] for i in items]})
     with transaction(conn):
         json_cols = {k: orjson.dumps(params[k], option=orjson.OPT_SORT_KEYS).decode()
-                     for k in ("split_spec", "counts")}
+                     for k in ("split_spec", "counts", "grouping")}
         json_cols["dedup_params"] = (None if params["dedup_params"] is None
                                      else orjson.dumps(params["dedup_params"], option=orjson.OPT_SORT_KEYS).decode())
         version_id = conn.execute(query("versions.insert_version"),
@@ -95,8 +113,7 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
         conn.unregister("staged_items")
         record_audit(conn, actor, "version.create", f"{name}@{params['number']}",
                      {"version_id": version_id, "counts": counts, "content_hash": params["content_hash"],
-                      "filter": where, "min_rating": min_rating, "seed": seed, "split": shares})
+                      "filter": where, "min_rating": min_rating, "seed": seed, "split": shares,
+                      "group_by": group_by, "overlap": overlap.as_dict()})
     version = resolve(conn, f"{name}@{params['number']}", verify=False)  # hashed just above
-    unclustered = rows(conn, "versions.unsigned_since_dedup", {"version_id": version_id,
-                                                               "dedup_run_id": params["dedup_run_id"]})[0]["n"]
     return version | {"created": True, "unclustered": unclustered}

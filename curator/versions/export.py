@@ -53,7 +53,8 @@ def manifest_for(conn: duckdb.DuckDBPyConnection, version: dict, fmt: str, out: 
         "approved_by": version["approved_by"], "approved_at": _iso(version["approved_at"]), "parent": parent,
         "parameters": {"filter": version["filter"], "min_rating": version["min_rating"],
                        "split": version["split_spec"], "seed": version["seed"],
-                       "dedup_run_id": version["dedup_run_id"], "dedup": version["dedup_params"]},
+                       "dedup_run_id": version["dedup_run_id"], "dedup": version["dedup_params"],
+                       "grouping": version.get("grouping")},
         "format": fmt, "splits": {s: of_split(s) for s in SPLITS}, "files": hashes,
     }
 

@@ -44,42 +44,43 @@ def _walk(node, found: dict) -> None:
             _walk(value, found)
 
 
-def validate(conn: duckdb.DuckDBPyConnection, where: str) -> str:
-    """Return the filter if it is safe; raise ``FilterError`` saying why not."""
+def validate(conn: duckdb.DuckDBPyConnection, where: str, option: str = "--where") -> str:
+    """Return the filter if it is safe; raise ``FilterError`` saying why not (``option`` names the
+    flag in the message: ``--group-by`` expressions are checked the same way)."""
     text = (where or "").strip()
     if not text:
-        raise FilterError("--where is empty; leave it out to take every approved example")
+        raise FilterError(f"{option} is empty; leave it out")
     if ";" in text:
-        raise FilterError(f"--where {where!r}: a filter is one boolean expression; ';' (a second statement) is refused")
+        raise FilterError(f"{option} {where!r}: a filter is one boolean expression; ';' (a second statement) is refused")
     if "--" in text or "/*" in text:
-        raise FilterError(f"--where {where!r}: SQL comments are refused in a filter")
+        raise FilterError(f"{option} {where!r}: SQL comments are refused in a filter")
     with conn.cursor() as cur:
         tree = orjson.loads(cur.execute("SELECT json_serialize_sql(?)", [f"SELECT id FROM {VIEW} WHERE ({text})"])
                             .fetchone()[0])
     if tree.get("error"):
-        raise FilterError(f"--where {where!r} is not a valid SQL expression: {tree.get('error_message')}")
+        raise FilterError(f"{option} {where!r} is not a valid SQL expression: {tree.get('error_message')}")
     statements = tree.get("statements", [])
     node = statements[0]["node"] if len(statements) == 1 else {}
     frm = node.get("from_table") or {}
     if (node.get("type") != "SELECT_NODE" or frm.get("table_name") != VIEW or node.get("group_expressions")
             or node.get("having") or node.get("modifiers") or len(node.get("select_list", [])) != 1
             or node.get("cte_map", {}).get("map")):
-        raise FilterError(f"--where {where!r} must be a boolean expression only (no clauses of its own)")
+        raise FilterError(f"{option} {where!r} must be a boolean expression only (no clauses of its own)")
     found = {"subquery": False, "columns": [], "functions": [], "other": []}
     _walk(node.get("where_clause"), found)
     if found["subquery"]:
-        raise FilterError(f"--where {where!r}: subqueries are refused; a filter sees only the columns of one example")
+        raise FilterError(f"{option} {where!r}: subqueries are refused; a filter sees only the columns of one example")
     allowed = set(columns(conn))
     for path in found["columns"]:
         name = path[-1] if path else ""
         if name not in allowed or (len(path) == 2 and path[0] != VIEW) or len(path) > 2:
-            raise FilterError(f"--where {where!r}: unknown column {'.'.join(path)!r}; "
+            raise FilterError(f"{option} {where!r}: unknown column {'.'.join(path)!r}; "
                               f"filters may use {', '.join(sorted(allowed))}")
     bad = sorted(set(found["functions"]) & REFUSED_FUNCTIONS)
     if bad:
-        raise FilterError(f"--where {where!r}: function {bad[0]}() is refused in a filter")
+        raise FilterError(f"{option} {where!r}: function {bad[0]}() is refused in a filter")
     if found["other"]:
-        raise FilterError(f"--where {where!r}: parameters are refused in a filter")
+        raise FilterError(f"{option} {where!r}: parameters are refused in a filter")
     return text
 
 
@@ -92,3 +93,15 @@ def selected_ids(conn: duckdb.DuckDBPyConnection, where: str | None, min_rating:
             return [r[0] for r in cur.execute(sql, {"min_rating": min_rating}).fetchall()]
         except duckdb.Error as exc:  # a type error only binding finds, e.g. kind > 3
             raise FilterError(f"--where {where!r} failed: {str(exc).splitlines()[0]}") from None
+
+
+def group_values(conn: duckdb.DuckDBPyConnection, expr: str, ids: list[int]) -> dict[int, str | None]:
+    """``--group-by``: example id → the expression's value as text (NULL: no user key), checked
+    like ``--where`` (the view's columns only, no subquery, no file or setting access)."""
+    text = validate(conn, f"({expr}) IS NOT NULL", "--group-by")[1:-len(") IS NOT NULL")]
+    sql = f"SELECT id, CAST(({text}) AS VARCHAR) FROM {VIEW} WHERE id IN (SELECT unnest($ids::BIGINT[]))"
+    with conn.cursor() as cur:
+        try:
+            return dict(cur.execute(sql, {"ids": ids}).fetchall())
+        except duckdb.Error as exc:
+            raise FilterError(f"--group-by {expr!r} failed: {str(exc).splitlines()[0]}") from None

@@ -39,6 +39,8 @@ def content_hash(params: dict, items: Iterable[tuple[int, str, str, str]]) -> st
     """SHA-256 over the canonical parameters, then one line per (example_id, split, group_key,
     example_hash), items in example order."""
     head = {k: params.get(k) for k in HASHED}
+    if params.get("grouping") is not None:  # versions cut before it existed hash as they always did
+        head["grouping"] = params["grouping"]
     head["created_at"] = _micros(head["created_at"])
     h = hashlib.sha256(orjson.dumps(head, option=orjson.OPT_SORT_KEYS))
     for item in sorted(items):

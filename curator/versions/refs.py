@@ -59,7 +59,7 @@ def decode(row: dict) -> dict:
     import orjson
 
     out = dict(row)
-    for key in ("split_spec", "dedup_params", "counts", "leakage"):
+    for key in ("split_spec", "dedup_params", "counts", "leakage", "grouping"):
         if isinstance(out.get(key), str):
             out[key] = orjson.loads(out[key])
     out["ref"] = f"{out['name']}@{out['number']}"

@@ -101,3 +101,14 @@ FROM dedup_decisions d
 WHERE d.target = $target AND d.run_id = (SELECT max(id) FROM dedup_runs WHERE target = $target)
 ORDER BY d.cluster_id, d.decision DESC, d.row_id
 LIMIT $limit;
+
+-- name: file_copies_documents
+-- Byte-identical copies of the files rows came from, recorded by ingest (file_copies).
+SELECT d.id AS row_id, c.path, f.path AS kept_path, c.batch_id
+FROM documents d JOIN files f ON f.id = d.file_id JOIN file_copies c ON c.kept_file_id = f.id
+WHERE d.id IN (SELECT unnest($ids::BIGINT[])) ORDER BY d.id, c.id;
+
+-- name: file_copies_examples
+SELECT e.id AS row_id, c.path, f.path AS kept_path, c.batch_id
+FROM examples e JOIN files f ON f.id = e.file_id JOIN file_copies c ON c.kept_file_id = f.id
+WHERE e.id IN (SELECT unnest($ids::BIGINT[])) ORDER BY e.id, c.id;

@@ -8,7 +8,16 @@ INSERT INTO sources (name) VALUES ($name) ON CONFLICT (name) DO NOTHING;
 SELECT id FROM sources WHERE name = $name;
 
 -- name: committed_files
-SELECT source_id, sha256 FROM files;
+SELECT source_id, sha256, path FROM files;
+
+-- name: insert_file_copies
+INSERT INTO file_copies (batch_id, kept_file_id, path, sha256, n_bytes)
+SELECT $batch, $file, path, $sha256, $n_bytes FROM (SELECT unnest($paths::VARCHAR[]) AS path);
+
+-- name: copies_of_file
+-- Byte-identical copies of a file, recorded when the same batch met them.
+SELECT c.path, f.path AS kept_path, c.batch_id FROM file_copies c JOIN files f ON f.id = c.kept_file_id
+WHERE c.kept_file_id = $file ORDER BY c.id;
 
 -- name: start_batch
 INSERT INTO ingest_batches (actor, options) VALUES ($actor, $options) RETURNING id;

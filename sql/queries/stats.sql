@@ -7,7 +7,7 @@ SELECT
     (SELECT count(*) FROM documents)          AS documents,
     (SELECT count(*) FROM examples)           AS examples,
     (SELECT count(*) FROM rejects)            AS rejects,
-    (SELECT count(*) FROM ingest_duplicates)  AS duplicates_skipped;
+    (SELECT count(*) FROM ingest_duplicates) + (SELECT count(*) FROM file_copies) AS duplicates_skipped;
 
 -- name: documents_by_kind
 SELECT kind, count(*) AS n FROM documents GROUP BY kind ORDER BY n DESC, kind;
@@ -19,7 +19,8 @@ SELECT kind, status, count(*) AS n FROM examples GROUP BY kind, status ORDER BY 
 SELECT code, count(*) AS n FROM rejects GROUP BY code ORDER BY n DESC, code;
 
 -- name: duplicates_by_target
-SELECT target, count(*) AS n FROM ingest_duplicates GROUP BY target ORDER BY target;
+SELECT target, count(*) AS n FROM (SELECT target FROM ingest_duplicates UNION ALL SELECT 'file' FROM file_copies)
+GROUP BY target ORDER BY target;
 
 -- name: by_source
 SELECT s.name AS source,
@@ -186,7 +187,8 @@ SELECT (SELECT count(*) FROM documents) + (SELECT count(*) FROM examples WHERE k
        (SELECT count(DISTINCT example_id) FROM dataset_items) AS in_version;
 
 -- name: duplicates_removed
-SELECT (SELECT count(*) FROM ingest_duplicates WHERE target = 'document') AS exact_documents,
+SELECT (SELECT count(*) FROM file_copies) AS exact_files,
+       (SELECT count(*) FROM ingest_duplicates WHERE target = 'document') AS exact_documents,
        (SELECT count(*) FROM ingest_duplicates WHERE target = 'example') AS exact_examples,
        (SELECT count(*) FROM example_dedup WHERE is_duplicate) AS near_duplicate_examples,
        (SELECT count(*) FROM dedup_decisions
@@ -231,7 +233,7 @@ SELECT concat_ws(':',
     (SELECT coalesce(max(id), 0) FROM audit_log WHERE action <> 'sql.query'),
     (SELECT count(*) FROM sources), (SELECT count(*) FROM files), (SELECT count(*) FROM documents),
     (SELECT count(*) FROM examples), (SELECT coalesce(max(id), 0) FROM examples),
-    (SELECT count(*) FROM rejects), (SELECT count(*) FROM ingest_duplicates),
+    (SELECT count(*) FROM rejects), (SELECT count(*) FROM ingest_duplicates), (SELECT count(*) FROM file_copies),
     (SELECT count(*) FROM reviews), (SELECT coalesce(max(id), 0) FROM reviews),
     (SELECT count(*) || '/' || coalesce(max(decided_at)::VARCHAR, '') FROM review_outcomes),
     (SELECT coalesce(max(id), 0) FROM dedup_runs), (SELECT count(*) FROM dedup_decisions),

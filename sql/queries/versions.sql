@@ -22,9 +22,9 @@ SELECT id, params FROM dedup_runs WHERE target = 'example' ORDER BY id DESC LIMI
 
 -- name: insert_version
 INSERT INTO dataset_versions (name, number, parent_id, filter, min_rating, split_spec, seed, dedup_run_id,
-                              dedup_params, counts, content_hash, created_by, created_at)
+                              dedup_params, counts, content_hash, created_by, created_at, grouping)
 VALUES ($name, $number, $parent_id, $filter, $min_rating, $split_spec, $seed, $dedup_run_id,
-        $dedup_params, $counts, $content_hash, $created_by, $created_at)
+        $dedup_params, $counts, $content_hash, $created_by, $created_at, $grouping)
 RETURNING id;
 
 -- name: insert_items
@@ -53,9 +53,8 @@ SET status = 'approved', approved_by = $approved_by, approved_at = $approved_at,
 WHERE id = $id AND status = 'draft'
 RETURNING id;
 
--- name: unsigned_since_dedup
--- Examples of a version the latest dedup run never signed: added since, so never clustered.
-SELECT count(*) AS n FROM dataset_items i
-WHERE i.version_id = $version_id
-  AND NOT EXISTS (SELECT 1 FROM signatures s WHERE s.target = 'example' AND s.row_id = i.example_id
+-- name: unsigned_in_pool
+-- Examples of the pool the latest dedup run never signed: added since, so never clustered.
+SELECT count(*) AS n FROM (SELECT unnest($ids::BIGINT[]) AS id) p
+WHERE NOT EXISTS (SELECT 1 FROM signatures s WHERE s.target = 'example' AND s.row_id = p.id
                   AND s.params_key = (SELECT params_key FROM dedup_runs WHERE id = $dedup_run_id));
