@@ -415,6 +415,20 @@ def test_cli_goes_through_the_service_holding_the_store(service):
     assert "steward" in proc.stdout
 
 
+def test_cli_reaches_a_remote_service_with_its_own_key(service, tmp_path):
+    """Another machine's CLI: no service file, `CURATOR_URL` and `CURATOR_API_KEY` (its role applies)."""
+    remote = make_env(tmp_path, CURATOR_URL=service.url, CURATOR_API_KEY=service.keys["steward"])
+    stats = run_json(["stats"], remote)
+    assert stats["totals"] == run_json(["stats"], service.env)["totals"]
+    refused = run_curator(["keys", "list"], remote, check=False)  # admin-only: a steward key is refused
+    assert refused.returncode == 1 and "admin role" in refused.stderr and "Traceback" not in refused.stderr
+    keyless = run_curator(["stats"], dict(remote, CURATOR_API_KEY=""), check=False)
+    assert keyless.returncode == 1 and "CURATOR_API_KEY" in keyless.stderr
+    assert len(keyless.stderr.strip().splitlines()) == 1
+    gone = run_curator(["stats"], dict(remote, CURATOR_URL="http://127.0.0.1:9"), check=False)
+    assert gone.returncode == 1 and "cannot reach the curator service" in gone.stderr
+
+
 def test_reviewer_pages_examples_and_reads_one(service):
     with service.as_role("steward") as client:
         assert client.post("/ingest", files=_chat_and_alpaca("pages"), data={"source": "api-pages"}).status_code == 200

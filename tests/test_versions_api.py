@@ -80,3 +80,23 @@ def test_versions_and_exports_over_http(service):
     assert steward.get("/exports/api@2/openai/../../../curator.duckdb").status_code == 404
     audit = {(r["action"], r["target"]) for r in service.as_role("admin").get("/audit").json()}
     assert {("version.create", "api@1"), ("version.approve", "api@2"), ("version.export", "api@2")} <= audit
+
+
+def test_cli_export_through_the_service_downloads_and_checks_every_file(service, tmp_path):
+    """The service owns the store: `curator export` runs there as a job, then the CLI downloads the
+    files into --out and checks each against the manifest's SHA-256 before moving them in place."""
+    import json
+
+    created = json.loads(run_curator(["version", "create", "cli-export", "--json"], service.env).stdout)
+    assert json.loads(run_curator(["version", "approve", created["ref"], "--json"], service.env).stdout)["status"] \
+        == "approved"
+    out = tmp_path / "export"
+    manifest = json.loads(run_curator(["export", created["ref"], "--format", "openai", "--out", str(out), "--json"],
+                                      service.env).stdout)
+    assert manifest["ref"] == created["ref"] and set(manifest["files"]) == {"train.jsonl", "validation.jsonl",
+                                                                            "test.jsonl"}
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+    assert json.loads((out / "manifest.json").read_text())["content_hash"] == manifest["content_hash"]
+    jobs = json.loads(run_curator(["jobs", "list", "--json"], service.env).stdout)
+    assert [j["kind"] for j in jobs[:3]] == ["export", "version.approve", "version.create"]
