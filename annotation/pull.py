@@ -101,22 +101,34 @@ def parse_webhook(payload: dict) -> tuple[str | None, list, list[int]] | None:
 def handle_webhook(conn: duckdb.DuckDBPyConnection, payload: dict, min_similarity: float,
                    actor: str = "label-studio:webhook") -> dict:
     """One Label Studio webhook payload; returns what changed (nothing for a repeat)."""
-    parsed = parse_webhook(payload)
-    if parsed is None:
-        return {"action": payload.get("action"), "ignored": True}
-    action, reviews, deleted = parsed
+    return handle_webhooks(conn, [payload], min_similarity, actor)
+
+
+def handle_webhooks(conn: duckdb.DuckDBPyConnection, payloads: list[dict], min_similarity: float,
+                    actor: str = "label-studio:webhook") -> dict:
+    """Webhook payloads in arrival order, in one transaction: the service's inbox applies what
+    arrived during a long job as a batch (one task map, one insert, one recompute) instead of a
+    transaction per delivery. Each delivery keeps its own audit row. Returns what changed."""
+    events = [(p.get("action"), parsed) for p in payloads if (parsed := parse_webhook(p)) is not None]
+    if not events:
+        return {"action": payloads[-1].get("action") if payloads else None, "ignored": True}
+    reviews = [r for _, (_, rs, _) in events for r in rs]
+    deleted_ids = [a for _, (_, _, ds) in events for a in ds]
     touched: set[int] = set()
     with transaction(conn):
         recorder = Recorder(conn, "webhook", task_ids=[r.ls_task_id for r in reviews],
-                            annotation_ids=[r.ls_annotation_id for r in reviews] + deleted)
-        for review in reviews:
-            touched.add(recorder.annotation(review))
-        for annotation_id in deleted:
-            touched.add(recorder.deletion(annotation_id))
-        touched.discard(None)
+                            annotation_ids=[r.ls_annotation_id for r in reviews] + deleted_ids)
+        changes = []
+        for action, (_, event_reviews, deleted) in events:
+            mine = {recorder.annotation(review) for review in event_reviews}
+            mine |= {recorder.deletion(annotation_id) for annotation_id in deleted}
+            mine.discard(None)
+            touched |= mine
+            changes.append((action, sorted(mine)))
         recorder.flush()
         outcomes = recompute(conn, touched, min_similarity)
-        result = {"action": action, "examples": sorted(touched), "outcomes": outcomes}
-        if touched:
-            record_audit(conn, actor, f"review.{action.lower()}", None, result)
-    return result
+        for action, examples in changes:
+            if examples:
+                record_audit(conn, actor, f"review.{action.lower()}", None,
+                             {"action": action, "examples": examples, "batch_outcomes": outcomes})
+    return {"action": events[-1][0], "examples": sorted(touched), "outcomes": outcomes}

@@ -28,18 +28,18 @@ from .routes import (audit, dedup, examples, exports, health, ingest, jobs, keys
 log = logging.getLogger("curator.service")
 
 
-def apply_delivery(settings: Settings):
-    """How the runner applies one webhook delivery: record it; if it made a dispute, send the
+def apply_deliveries(settings: Settings):
+    """How the runner applies webhook deliveries: record them; if they made a dispute, send the
     example to adjudication (Label Studio is no longer waiting on us here)."""
 
-    def apply(cursor, payload: dict) -> None:
+    def apply(cursor, payloads: list[dict]) -> None:
         from annotation.client import LabelStudioAPIError
-        from annotation.pull import handle_webhook
+        from annotation.pull import handle_webhooks
         from annotation.push import push_adjudication
 
         from ..ops.review import label_studio
 
-        result = handle_webhook(cursor, payload, settings.review_min_edit_similarity)
+        result = handle_webhooks(cursor, payloads, settings.review_min_edit_similarity)
         if result.get("outcomes", {}).get("disputed"):
             try:
                 with label_studio(settings) as client:
@@ -77,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.conn = open_store(settings.db)
         app.state.runner = Runner(app.state.conn, settings, Inbox(settings.state_dir / "webhook-inbox"),
-                                  apply_delivery(settings))
+                                  apply_deliveries(settings))
         app.state.runner.start()
         announced = service_file.write(settings.db, settings.host, app.state.port or settings.port)
         app.state.local_token = announced.token

@@ -80,12 +80,12 @@ def _stored_view(row: dict) -> dict:
 
 
 class Runner:
-    """Owns writing: ``submit`` queues, a single thread runs; ``apply_delivery(cursor, payload)``
-    applies one webhook delivery between jobs."""
+    """Owns writing: ``submit`` queues, a single thread runs; ``apply_deliveries(cursor, payloads)``
+    applies webhook deliveries (in arrival order, one transaction) between jobs."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, settings: Settings, inbox: Inbox,
-                 apply_delivery: Callable[[duckdb.DuckDBPyConnection, dict], None]):
-        self._conn, self._settings, self.inbox, self._apply = conn, settings, inbox, apply_delivery
+                 apply_deliveries: Callable[[duckdb.DuckDBPyConnection, list[dict]], None]):
+        self._conn, self._settings, self.inbox, self._apply = conn, settings, inbox, apply_deliveries
         self._cv = threading.Condition()
         self._queue: deque[LiveJob] = deque()
         self._jobs: OrderedDict[int, LiveJob] = OrderedDict()
@@ -216,26 +216,47 @@ class Runner:
             if job is not None:
                 self._run(job)
 
-    def drain_inbox(self) -> int:
-        """Apply every pending delivery in arrival order; one that cannot be applied is set
-        aside with its reason (never dropped), one that meets a transient error stays queued."""
+    def drain_inbox(self, batch: int = 200) -> int:
+        """Apply every pending delivery in arrival order, up to ``batch`` per transaction; one that
+        cannot be read is set aside with its reason (never dropped), and a batch that fails is
+        retried one delivery at a time so a single bad one cannot hold back the others; a
+        transient error (store, Label Studio) leaves the rest queued for the next round."""
         applied = 0
-        for path in self.inbox.pending():
+        pending = self.inbox.pending()
+        while pending:
+            chunk, pending = pending[:batch], pending[batch:]
+            loaded = []
+            for path in chunk:
+                try:
+                    loaded.append((path, orjson.loads(path.read_bytes())))
+                except (OSError, orjson.JSONDecodeError) as exc:
+                    log.warning("webhook delivery %s set aside: %s", path.name, exc)
+                    self.inbox.reject(path, f"{exc.__class__.__name__}: {exc}")
             try:
-                payload = orjson.loads(path.read_bytes())
-                self._apply(self._cursor, payload)
-            except (orjson.JSONDecodeError, ValueError) as exc:
-                log.warning("webhook delivery %s set aside: %s", path.name, exc)
-                self.inbox.reject(path, f"{exc.__class__.__name__}: {exc}")
+                self._apply(self._cursor, [payload for _, payload in loaded])
+            except Exception:
+                for path, payload in loaded:  # find the one that fails
+                    if not self._apply_one(path, payload):
+                        return applied
+                    applied += 1
                 continue
-            except Exception:  # the store or Label Studio failed: keep it for the next round
-                log.exception("webhook delivery %s could not be applied; it stays in the inbox", path.name)
-                with self._cv:
-                    self._inbox_signal = False
-                return applied
-            self.inbox.done(path)
-            applied += 1
+            for path, _ in loaded:
+                self.inbox.done(path)
+            applied += len(loaded)
         return applied
+
+    def _apply_one(self, path, payload: dict) -> bool:
+        try:
+            self._apply(self._cursor, [payload])
+        except ValueError as exc:  # a payload this labeling config cannot have produced
+            log.warning("webhook delivery %s set aside: %s", path.name, exc)
+            self.inbox.reject(path, f"{exc.__class__.__name__}: {exc}")
+            return True
+        except Exception:  # the store or Label Studio failed: keep it for the next round
+            log.exception("webhook delivery %s could not be applied; it stays in the inbox", path.name)
+            return False
+        self.inbox.done(path)
+        return True
 
     def _bump(self, job: LiveJob, **changes) -> None:
         with self._cv:
