@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..errors import InputError
 from ..ingest import FORMATS
@@ -41,14 +41,23 @@ class IngestParams(Params):
     max_record_bytes: Optional[int] = Field(None, gt=0, description="reject larger records")
 
 
+class Rejected(BaseModel):
+    origin: str = Field(description="file (as the caller named it) and line")
+    reason: str = Field(description="'code: reason'")
+
+
 class IngestResult(Result):
+    """What `curator ingest --json` prints and `POST /ingest` returns."""
+
     batch_id: int
     files: int
-    files_skipped: int
+    files_skipped: int = Field(description="files already committed by an earlier batch")
+    skipped_files: list[dict] = Field([], description="{path, ingested_as} of those files")
+    file_copies: list[dict] = Field([], description="{path, copy_of}: byte-identical copies met in this batch")
     documents_added: int
     examples_added: int
     duplicates_skipped: int
-    rejected: list[dict]
+    rejected: list[Rejected]
 
 
 @operation("ingest", params=IngestParams, result=IngestResult, kind="job", role="steward", method="POST",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field, RootModel
 
 from ..keys import ROLES
-from .base import Context, Params, Result, Rows, operation
+from .base import Context, Params, Result, operation
 
 Role = Literal[ROLES]  # type: ignore[valid-type]
 
@@ -37,7 +38,20 @@ class NoParams(Params):
     pass
 
 
-@operation("keys.list", params=NoParams, result=Rows, kind="read", role="admin", method="GET", path="/keys",
+class KeyInfo(BaseModel):
+    id: int
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyList(RootModel[list[KeyInfo]]):
+    """Every key, never its secret."""
+
+
+@operation("keys.list", params=NoParams, result=KeyList, kind="read", role="admin", method="GET", path="/keys",
            cli=("keys", "list"))
 def list_(ctx: Context, _p: NoParams) -> list[dict]:
     """Every key: name, role, prefix, when created and revoked (never the secret)."""
