@@ -188,3 +188,17 @@ def pair_jaccard(sets, bounds, left, right):
         union = size - inter
         out[k] = inter / union if union > 0 else 0.0
     return out
+
+
+@njit(cache=True, parallel=True)
+def pair_matches(sig, left, right):
+    """Number of equal values in signature rows ``left[k]`` and ``right[k]``."""
+    n = left.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    for k in prange(n):
+        a, b = sig[left[k]], sig[right[k]]
+        same = 0
+        for p in range(a.shape[0]):
+            same += a[p] == b[p]
+        out[k] = same
+    return out
