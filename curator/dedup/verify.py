@@ -50,10 +50,9 @@ def worth_verifying(sig: np.ndarray, left: np.ndarray, right: np.ndarray, params
 
 
 def exact_jaccard(pairs: np.ndarray, ids: np.ndarray, texts: pa.Array, params: DedupParams) -> np.ndarray:
-    """Shingle sets of the rows involved, then a merge per pair (both compiled); ``ids`` sorted
-    and covering every id in ``pairs``, ``texts`` aligned with them."""
+    """Exact Jaccard of each pair's shingle sets (compiled, one hash table per pair); ``ids``
+    sorted and covering every id in ``pairs``, ``texts`` aligned with them."""
     if len(pairs) == 0:
         return np.zeros(0, dtype=np.float64)
-    sets, bounds = sh.shingle_sets(texts, params)
     position = np.searchsorted(ids, pairs)
-    return kernels.pair_jaccard(sets, bounds, position[:, 0].astype(np.int64), position[:, 1].astype(np.int64))
+    return sh.pair_jaccard(texts, position[:, 0], position[:, 1], params)
