@@ -147,7 +147,12 @@ def texts_for(conn: duckdb.DuckDBPyConnection, target: str, ids: np.ndarray) -> 
     if not len(ids):
         return np.zeros(0, dtype=np.int64), pa.array([], pa.string())
     table = arrow(conn, f"dedup.texts_{target}s", {"ids": ids.tolist(), "lo": int(ids.min()), "hi": int(ids.max())})
-    return table["id"].to_numpy().astype(np.int64), table["text"].combine_chunks()
+    found = table["id"].to_numpy().astype(np.int64)
+    texts = table["text"].combine_chunks()
+    if len(found) > 1 and np.any(found[1:] < found[:-1]):
+        order = np.argsort(found, kind="stable")
+        found, texts = found[order], texts.take(pa.array(order))
+    return found, texts
 
 
 def verify_pairs(conn, target: str, pairs: np.ndarray, engine: Engine, params: DedupParams,
