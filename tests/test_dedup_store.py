@@ -373,3 +373,29 @@ def test_rows_without_shingles_are_signed_but_never_banded(tmp_path):
     refused = run_curator(["dedup", "keep", "document:1"], store.env, check=False)
     assert refused.returncode == 1 and "document 1 is in no near-duplicate cluster" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+# --- 9. bounded memory: tiny batches give the same answer ----------------------------------------
+
+def test_small_batches_give_the_same_pairs_and_decisions(bitext, tmp_path, monkeypatch):
+    """Hashing, signature loading and verification in batches (here a few rows and pairs each, so
+    every batch boundary is crossed many times) change nothing: same verified pairs, same
+    Jaccards, same decisions as the one-batch run of the fixture."""
+    from curator.dedup import run as dedup_run
+
+    store = bitext.copy(tmp_path / "batched")
+    conn = open_store(store.db)
+    try:
+        for table in ("dedup_decisions", "dedup_runs", "dedup_pairs", "signatures"):
+            conn.execute(f"DELETE FROM {table}")
+        monkeypatch.setattr(dedup_run, "HASH_BATCH", 97)
+        monkeypatch.setattr(dedup_run, "VERIFY_PAIRS", 13)
+        monkeypatch.setattr(dedup_run, "SIGNATURE_BATCH", 50)
+        report = dedup_run.run_dedup(conn, "examples", PARAMS, actor="test").as_dict()
+    finally:
+        conn.close()
+    for key in ("rows_total", "rows_hashed", "candidate_pairs", "verified_pairs", "skipped_pairs",
+                "duplicate_pairs", "clusters", "rows_marked_duplicate"):
+        assert report[key] == bitext.report[key], key
+    assert found_pairs(store.db, "examples", 0.0) == found_pairs(bitext.db, "examples", 0.0)
+    assert latest_decisions(store.db, "examples") == latest_decisions(bitext.db, "examples")
