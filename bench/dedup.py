@@ -1,5 +1,5 @@
-"""Near-duplicate detection: datasketch as its README shows it (a), datasketch's fastest path (b)
-and ours (c), side by side on the same texts, in one run.
+"""Near-duplicate detection: datasketch as its README shows it (a), datasketch's fastest path (b),
+ours (c) and rensa, the Rust MinHash (d), side by side on the same texts, in one run.
 
     python bench/dedup.py                   # planted corpora of 10k and 100k docs + the shared corpora
     python bench/dedup.py --quick           # 2k planted docs, no shared corpora: a smoke run
@@ -12,7 +12,10 @@ with an xxhash 32-bit hash function, ``LeanMinHash``, ``MinHashLSH.insertion_ses
 ``query``. Both get the shingles from ``curator.dedup.shingles.shingles``, the byte strings our
 compiled loops hash. (c) ``curator.dedup.run_dedup`` on a fresh DuckDB store: signatures,
 banding, exact verification, clusters and decisions written to the store; its pairs are the
-verified pairs at or above the threshold. Every method reads the same texts, from the store.
+verified pairs at or above the threshold. (d) rensa's MinHash over the same shingles (as the
+flat 64-bit shingle hashes our compiled loop makes), then (c)'s banding, skip bound and exact
+verification, in memory (see ``run_rensa``). Every method reads the same texts, from the store.
+``bench/dedup_curve.py`` measures how time and memory grow with the corpus (10k to 1M).
 
 The planted corpus (seeded, untimed) has documents of 200–2,000 words drawn with the word
 frequencies of the shared corpora, in paragraphs, and families of near-duplicates: copies of a

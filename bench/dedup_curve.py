@@ -16,7 +16,9 @@ reported pair outside the families is checked against its texts in the store.
 
 Memory is the peak RSS of this process and every process below it (Ray's raylet and workers),
 sampled every 50 ms with psutil, minus nothing: the bench's own baseline is printed beside it.
-Generation, ingest and store copies are not timed. Each figure is printed with the 1-minute load
+CPU seconds are this process's (all its threads; not Ray's workers): docs per CPU second is the
+per-core rate that other work on a shared machine disturbs least. Generation, ingest and store
+copies are not timed. Each figure is printed with the 1-minute load
 average at its end, since other work on the machine slows every method alike.
 """
 
@@ -185,9 +187,10 @@ def run_store(db: Path, engine: str, params: DedupParams) -> tuple[dict, set, fl
     conn = open_store(db)
     try:
         with TreePeak() as peak:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             report = run_dedup(conn, "documents", params, actor="bench", engine=engine)
             seconds = time.perf_counter() - start
+        peak.cpu = time.process_time() - cpu  # this process, all its threads (not Ray's workers)
         label_of = _labels(conn)
         found = {tuple(sorted((label_of[a], label_of[b]))) for a, b in conn.execute(
             "SELECT a_id, b_id FROM dedup_pairs WHERE params_key = ? AND jaccard >= ? AND NOT estimated",
@@ -222,7 +225,7 @@ def ours(label: str, db: Path, workdir: Path, corpus: Corpus, engine: str, param
         report, found, seconds, peak = run_store(copy, engine, params)
         if engine == "ray":
             _ray_stop()
-        runs.append({"seconds": round(seconds, 2), "peak_rss_mb": round(peak.peak), "start_rss_mb": round(peak.start),
+        runs.append({"seconds": round(seconds, 2), "cpu_seconds": round(peak.cpu, 2), "peak_rss_mb": round(peak.peak), "start_rss_mb": round(peak.start),
                      "load_1m": round(os.getloadavg()[0], 2), "report": report,
                      **_score(found, corpus.truth, params.threshold, _texts_of(copy))})
         print(f"  {label} ours-{engine} repeat {r + 1}: {seconds:.1f} s, peak {peak.peak:,.0f} MB, "
@@ -252,13 +255,15 @@ def in_memory(label: str, db: Path, corpus: Corpus, params: DedupParams, which: 
     """(b) or (d) of bench/dedup.py on the store's texts, read untimed (they must fit in memory)."""
     texts = base.read_texts(db, "documents")
     with TreePeak() as peak:
+        cpu = time.process_time()
         if which == "b":
             run = base.run_fastest(texts.strings, texts.ids.tolist(), params, "xxh32")
         else:
             run = base.run_rensa(texts.arrow, texts.ids, params)
+        cpu = time.process_time() - cpu
     found = base.relabel(run.pairs, texts.ids, texts.label)
     del texts
-    out = {"seconds": round(run.seconds, 2), "peak_rss_mb": round(peak.peak), "start_rss_mb": round(peak.start),
+    out = {"seconds": round(run.seconds, 2), "cpu_seconds": round(cpu, 2), "peak_rss_mb": round(peak.peak), "start_rss_mb": round(peak.start),
            "load_1m": round(os.getloadavg()[0], 2), "stages": {k: round(v, 2) for k, v in run.stages.items()},
            **_score(found, corpus.truth, params.threshold, _texts_of(db))}
     print(f"  {label} ({which}) {out['seconds']:.1f} s, peak {out['peak_rss_mb']:,} MB, recall {out['recall']:.4f}",
@@ -390,7 +395,7 @@ def main(argv=None) -> int:
             for impl in ("ours-local", "ours-ray", "(b) datasketch", "(d) rensa"):
                 if impl in size:
                     rows.append({"docs": n, "impl": impl, **{k: size[impl][k] for k in (
-                        "seconds", "peak_rss_mb", "recall", "precision", "load_1m")}})
+                        "seconds", "cpu_seconds", "peak_rss_mb", "recall", "precision", "load_1m")}})
     finally:
         if temp:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -400,11 +405,13 @@ def main(argv=None) -> int:
     from rich.table import Table
 
     table = Table(title=f"cost curve, {os.cpu_count()} cores (peak RSS: process tree, sampled)")
-    for col in ("docs", "impl", "seconds", "docs/s", "docs/s/core", "peak RSS MB", "recall", "precision", "load 1m"):
+    for col in ("docs", "impl", "seconds", "docs/s", "docs/s/core", "CPU s", "docs/CPU s", "peak RSS MB", "recall",
+                "precision", "load 1m"):
         table.add_column(col, justify="left" if col == "impl" else "right")
     for r in rows:
         table.add_row(f"{r['docs']:,}", r["impl"], f"{r['seconds']:.2f}", f"{r['docs'] / r['seconds']:,.0f}",
-                      f"{r['docs'] / r['seconds'] / os.cpu_count():,.0f}", f"{r['peak_rss_mb']:,}",
+                      f"{r['docs'] / r['seconds'] / os.cpu_count():,.0f}", f"{r['cpu_seconds']:.1f}",
+                      f"{r['docs'] / max(r['cpu_seconds'], 1e-9):,.0f}", f"{r['peak_rss_mb']:,}",
                       f"{r['recall']:.4f}", f"{r['precision']:.4f}", f"{r['load_1m']:.2f}")
     console = Console(width=160)
     console.print(table)
