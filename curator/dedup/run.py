@@ -93,13 +93,17 @@ def signatures_matrix(table: pa.Table, num_perm: int) -> tuple[np.ndarray, np.nd
     return ids, sig
 
 
+def _stored_signatures(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams) -> int:
+    return conn.execute(query("dedup.count_signatures"), {"target": target, "params_key": params.key}).fetchall()[0][0]
+
+
 def load_signatures(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams) -> tuple[np.ndarray, np.ndarray]:
     """(sorted ids, uint64 [n, num_perm]) of every stored signature of ``params``, streamed in
     record batches into one preallocated matrix, so the peak is the matrix plus one batch
     (reading the whole result first would hold every signature twice)."""
     key = {"target": target, "params_key": params.key}
     with conn.cursor() as cur:
-        n = cur.execute(query("dedup.count_signatures"), key).fetchall()[0][0]
+        n = _stored_signatures(cur, target, params)
         ids = np.empty(n, dtype=np.int64)
         sig = np.empty((n, params.num_perm), dtype=np.uint64)
         done = 0
@@ -117,13 +121,20 @@ def load_signatures(conn: duckdb.DuckDBPyConnection, target: str, params: DedupP
     return ids, sig
 
 
-def hash_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams, engine: Engine,
-                 progress: Callable[[str, int], None] | None = None) -> int:
+def sign_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams, engine: Engine,
+                 progress: Callable[[str, int], None] | None = None) -> tuple[int, np.ndarray, np.ndarray]:
     """Sign every row of ``target`` that has no signature for ``params``; one transaction per batch,
     so an interrupted run resumes where it stopped. Batches are runs of ascending ids, so each
-    reads one stretch of the table and holds only its own texts."""
+    reads one stretch of the table and holds only its own texts.
+
+    Returns (rows hashed, ids, signatures) of the rows signed now that have shingles, sorted by
+    id, filled batch by batch into one matrix: on a first run that is every signature, and
+    reading them back from the store would only cost time."""
     key = {"params_key": params.key}
     todo = arrow(conn, f"dedup.unsigned_{target}s", key)["id"].to_numpy()
+    kept_ids = np.empty(len(todo), dtype=np.int64)
+    kept = np.empty((len(todo), params.num_perm), dtype=np.uint64)
+    n_kept = 0
     for start in range(0, len(todo), HASH_BATCH):
         ids, texts = texts_for(conn, target, todo[start:start + HASH_BATCH])
         sig, counts = engine.signatures(texts, params)
@@ -136,9 +147,19 @@ def hash_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupPara
                 "target": target, **key, "shingle": params.shingle, "ngram": params.ngram,
                 "num_perm": params.num_perm, "seed": params.seed})
             conn.unregister("staged_signatures")
+        has = counts > 0
+        n = int(has.sum())
+        kept_ids[n_kept:n_kept + n], kept[n_kept:n_kept + n] = ids[has], sig[has]
+        n_kept += n
         if progress:
             progress("hash", start + len(ids))
-    return len(todo)
+    return len(todo), kept_ids[:n_kept], kept[:n_kept]
+
+
+def hash_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams, engine: Engine,
+                 progress: Callable[[str, int], None] | None = None) -> int:
+    """Sign every row without a signature (see ``sign_missing``); how many were signed."""
+    return sign_missing(conn, target, params, engine, progress)[0]
 
 
 def texts_for(conn: duckdb.DuckDBPyConnection, target: str, ids: np.ndarray) -> tuple[np.ndarray, pa.Array]:
@@ -279,9 +300,11 @@ def run_dedup(conn: duckdb.DuckDBPyConnection, target_name: str, params: DedupPa
         report.seconds[stage] = round(now - clock, 3)
         clock = now
 
-    report.rows_hashed = hash_missing(conn, target, params, eng, progress)
+    report.rows_hashed, ids, sig = sign_missing(conn, target, params, eng, progress)
     lap("hash")
-    ids, sig = load_signatures(conn, target, params)
+    if _stored_signatures(conn, target, params) != len(ids):  # not a first run: the store has them all
+        del ids, sig
+        ids, sig = load_signatures(conn, target, params)
     report.rows_total = len(ids)
     candidates = eng.candidate_pairs(ids, sig, params)
     report.candidate_pairs = len(candidates)
