@@ -454,7 +454,7 @@ def run_ours(base_db: Path, target: str, params: DedupParams, workdir: Path, pro
         extra["profile"] = buffer.getvalue()
     return Run("c", report.rows_hashed, dict(report.seconds), seconds, peak.cpu, peak.peak, peak.start,
                {(a, b) for a, b, _ in rows}, note=f"{report.bands}×{report.rows} bands, "
-               f"{report.candidate_pairs:,} verified", extra=extra)
+               f"{report.verified_pairs:,} of {report.candidate_pairs:,} verified", extra=extra)
 
 
 def ours_signatures(texts: pa.Array, params: DedupParams) -> float:

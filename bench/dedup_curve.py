@@ -352,6 +352,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="where corpora and stores go (default: a temp dir, removed)")
     parser.add_argument("--png", type=Path, default=Path("dedup_curve.png"))
     parser.add_argument("--save", type=Path, help="write the results as JSON to this file")
+    parser.add_argument("--merge", type=Path, action="append", default=[],
+                        help="also table and plot the rows of an earlier --save (e.g. other sizes)")
     args = parser.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     args.edit_rates = tuple(float(x) for x in args.edit_rates.split(","))
@@ -399,6 +401,9 @@ def main(argv=None) -> int:
     finally:
         if temp:
             shutil.rmtree(workdir, ignore_errors=True)
+    for earlier in args.merge:
+        rows += json.loads(earlier.read_text())["rows"]
+    rows.sort(key=lambda r: (r["docs"], r["impl"]))
     results["rows"] = rows
     results["load_average"] = [round(x, 2) for x in os.getloadavg()]
     from rich.console import Console
@@ -410,9 +415,10 @@ def main(argv=None) -> int:
         table.add_column(col, justify="left" if col == "impl" else "right")
     for r in rows:
         table.add_row(f"{r['docs']:,}", r["impl"], f"{r['seconds']:.2f}", f"{r['docs'] / r['seconds']:,.0f}",
-                      f"{r['docs'] / r['seconds'] / os.cpu_count():,.0f}", f"{r['cpu_seconds']:.1f}",
-                      f"{r['docs'] / max(r['cpu_seconds'], 1e-9):,.0f}", f"{r['peak_rss_mb']:,}",
-                      f"{r['recall']:.4f}", f"{r['precision']:.4f}", f"{r['load_1m']:.2f}")
+                      f"{r['docs'] / r['seconds'] / os.cpu_count():,.0f}", f"{r.get('cpu_seconds', 0):.1f}",
+                      f"{r['docs'] / max(r.get('cpu_seconds', 0), 1e-9):,.0f}", f"{r['peak_rss_mb']:,}",
+                      *(f"{r[k]:.{d}f}" if r.get(k) is not None else "—" for k, d in (
+                          ("recall", 4), ("precision", 4), ("load_1m", 2))))
     console = Console(width=160)
     console.print(table)
     for label, size in results["sizes"].items():
