@@ -10,8 +10,9 @@ compared with every stored row, whatever version or batch it came from.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 import numpy as np
@@ -32,6 +33,7 @@ TARGETS = {"documents": "document", "examples": "example"}
 HASH_BATCH = 20_000  # rows signed per transaction: ~20k texts in memory at once
 VERIFY_PAIRS = 50_000  # candidate pairs verified per batch: at most 100k texts re-read at once
 SIGNATURE_BATCH = 65_536  # stored signatures per record batch while loading the matrix
+BUFFER_POOL = "1GB"  # DuckDB's memory limit during a run, where the store has DuckDB's default
 
 
 @dataclass
@@ -91,6 +93,26 @@ def signatures_matrix(table: pa.Table, num_perm: int) -> tuple[np.ndarray, np.nd
         sig[done:done + n] = np.frombuffer(data, dtype="<u8", count=n * num_perm, offset=int(offs[0])).reshape(n, num_perm)
         done += n
     return ids, sig
+
+
+@contextmanager
+def bounded_buffer_pool(conn: duckdb.DuckDBPyConnection, limit: str = BUFFER_POOL) -> Iterator[None]:
+    """Cap DuckDB's buffer pool for the run, where it has DuckDB's default (80 % of RAM).
+
+    A run reads every text once to sign it and the candidates' texts again to verify them; DuckDB
+    keeps each block it reads cached up to its memory limit, so without a cap the process would
+    grow with the table (several GB at a million documents) for blocks that are read once. A
+    limit someone set on purpose is left alone; the default is restored (RESET) afterwards."""
+    setting = "SELECT current_setting('memory_limit')"
+    default = duckdb.connect().execute(setting).fetchall()[0][0]
+    if conn.execute(setting).fetchall()[0][0] != default:
+        yield
+        return
+    conn.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        conn.execute("RESET memory_limit")
 
 
 def _stored_signatures(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams) -> int:
@@ -288,6 +310,12 @@ def decide(conn, target: str, clusters: list[list[int]], known: dict, engine: En
 def run_dedup(conn: duckdb.DuckDBPyConnection, target_name: str, params: DedupParams, *, actor: str,
               engine: str = "local", ray_address: str | None = None,
               progress: Callable[[str, int], None] | None = None) -> DedupReport:
+    with bounded_buffer_pool(conn):
+        return _run(conn, target_name, params, actor, engine, ray_address, progress)
+
+
+def _run(conn, target_name: str, params: DedupParams, actor: str, engine: str, ray_address: str | None,
+         progress: Callable[[str, int], None] | None) -> DedupReport:
     target = _target(target_name)
     eng = get_engine(engine, ray_address)
     bands, rows = params.bands_rows
