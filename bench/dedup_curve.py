@@ -415,8 +415,8 @@ def main(argv=None) -> int:
         table.add_column(col, justify="left" if col == "impl" else "right")
     for r in rows:
         table.add_row(f"{r['docs']:,}", r["impl"], f"{r['seconds']:.2f}", f"{r['docs'] / r['seconds']:,.0f}",
-                      f"{r['docs'] / r['seconds'] / os.cpu_count():,.0f}", f"{r.get('cpu_seconds', 0):.1f}",
-                      f"{r['docs'] / max(r.get('cpu_seconds', 0), 1e-9):,.0f}", f"{r['peak_rss_mb']:,}",
+                      f"{r['docs'] / r['seconds'] / os.cpu_count():,.0f}", f"{r['cpu_seconds']:.1f}" if r.get("cpu_seconds") else "—",
+                      f"{r['docs'] / r['cpu_seconds']:,.0f}" if r.get("cpu_seconds") else "—", f"{r['peak_rss_mb']:,}",
                       *(f"{r[k]:.{d}f}" if r.get(k) is not None else "—" for k, d in (
                           ("recall", 4), ("precision", 4), ("load_1m", 2))))
     console = Console(width=160)
