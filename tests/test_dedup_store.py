@@ -234,7 +234,8 @@ def test_representative_rule_and_steward_override(bitext, tmp_path):
     assert query(store.db, "SELECT target, row_id FROM dedup_overrides") == [("example", long_)]
 
     again = store.json("dedup", "--target", "examples")  # a later run keeps the steward's choice
-    assert again["rows_hashed"] == 0 and again["cached_pairs"] == again["candidate_pairs"]
+    assert again["rows_hashed"] == 0 and again["verified_pairs"] == 0
+    assert again["cached_pairs"] + again["skipped_pairs"] == again["candidate_pairs"]
     cluster = {d["row_id"]: d for d in latest_decisions(store.db, "examples") if d["cluster_id"] == min(short, long_)}
     assert cluster[long_]["decision"] == "kept" and cluster[long_]["rule"] == "chosen by a steward"
     assert cluster[short]["duplicate_of"] == long_
@@ -288,8 +289,8 @@ def test_incremental_run_hashes_only_new_rows(grown, bitext):
     assert report["rows_hashed"] == grown.n_new == 45
     assert grown.sig_after - grown.sig_before == grown.n_new
     assert report["rows_total"] == bitext.report["rows_total"] + grown.n_new
-    assert report["cached_pairs"] >= bitext.report["candidate_pairs"] > 0
-    assert report["verified_pairs"] == report["candidate_pairs"] - report["cached_pairs"]
+    assert report["cached_pairs"] >= bitext.report["verified_pairs"] > 0
+    assert report["verified_pairs"] == report["candidate_pairs"] - report["cached_pairs"] - report["skipped_pairs"]
     # new near-duplicates are found against the old rows, and nothing else is missed or invented
     truth = pairs_at_least(grown.sets, 0.8)
     found = found_pairs(grown.db, "examples", 0.8)
@@ -334,7 +335,8 @@ def test_other_parameters_make_a_separate_signature_set(nda, tmp_path):
     assert other["rows_hashed"] == n  # nothing reused across parameter sets
     default = store.json("dedup", "--target", "documents")
     assert default["rows_hashed"] == 0 and default["params_key"] == KEY
-    assert default["cached_pairs"] == default["candidate_pairs"] == nda.report["candidate_pairs"]
+    assert default["candidate_pairs"] == nda.report["candidate_pairs"] and default["verified_pairs"] == 0
+    assert default["cached_pairs"] == nda.report["verified_pairs"]
     per_key = query(store.db, "SELECT params_key, count(*), min(octet_length(hashvalues)), max(octet_length(hashvalues)), "
                               "count(DISTINCT (num_perm, ngram)) FROM signatures GROUP BY params_key ORDER BY params_key")
     assert per_key == [("word3-p64-s1-affine64", n, 512, 512, 1), (KEY, n, 1024, 1024, 1)]
@@ -371,3 +373,29 @@ def test_rows_without_shingles_are_signed_but_never_banded(tmp_path):
     refused = run_curator(["dedup", "keep", "document:1"], store.env, check=False)
     assert refused.returncode == 1 and "document 1 is in no near-duplicate cluster" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+# --- 9. bounded memory: tiny batches give the same answer ----------------------------------------
+
+def test_small_batches_give_the_same_pairs_and_decisions(bitext, tmp_path, monkeypatch):
+    """Hashing, signature loading and verification in batches (here a few rows and pairs each, so
+    every batch boundary is crossed many times) change nothing: same verified pairs, same
+    Jaccards, same decisions as the one-batch run of the fixture."""
+    from curator.dedup import run as dedup_run
+
+    store = bitext.copy(tmp_path / "batched")
+    conn = open_store(store.db)
+    try:
+        for table in ("dedup_decisions", "dedup_runs", "dedup_pairs", "signatures"):
+            conn.execute(f"DELETE FROM {table}")
+        monkeypatch.setattr(dedup_run, "HASH_BATCH", 97)
+        monkeypatch.setattr(dedup_run, "VERIFY_PAIRS", 13)
+        monkeypatch.setattr(dedup_run, "SIGNATURE_BATCH", 50)
+        report = dedup_run.run_dedup(conn, "examples", PARAMS, actor="test").as_dict()
+    finally:
+        conn.close()
+    for key in ("rows_total", "rows_hashed", "candidate_pairs", "verified_pairs", "skipped_pairs",
+                "duplicate_pairs", "clusters", "rows_marked_duplicate"):
+        assert report[key] == bitext.report[key], key
+    assert found_pairs(store.db, "examples", 0.0) == found_pairs(bitext.db, "examples", 0.0)
+    assert latest_decisions(store.db, "examples") == latest_decisions(bitext.db, "examples")

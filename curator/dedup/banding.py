@@ -66,9 +66,11 @@ def candidate_pairs(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
     if len(ids) and int(ids.max()) >= 2**31:
         raise ValueError("row ids beyond 2^31 are not supported by the pair packing")
     found = []
+    ascending = len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1]))
     for band in range(keys.shape[1]):
         col = keys[:, band]
-        order = np.lexsort((ids, col))  # by key, then id: buckets hold sorted ids
+        # by key, then id, so buckets hold sorted ids: one stable sort when ids already ascend
+        order = np.argsort(col, kind="stable") if ascending else np.lexsort((ids, col))
         sorted_keys, sorted_ids = col[order], ids[order]
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
         sizes = np.diff(np.r_[starts, len(order)])

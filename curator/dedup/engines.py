@@ -12,9 +12,10 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from . import banding, kernels
+from . import banding
 from . import shingles as sh
 from .params import DedupParams
+from .verify import exact_jaccard
 
 
 class Engine(Protocol):
@@ -28,15 +29,6 @@ class Engine(Protocol):
 
     def verify(self, pairs: np.ndarray, ids: np.ndarray, texts: pa.Array, params: DedupParams) -> np.ndarray:
         """Exact Jaccard of each pair's shingle sets; ``ids``/``texts`` cover every id in ``pairs``."""
-
-
-def exact_jaccard(pairs: np.ndarray, ids: np.ndarray, texts: pa.Array, params: DedupParams) -> np.ndarray:
-    """Shingle sets of the rows involved, then a merge per pair (both compiled)."""
-    if len(pairs) == 0:
-        return np.zeros(0, dtype=np.float64)
-    sets, bounds = sh.shingle_sets(texts, params)
-    position = np.searchsorted(ids, pairs)  # ids are sorted
-    return kernels.pair_jaccard(sets, bounds, position[:, 0].astype(np.int64), position[:, 1].astype(np.int64))
 
 
 class LocalEngine:

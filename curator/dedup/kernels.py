@@ -6,6 +6,9 @@ hashing each shingle in Python dominates. These loops do, with numba (threads ac
 via ``prange``), and stay value-for-value equal to ``datasketch.MinHash(scheme="affine64")``
 fed the same shingles through ``curator.dedup.shingles.hashfunc``.
 
+The entry points release the GIL (``nogil``): in the service a dedup job runs on the job
+runner's thread, and the event loop must keep acknowledging webhooks and answering reads.
+
 Text is UTF-8 bytes. Tokens are maximal runs of ASCII letters/digits and non-ASCII bytes;
 ASCII letters are folded to lower case; everything else separates tokens.
 """
@@ -126,7 +129,7 @@ def shingle_hashes(buf, start, end, ngram, mode):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def signatures(buf, offsets, ngram, mode, a, b):
     """One row of ``len(a)`` minima per text: min over shingles s of a*fmix64(s)+b (mod 2^64)."""
     n_docs = offsets.shape[0] - 1
@@ -138,53 +141,88 @@ def signatures(buf, offsets, ngram, mode, a, b):
         hashes = shingle_hashes(buf, offsets[d], offsets[d + 1], ngram, mode)
         for s in range(hashes.shape[0]):
             h = fmix64(hashes[s])
-            for p in range(n_perm):
-                v = a[p] * h + b[p]
-                if v < row[p]:
-                    row[p] = v
+            for p in range(n_perm):  # branch-free min: LLVM turns this into 8-lane multiply/min
+                row[p] = min(row[p], a[p] * h + b[p])
         sig[d] = row
         counts[d] = hashes.shape[0]
     return sig, counts
 
 
-@njit(cache=True, parallel=True)
-def shingle_sets(buf, offsets, ngram, mode):
-    """Sorted distinct shingle hashes of each text, concatenated, with their offsets."""
-    n_docs = offsets.shape[0] - 1
-    sizes = np.zeros(n_docs + 1, dtype=np.int64)
-    parts = [np.empty(0, dtype=np.uint64) for _ in range(n_docs)]
-    for d in prange(n_docs):
-        hashes = np.unique(shingle_hashes(buf, offsets[d], offsets[d + 1], ngram, mode))
-        parts[d] = hashes
-        sizes[d + 1] = hashes.shape[0]
-    bounds = np.cumsum(sizes)
-    out = np.empty(bounds[-1], dtype=np.uint64)
-    for d in prange(n_docs):
-        out[bounds[d]:bounds[d + 1]] = parts[d]
-    return out, bounds
+@njit(cache=True, inline="always")
+def _mark(keys, state, mask, h, bit):
+    """Mark ``h`` as a member of set ``bit`` in an open-addressing table; its marks before."""
+    j = fmix64(h) & mask
+    while state[j] != 0 and keys[j] != h:
+        j = (j + np.uint64(1)) & mask
+    before = state[j]
+    keys[j] = h
+    state[j] = before | bit
+    return before
 
 
-@njit(cache=True, parallel=True)
-def pair_jaccard(sets, bounds, left, right):
-    """Exact Jaccard of set ``left[k]`` and set ``right[k]`` (indices into ``bounds``), by merging
-    the sorted arrays."""
+@njit(cache=True)
+def _text_jaccard(ha, hb):
+    """Jaccard of the distinct values of two hash arrays through one small hash table marked
+    A (1) / B (2): linear in the shingles, where sorting each set first costs a log factor more
+    (3× slower measured on 1,100-word documents)."""
+    cap = 16
+    while cap < 2 * (ha.shape[0] + hb.shape[0]):
+        cap *= 2
+    mask = np.uint64(cap - 1)
+    keys = np.empty(cap, dtype=np.uint64)
+    state = np.zeros(cap, dtype=np.uint8)
+    na = 0
+    for i in range(ha.shape[0]):
+        na += _mark(keys, state, mask, ha[i], 1) == 0
+    nb = 0
+    inter = 0
+    for i in range(hb.shape[0]):
+        before = _mark(keys, state, mask, hb[i], 2)
+        if (before & 2) == 0:
+            nb += 1
+            inter += before & 1
+    union = na + nb - inter
+    return inter / union if union > 0 else 0.0
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def pair_jaccard(buf, offsets, ngram, mode, left, right):
+    """Exact Jaccard of the shingle sets of texts ``left[k]`` and ``right[k]`` (indices into
+    ``offsets``), shingled on the fly: no set is materialised beyond the pair at hand."""
     n = left.shape[0]
     out = np.empty(n, dtype=np.float64)
     for k in prange(n):
-        i, i_end = bounds[left[k]], bounds[left[k] + 1]
-        j, j_end = bounds[right[k]], bounds[right[k] + 1]
-        size = (i_end - i) + (j_end - j)
-        inter = 0
-        while i < i_end and j < j_end:
-            x, y = sets[i], sets[j]
-            if x == y:
-                inter += 1
-                i += 1
-                j += 1
-            elif x < y:
-                i += 1
-            else:
-                j += 1
-        union = size - inter
-        out[k] = inter / union if union > 0 else 0.0
+        a, b = left[k], right[k]
+        ha = shingle_hashes(buf, offsets[a], offsets[a + 1], ngram, mode)
+        hb = shingle_hashes(buf, offsets[b], offsets[b + 1], ngram, mode)
+        out[k] = _text_jaccard(ha, hb)
     return out
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def pair_matches(sig, left, right):
+    """Number of equal values in signature rows ``left[k]`` and ``right[k]``."""
+    n = left.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    for k in prange(n):
+        a, b = sig[left[k]], sig[right[k]]
+        same = 0
+        for p in range(a.shape[0]):
+            same += a[p] == b[p]
+        out[k] = same
+    return out
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def shingle_hash_lists(buf, offsets, ngram, mode):
+    """Every text's raw shingle hashes, concatenated, with their offsets: the shingles in the form
+    other MinHash libraries take (the bench feeds them to rensa), computed once."""
+    n_docs = offsets.shape[0] - 1
+    sizes = np.zeros(n_docs + 1, dtype=np.int64)
+    for d in prange(n_docs):
+        sizes[d + 1] = shingle_hashes(buf, offsets[d], offsets[d + 1], ngram, mode).shape[0]
+    bounds = np.cumsum(sizes)
+    out = np.empty(bounds[-1], dtype=np.uint64)
+    for d in prange(n_docs):
+        out[bounds[d]:bounds[d + 1]] = shingle_hashes(buf, offsets[d], offsets[d + 1], ngram, mode)
+    return out, bounds

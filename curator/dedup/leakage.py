@@ -42,7 +42,7 @@ def cross_pairs(conn: duckdb.DuckDBPyConnection, target_name: str, left: list[in
     candidates = cross_only(eng.candidate_pairs(ids, sig, params), set(left), set(right))
     if not len(candidates):
         return []
-    jaccard, estimated, _ = verified(conn, target, params, eng, candidates, ids, sig)
+    jaccard, estimated, _, _ = verified(conn, target, params, eng, candidates, ids, sig)
     left_set, right_set = set(left), set(right)
     found = []
     near = jaccard >= cut

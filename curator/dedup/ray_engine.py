@@ -22,8 +22,8 @@ import pyarrow as pa
 
 from . import banding
 from . import shingles as sh
-from .engines import exact_jaccard
 from .params import DedupParams
+from .verify import exact_jaccard
 
 TEXTS_PER_BLOCK = 2_000
 SIGNATURES_PER_BLOCK = 20_000

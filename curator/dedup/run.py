@@ -10,8 +10,9 @@ compared with every stored row, whatever version or batch it came from.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 import numpy as np
@@ -26,9 +27,13 @@ from .banding import pair_keys
 from .clusters import RowFacts, clusters_of, representative
 from .engines import Engine, get_engine
 from .params import DedupParams, IncompatibleSignatures
+from .verify import worth_verifying
 
 TARGETS = {"documents": "document", "examples": "example"}
-HASH_BATCH = 20_000
+HASH_BATCH = 20_000  # rows signed per transaction: ~20k texts in memory at once
+VERIFY_PAIRS = 50_000  # candidate pairs verified per batch: at most 100k texts re-read at once
+SIGNATURE_BATCH = 65_536  # stored signatures per record batch while loading the matrix
+BUFFER_POOL = "1GB"  # DuckDB's memory limit during a run, where the store has DuckDB's default
 
 
 @dataclass
@@ -44,6 +49,7 @@ class DedupReport:
     candidate_pairs: int = 0
     verified_pairs: int = 0
     cached_pairs: int = 0
+    skipped_pairs: int = 0  # candidates whose signatures rule out the threshold (verify.min_matches)
     estimated_pairs: int = 0
     duplicate_pairs: int = 0
     clusters: int = 0
@@ -89,15 +95,72 @@ def signatures_matrix(table: pa.Table, num_perm: int) -> tuple[np.ndarray, np.nd
     return ids, sig
 
 
-def hash_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams, engine: Engine,
-                 progress: Callable[[str, int], None] | None = None) -> int:
+@contextmanager
+def bounded_buffer_pool(conn: duckdb.DuckDBPyConnection, limit: str = BUFFER_POOL) -> Iterator[None]:
+    """Cap DuckDB's buffer pool for the run, where it has DuckDB's default (80 % of RAM).
+
+    A run reads every text once to sign it and the candidates' texts again to verify them; DuckDB
+    keeps each block it reads cached up to its memory limit, so without a cap the process would
+    grow with the table (several GB at a million documents) for blocks that are read once. A
+    limit someone set on purpose is left alone; the default is restored (RESET) afterwards."""
+    setting = "SELECT current_setting('memory_limit')"
+    default = duckdb.connect().execute(setting).fetchall()[0][0]
+    if conn.execute(setting).fetchall()[0][0] != default:
+        yield
+        return
+    conn.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        conn.execute("RESET memory_limit")
+
+
+def _stored_signatures(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams) -> int:
+    return conn.execute(query("dedup.count_signatures"), {"target": target, "params_key": params.key}).fetchall()[0][0]
+
+
+def load_signatures(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted ids, uint64 [n, num_perm]) of every stored signature of ``params``, streamed in
+    record batches into one preallocated matrix, so the peak is the matrix plus one batch
+    (reading the whole result first would hold every signature twice)."""
+    key = {"target": target, "params_key": params.key}
+    with conn.cursor() as cur:
+        n = _stored_signatures(cur, target, params)
+        ids = np.empty(n, dtype=np.int64)
+        sig = np.empty((n, params.num_perm), dtype=np.uint64)
+        done = 0
+        reader = cur.sql(query("dedup.load_signatures"), params=key).to_arrow_reader(SIGNATURE_BATCH)
+        for batch in reader:
+            if batch.num_rows and done + batch.num_rows <= n:
+                part_ids, part = signatures_matrix(pa.Table.from_batches([batch]), params.num_perm)
+                ids[done:done + len(part_ids)], sig[done:done + len(part_ids)] = part_ids, part
+            done += batch.num_rows
+    if done != n:  # written to while read: the store is owned by one writer, so this is a bug
+        raise RuntimeError(f"expected {n} signatures, read {done}")
+    if n > 1 and np.any(ids[1:] < ids[:-1]):
+        order = np.argsort(ids, kind="stable")
+        ids, sig = ids[order], sig[order]
+    return ids, sig
+
+
+def sign_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams, engine: Engine,
+                 progress: Callable[[str, int], None] | None = None) -> tuple[int, np.ndarray, np.ndarray]:
     """Sign every row of ``target`` that has no signature for ``params``; one transaction per batch,
-    so an interrupted run resumes where it stopped."""
+    so an interrupted run resumes where it stopped. Batches are runs of ascending ids, so each
+    reads one stretch of the table and holds only its own texts.
+
+    Returns (rows hashed, ids, signatures) of the rows signed now that have shingles, sorted by
+    id, filled batch by batch into one matrix: on a first run that is every signature, and
+    reading them back from the store would only cost time."""
     key = {"params_key": params.key}
     todo = arrow(conn, f"dedup.unsigned_{target}s", key)["id"].to_numpy()
+    kept_ids = np.empty(len(todo), dtype=np.int64)
+    kept = np.empty((len(todo), params.num_perm), dtype=np.uint64)
+    n_kept = 0
     for start in range(0, len(todo), HASH_BATCH):
         ids, texts = texts_for(conn, target, todo[start:start + HASH_BATCH])
         sig, counts = engine.signatures(texts, params)
+        del texts
         staged = pa.table({"row_id": ids, "n_shingles": pa.array(counts, pa.int32()),
                            "hashvalues": _hashvalues_array(sig)})
         with transaction(conn):
@@ -106,33 +169,62 @@ def hash_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupPara
                 "target": target, **key, "shingle": params.shingle, "ngram": params.ngram,
                 "num_perm": params.num_perm, "seed": params.seed})
             conn.unregister("staged_signatures")
+        has = counts > 0
+        n = int(has.sum())
+        kept_ids[n_kept:n_kept + n], kept[n_kept:n_kept + n] = ids[has], sig[has]
+        n_kept += n
         if progress:
             progress("hash", start + len(ids))
-    return len(todo)
+    return len(todo), kept_ids[:n_kept], kept[:n_kept]
+
+
+def hash_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams, engine: Engine,
+                 progress: Callable[[str, int], None] | None = None) -> int:
+    """Sign every row without a signature (see ``sign_missing``); how many were signed."""
+    return sign_missing(conn, target, params, engine, progress)[0]
 
 
 def texts_for(conn: duckdb.DuckDBPyConnection, target: str, ids: np.ndarray) -> tuple[np.ndarray, pa.Array]:
-    table = arrow(conn, f"dedup.texts_{target}s", {"ids": [int(i) for i in ids]})
-    return table["id"].to_numpy().astype(np.int64), table["text"].combine_chunks()
+    """(sorted ids, texts) of the rows ``ids`` that are in the store."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if not len(ids):
+        return np.zeros(0, dtype=np.int64), pa.array([], pa.string())
+    table = arrow(conn, f"dedup.texts_{target}s", {"ids": ids.tolist(), "lo": int(ids.min()), "hi": int(ids.max())})
+    found = table["id"].to_numpy().astype(np.int64)
+    texts = table["text"].combine_chunks()
+    if len(found) > 1 and np.any(found[1:] < found[:-1]):
+        order = np.argsort(found, kind="stable")
+        found, texts = found[order], texts.take(pa.array(order))
+    return found, texts
 
 
 def verify_pairs(conn, target: str, pairs: np.ndarray, engine: Engine, params: DedupParams,
-                 sig_of: Callable[[int], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 sig_of: Callable[[int], np.ndarray] | None = None,
+                 progress: Callable[[str, int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(jaccard, estimated) for ``pairs``: exact from the texts; from the signatures, flagged,
-    for a row whose text is no longer in the store."""
+    for a row whose text is no longer in the store.
+
+    In batches of ``VERIFY_PAIRS`` pairs, each re-reading just the texts it names, so memory is
+    bounded by one batch's texts and shingle sets whatever the number of candidates."""
     jaccard = np.zeros(len(pairs), dtype=np.float64)
     estimated = np.zeros(len(pairs), dtype=bool)
-    if not len(pairs):
-        return jaccard, estimated
-    ids, texts = texts_for(conn, target, np.unique(pairs))
-    present = np.isin(pairs, ids).all(axis=1)
-    jaccard[present] = engine.verify(pairs[present], ids, texts, params)
-    for k in np.flatnonzero(~present):
-        if sig_of is None:
-            raise InputError(f"{target} rows {pairs[k].tolist()} have no text and no signature to estimate from")
-        a, b = sig_of(int(pairs[k, 0])), sig_of(int(pairs[k, 1]))
-        jaccard[k] = float(np.count_nonzero(a == b)) / len(a)
-        estimated[k] = True
+    for start in range(0, len(pairs), VERIFY_PAIRS):
+        part = pairs[start:start + VERIFY_PAIRS]
+        ids, texts = texts_for(conn, target, np.unique(part))
+        present = np.isin(part, ids).all(axis=1)
+        jac = np.zeros(len(part), dtype=np.float64)
+        jac[present] = engine.verify(part[present], ids, texts, params)
+        del texts
+        est = np.zeros(len(part), dtype=bool)
+        for k in np.flatnonzero(~present):
+            if sig_of is None:
+                raise InputError(f"{target} rows {part[k].tolist()} have no text and no signature to estimate from")
+            a, b = sig_of(int(part[k, 0])), sig_of(int(part[k, 1]))
+            jac[k] = float(np.count_nonzero(a == b)) / len(a)
+            est[k] = True
+        jaccard[start:start + len(part)], estimated[start:start + len(part)] = jac, est
+        if progress:
+            progress("verify", start + len(part))
     return jaccard, estimated
 
 
@@ -164,17 +256,26 @@ def _store_pairs(conn, target: str, params: DedupParams, pairs: np.ndarray, jacc
 
 
 def verified(conn, target: str, params: DedupParams, engine: Engine, candidates: np.ndarray, ids: np.ndarray,
-             sig: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """(Jaccard, estimated-flag) aligned with ``candidates``, and how many were verified now.
-    Verifications are stored, so no pair is ever verified twice."""
+             sig: np.ndarray, progress: Callable[[str, int], None] | None = None
+             ) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(Jaccard, estimated-flag) aligned with ``candidates``, how many were verified now, and how
+    many were skipped: pairs whose signatures put a Jaccard ≥ threshold out of reach (see
+    ``verify.min_matches``) get NaN, are not stored, and so are looked at again by a later run
+    at another threshold. Verifications are stored, so no pair is ever verified twice."""
     jaccard, estimated = _known_pairs(conn, target, params, candidates)
     todo = np.isnan(jaccard)
+    skipped = 0
+    if todo.any():
+        position = np.searchsorted(ids, candidates[todo])
+        worth = worth_verifying(sig, position[:, 0], position[:, 1], params)
+        skipped = int((~worth).sum())
+        todo[np.flatnonzero(todo)[~worth]] = False
     if todo.any():
         row_of = {int(i): k for k, i in enumerate(ids)}
         jaccard[todo], estimated[todo] = verify_pairs(conn, target, candidates[todo], engine, params,
-                                                      lambda i: sig[row_of[i]])
+                                                      lambda i: sig[row_of[i]], progress)
         _store_pairs(conn, target, params, candidates[todo], jaccard[todo], estimated[todo])
-    return jaccard, estimated, int(todo.sum())
+    return jaccard, estimated, int(todo.sum()), skipped
 
 
 def _row_facts(conn, target: str, ids: list[int]) -> dict[int, RowFacts]:
@@ -209,6 +310,12 @@ def decide(conn, target: str, clusters: list[list[int]], known: dict, engine: En
 def run_dedup(conn: duckdb.DuckDBPyConnection, target_name: str, params: DedupParams, *, actor: str,
               engine: str = "local", ray_address: str | None = None,
               progress: Callable[[str, int], None] | None = None) -> DedupReport:
+    with bounded_buffer_pool(conn):
+        return _run(conn, target_name, params, actor, engine, ray_address, progress)
+
+
+def _run(conn, target_name: str, params: DedupParams, actor: str, engine: str, ray_address: str | None,
+         progress: Callable[[str, int], None] | None) -> DedupReport:
     target = _target(target_name)
     eng = get_engine(engine, ray_address)
     bands, rows = params.bands_rows
@@ -221,16 +328,18 @@ def run_dedup(conn: duckdb.DuckDBPyConnection, target_name: str, params: DedupPa
         report.seconds[stage] = round(now - clock, 3)
         clock = now
 
-    report.rows_hashed = hash_missing(conn, target, params, eng, progress)
+    report.rows_hashed, ids, sig = sign_missing(conn, target, params, eng, progress)
     lap("hash")
-    ids, sig = signatures_matrix(arrow(conn, "dedup.load_signatures", {"target": target, "params_key": params.key}),
-                                 params.num_perm)
+    if _stored_signatures(conn, target, params) != len(ids):  # not a first run: the store has them all
+        del ids, sig
+        ids, sig = load_signatures(conn, target, params)
     report.rows_total = len(ids)
     candidates = eng.candidate_pairs(ids, sig, params)
     report.candidate_pairs = len(candidates)
     lap("band")
-    jaccard, estimated, report.verified_pairs = verified(conn, target, params, eng, candidates, ids, sig)
-    report.cached_pairs = len(candidates) - report.verified_pairs
+    jaccard, estimated, report.verified_pairs, report.skipped_pairs = verified(
+        conn, target, params, eng, candidates, ids, sig, progress)
+    report.cached_pairs = len(candidates) - report.verified_pairs - report.skipped_pairs
     report.estimated_pairs = int(estimated.sum())
     lap("verify")
     near = jaccard >= params.threshold

@@ -57,9 +57,11 @@ def signatures(texts, params: DedupParams) -> tuple[np.ndarray, np.ndarray]:
     return kernels.signatures(buf, offsets, params.ngram, _mode(params), a, b)
 
 
-def shingle_sets(texts, params: DedupParams) -> tuple[np.ndarray, np.ndarray]:
+def pair_jaccard(texts, left: np.ndarray, right: np.ndarray, params: DedupParams) -> np.ndarray:
+    """Exact Jaccard of the shingle sets of ``texts[left[k]]`` and ``texts[right[k]]``."""
     buf, offsets = pack(texts)
-    return kernels.shingle_sets(buf, offsets, params.ngram, _mode(params))
+    return kernels.pair_jaccard(buf, offsets, params.ngram, _mode(params),
+                                np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64))
 
 
 # --- reference implementation, for datasketch and for explanations -------------------------

@@ -13,21 +13,30 @@ WHERE NOT EXISTS (SELECT 1 FROM signatures s
                   WHERE s.target = 'example' AND s.row_id = e.id AND s.params_key = $params_key)
 ORDER BY e.id;
 
+-- The id range ($lo..$hi, the smallest and largest of $ids) is a filter the scan prunes row groups
+-- with (zone maps), so a batch of neighbouring ids reads only the part of the table they sit in.
+-- No ORDER BY: sorting drags every text through the sort (3× the read); the caller sorts ids.
+
 -- name: texts_documents
-SELECT d.id, d.text FROM documents d WHERE d.id IN (SELECT unnest($ids::BIGINT[])) ORDER BY d.id;
+SELECT d.id, d.text FROM documents d
+WHERE d.id BETWEEN $lo AND $hi AND d.id IN (SELECT unnest($ids::BIGINT[]));
 
 -- name: texts_examples
 SELECT e.id, array_to_string(json_extract_string(e.messages, '$[*].content'), chr(10)) AS text
-FROM examples e WHERE e.id IN (SELECT unnest($ids::BIGINT[])) ORDER BY e.id;
+FROM examples e WHERE e.id BETWEEN $lo AND $hi AND e.id IN (SELECT unnest($ids::BIGINT[]));
 
 -- name: insert_signatures
 INSERT INTO signatures (target, row_id, params_key, shingle, ngram, num_perm, seed, n_shingles, hashvalues)
 SELECT $target, row_id, $params_key, $shingle, $ngram, $num_perm, $seed, n_shingles, hashvalues FROM staged_signatures;
 
+-- Streamed in record batches into one preallocated matrix: no ORDER BY (a sort would hold every
+-- blob at once); the reader sorts the rare out-of-order result itself.
 -- name: load_signatures
 SELECT row_id, hashvalues FROM signatures
-WHERE target = $target AND params_key = $params_key AND n_shingles > 0
-ORDER BY row_id;
+WHERE target = $target AND params_key = $params_key AND n_shingles > 0;
+
+-- name: count_signatures
+SELECT count(*) FROM signatures WHERE target = $target AND params_key = $params_key AND n_shingles > 0;
 
 -- name: signature_params
 SELECT DISTINCT params_key FROM signatures WHERE target = $target;
