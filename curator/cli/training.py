@@ -110,3 +110,29 @@ def training_resume(run_id: int, detach: Annotated[bool, typer.Option("--detach"
     """Continue a failed or cancelled run from its newest checkpoint."""
     with friendly_errors():
         _finish(execute("training.resume", {"run_id": run_id}, quiet=as_json), detach, as_json)
+
+
+def _print_compare(data: dict) -> None:
+    """Per consecutive pair of runs: the data delta line, then a table of metric deltas."""
+    for step in data["steps"]:
+        d = step["data"]
+        if "added" in d:
+            delta = (f"{d['added']} added, {d['removed']} removed, {d['edited']} edited, {d['moved']} moved, "
+                     f"{d['unchanged']} unchanged" + (f" ({d['test_changed']} test examples differ: metrics are on "
+                                                      "a changed test split)" if d["test_changed"] else ""))
+        else:
+            delta = d.get("note") or "same version"
+        out.print(f"run {step['from']} ({step['from_version']}) → run {step['to']} ({step['to_version']}): data {delta}",
+                  highlight=False, markup=False, soft_wrap=True)
+        table = Table("metric", f"run {step['from']}", f"run {step['to']}", "delta")
+        for metric, m in step["metrics"].items():
+            table.add_row(metric, f"{m['from']:.4f}", f"{m['to']:.4f}", f"{m['delta']:+.4f}")
+        out.print(table)
+
+
+@training_app.command("compare")
+def training_compare(run_ids: Annotated[list[int], typer.Argument(help="two or more finished runs, oldest first")],
+                     as_json: JsonOpt = False):
+    """Runs on versions of one dataset side by side: the data delta (added, removed, edited) next to the metric deltas."""
+    with friendly_errors():
+        run("training.compare", {"run_ids": run_ids}, as_json, _print_compare)

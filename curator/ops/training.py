@@ -97,3 +97,21 @@ def resume(ctx: Context, p: RunParams) -> dict:
 
     jobs.resume_run(ctx.conn, p.run_id, actor=ctx.actor)
     return view(ctx, p.run_id)
+
+
+class CompareParams(Params):
+    run_ids: list[int] = Field(min_length=2, description="two or more finished runs, oldest first")
+
+
+class CompareResult(Result):
+    runs: list[dict]
+    steps: list[dict]
+
+
+@operation("training.compare", params=CompareParams, result=CompareResult, kind="read", role="steward",
+           method="POST", path="/training-runs/compare", cli=("training", "compare"))
+def compare(ctx: Context, p: CompareParams) -> dict:
+    """Runs on versions of one dataset side by side: the data delta (added, removed, edited) next to the metric deltas."""
+    from ..training_compare import compare_runs
+
+    return compare_runs(ctx.conn, p.run_ids)
