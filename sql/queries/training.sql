@@ -35,4 +35,4 @@ INSERT INTO eval_examples VALUES ($run_id, $idx, $prompt, $reference, $base_outp
     $base_exact_match, $tuned_exact_match, $base_token_f1, $tuned_token_f1, $base_rouge_l, $tuned_rouge_l);
 
 -- name: eval_for_run
-SELECT model, metric, value, n FROM eval_results WHERE run_id = $run_id ORDER BY metric, model;
+SELECT model, split, metric, value, n FROM eval_results WHERE run_id = $run_id ORDER BY metric, model;
