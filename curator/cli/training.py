@@ -136,3 +136,24 @@ def training_compare(run_ids: Annotated[list[int], typer.Argument(help="two or m
     """Runs on versions of one dataset side by side: the data delta (added, removed, edited) next to the metric deltas."""
     with friendly_errors():
         run("training.compare", {"run_ids": run_ids}, as_json, _print_compare)
+
+
+def _print_judge(r: dict) -> None:
+    lo, hi = r["intervals"]["judge_win_rate"]
+    out.print(f"run {r['run_id']}: judged {r['n']} of {r['examples']} test examples with {r['judge_model']} in both "
+              f"orders: fine-tuned wins {r['win']}, ties {r['tie']}, loses {r['loss']}; win rate "
+              f"{(r['judge_win_rate'] or 0):.1%} (95% CI {lo:.1%}–{hi:.1%}); {r['position_consistent']} verdicts "
+              f"agree across orders; {r['requests']} requests, {r['cache_hits']} cached, ${r['cost_usd']:.4f}",
+              highlight=False, markup=False, soft_wrap=True)
+    for b in r["blocked"]:
+        out.print(f"  not judged: example {b['idx']}: {b['reason']}", highlight=False, markup=False)
+
+
+@training_app.command("judge")
+def training_judge(run_id: int,
+                   max_cost_usd: Annotated[Optional[float], typer.Option(help="stop sending judge requests past this "
+                                                                              "spend (default $CURATOR_MAX_COST_USD)")] = None,
+                   as_json: JsonOpt = False):
+    """A model judge compares base and fine-tuned answers pairwise in both orders: win/tie/loss rates with 95% intervals."""
+    with friendly_errors():
+        run("training.judge", {"run_id": run_id, "max_cost_usd": max_cost_usd}, as_json, _print_judge)

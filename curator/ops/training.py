@@ -115,3 +115,28 @@ def compare(ctx: Context, p: CompareParams) -> dict:
     from ..training_compare import compare_runs
 
     return compare_runs(ctx.conn, p.run_ids)
+
+
+class JudgeParams(Params):
+    run_id: int
+    max_cost_usd: Optional[float] = Field(None, gt=0, description="stop sending judge requests past this spend "
+                                          "(default $CURATOR_MAX_COST_USD)")
+
+
+class JudgeResult(Result):
+    run_id: int
+    n: int
+    win: int
+    tie: int
+    loss: int
+    cost_usd: float
+
+
+@operation("training.judge", params=JudgeParams, result=JudgeResult, kind="job", role="admin", method="POST",
+           path="/training-runs/{run_id}/judge", cli=("training", "judge"))
+def judge(ctx: Context, p: JudgeParams) -> dict:
+    """A model judge compares base and fine-tuned answers pairwise in both orders: win/tie/loss rates with 95% intervals."""
+    from ..judge import judge_run
+
+    ctx.progress(0, None, None, f"judging run {p.run_id} (both orders)")
+    return judge_run(ctx.conn, p.run_id, ctx.settings, p.max_cost_usd)

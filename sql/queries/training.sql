@@ -36,3 +36,10 @@ INSERT INTO eval_examples VALUES ($run_id, $idx, $prompt, $reference, $base_outp
 
 -- name: eval_for_run
 SELECT model, split, metric, value, n FROM eval_results WHERE run_id = $run_id ORDER BY metric, model;
+
+-- name: examples_for_run
+-- The base vs fine-tuned table of a finished run: what the model judge compares.
+SELECT idx, prompt, reference, base_output, tuned_output FROM eval_examples WHERE run_id = $run_id ORDER BY idx;
+
+-- name: delete_judge
+DELETE FROM eval_results WHERE run_id = $run_id AND metric LIKE 'judge\_%' ESCAPE '\';
