@@ -76,11 +76,11 @@ def judge_run(conn: duckdb.DuckDBPyConnection, run_id: int, settings: Settings,
                   "tuned_second": (e["base_output"], e["tuned_output"])}
         for order, (first, second) in orders.items():
             checked = apply_policy(render(e["prompt"], e["reference"], first, second), settings.pii_policy)
-            if checked.text is None:
-                blocked.append({"idx": e["idx"], "reason": checked.reason})
+            if checked.text_to_send is None:
+                blocked.append({"idx": e["idx"], "reason": checked.blocked_reason})
                 break
             requests.append(ChatRequest(f"{e['idx']}:{order}",
-                                        [{"role": "system", "content": SYSTEM}, {"role": "user", "content": checked.text}]))
+                                        [{"role": "system", "content": SYSTEM}, {"role": "user", "content": checked.text_to_send}]))
     report = generate(conn, requests, settings.model_copy(update={"temperature": 0.0}), schema=Verdict,
                       response_format="json_object", max_cost_usd=max_cost_usd)
     verdicts = {r.key: r.value.winner for r in report.results if r.ok}

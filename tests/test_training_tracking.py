@@ -13,7 +13,8 @@ import duckdb
 import pytest
 import yaml
 
-from conftest import make_env, run_curator, run_json
+from conftest import make_env, query, run_curator, run_json
+from openai_server import openai_server  # noqa: F401  (the fixture)
 from trainer_data import SYSTEM, build_tiny_model, routing_examples
 
 pytestmark = pytest.mark.slow
@@ -108,3 +109,60 @@ def test_compare_shows_the_data_delta_next_to_the_metric_deltas(two_runs):
     assert f"data {two_runs['held_back']} added, 0 removed, 0 edited" in text and "tuned/test/exact_match" in text
     refused = run_curator(["training", "compare", str(a)], env, check=False)
     assert refused.returncode != 0
+
+
+def test_judge_gives_the_rule_s_win_rate_across_position_swaps_and_its_cost_is_accounted(two_runs, openai_server):
+    from openai_server import judge_prefers_longer
+
+    openai_server.respond = judge_prefers_longer
+    env = {**two_runs["env"], "CURATOR_OPENAI_BASE_URL": openai_server.base_url, "CURATOR_OPENAI_API_KEY": "test-key",
+           "CURATOR_MODEL": "judge-model", "CURATOR_PRICES": json.dumps({"judge-model": {"input": 1.0, "output": 4.0}}),
+           "CURATOR_PII_POLICY": "allow", "CURATOR_MAX_RETRIES": "1"}
+    run_id = two_runs["runs"][0]["id"]
+    table = query(env, f"SELECT base_output, tuned_output FROM eval_examples WHERE run_id = {run_id}")
+    # The rule: longer wins, equal → "A". Asked both ways, an equal pair is A once as tuned and once as
+    # base, so it must come out a tie, not a win: that is the position swap at work.
+    wins = sum(len(t) > len(b) for b, t in table)
+    losses = sum(len(t) < len(b) for b, t in table)
+    result = run_json(["training", "judge", str(run_id)], env)
+    print("\njudge:", {k: result[k] for k in ("n", "win", "tie", "loss", "judge_win_rate", "intervals", "cost_usd")})
+    assert (result["n"], result["win"], result["loss"], result["tie"]) == (len(table), wins, losses,
+                                                                          len(table) - wins - losses)
+    assert result["judge_win_rate"] == pytest.approx(wins / len(table))
+    low, high = result["intervals"]["judge_win_rate"]
+    assert low <= result["judge_win_rate"] <= high
+    assert len(openai_server.requests) == 2 * len(table) == result["requests"]  # both orders, every example
+    asked = sorted(judged(r.body) for r in openai_server.requests)  # each pair once as (tuned, base), once swapped
+    assert asked == sorted([(t, b) for b, t in table] + [(b, t) for b, t in table])
+    # Cost: priced per token from the server's usage, recorded with the generation run.
+    (cost,) = query(env, f"SELECT cost_usd FROM generation_runs WHERE id = {result['generation_run_id']}")[0]
+    assert result["cost_usd"] > 0 and cost == pytest.approx(result["cost_usd"])
+    stored = dict(query(env, f"SELECT metric, value FROM eval_results WHERE run_id = {run_id} AND metric LIKE 'judge%'"))
+    assert stored["judge_win_rate"] == pytest.approx(result["judge_win_rate"]) and "judge_win_rate_ci_low" in stored
+    again = run_json(["training", "judge", str(run_id)], env)  # answered from the cache: nothing paid
+    assert again["requests"] == 0 and again["cache_hits"] == 2 * len(table) and again["cost_usd"] == 0
+    assert again["win"] == result["win"]
+
+
+def judged(body: dict) -> tuple[str, str]:
+    from openai_server import judged_answers, last_user_message
+
+    return judged_answers(last_user_message(body))
+
+
+def test_a_judge_that_always_picks_the_first_answer_gives_only_ties(two_runs, openai_server):
+    openai_server.respond = lambda body: json.dumps({"winner": "A"})  # pure position bias, no preference
+    env = {**two_runs["env"], "CURATOR_OPENAI_BASE_URL": openai_server.base_url, "CURATOR_OPENAI_API_KEY": "test-key",
+           "CURATOR_MODEL": "biased-judge", "CURATOR_PII_POLICY": "allow", "CURATOR_MAX_RETRIES": "1"}
+    result = run_json(["training", "judge", str(two_runs["runs"][1]["id"])], env)
+    assert result["n"] > 0 and result["tie"] == result["n"] and result["win"] == result["loss"] == 0
+    assert result["judge_tie_rate"] == 1.0 and result["position_consistent"] == 0
+
+
+def test_outcome_needs_both_orders_to_agree():
+    from curator.judge import outcome, wilson
+
+    assert outcome("A", "B") == "win" and outcome("B", "A") == "loss"
+    assert outcome("A", "A") == outcome("B", "B") == outcome("tie", "B") == outcome(None, "B") == "tie"
+    low, high = wilson(8, 10)
+    assert 0.44 < low < 0.8 < high < 0.98 and wilson(0, 5)[0] == 0.0
