@@ -139,6 +139,8 @@ def test_judge_gives_the_rule_s_win_rate_across_position_swaps_and_its_cost_is_a
     assert result["cost_usd"] > 0 and cost == pytest.approx(result["cost_usd"])
     stored = dict(query(env, f"SELECT metric, value FROM eval_results WHERE run_id = {run_id} AND metric LIKE 'judge%'"))
     assert stored["judge_win_rate"] == pytest.approx(result["judge_win_rate"]) and "judge_win_rate_ci_low" in stored
+    shown = run_curator(["training", "show", str(run_id)], env).stdout
+    assert f"judge (both orders): fine-tuned wins {result['judge_win_rate']:.1%}" in shown and "mlflow: run" in shown
     again = run_json(["training", "judge", str(run_id)], env)  # answered from the cache: nothing paid
     assert again["requests"] == 0 and again["cache_hits"] == 2 * len(table) and again["cost_usd"] == 0
     assert again["win"] == result["win"]

@@ -37,8 +37,18 @@ def _print_run(data: dict) -> None:
                           f"{merged[metric]:.3f}" if metric in merged else "-")
         table.add_row("validation loss", f"{ev['base_eval_loss']:.4f}", f"{ev['tuned_eval_loss']:.4f}", "")
         out.print(table)
+    judge = {r["metric"]: r["value"] for r in data.get("eval_results") or [] if r["metric"].startswith("judge_")}
+    if "judge_win_rate" in judge:
+        out.print(f"judge (both orders): fine-tuned wins {judge['judge_win_rate']:.1%} (95% CI "
+                  f"{judge['judge_win_rate_ci_low']:.1%}–{judge['judge_win_rate_ci_high']:.1%}), ties "
+                  f"{judge['judge_tie_rate']:.1%}, loses {judge['judge_loss_rate']:.1%}", highlight=False)
     for name, path in (data["artifacts"] or {}).items():
         out.print(f"  {name}: {path}", highlight=False)
+    tracking = data.get("tracking") or {}
+    if "mlflow" in tracking:
+        out.print(f"  mlflow: run {tracking['mlflow']['run_id']} at {tracking['mlflow']['tracking_uri']}", highlight=False)
+    if "tensorboard" in tracking:
+        out.print(f"  tensorboard: {tracking['tensorboard']['log_dir']}", highlight=False)
     if data["status"] != "succeeded" and data["log_tail"]:
         out.print("log tail:\n  " + "\n  ".join(data["log_tail"][-8:]), highlight=False)
 
