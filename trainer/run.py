@@ -129,7 +129,8 @@ def _stages(export, export_dir: Path, base_model: str, config: TrainConfig, run_
         if not distributed:
             write_json(baseline_path, baseline)
     training = train(trainer, run_dir)
-    if distributed:
+    if distributed:  # the one-GPU finishing run continues the same tracked run (tracking.json)
+        tracking.finish(None, [run_dir / "loss.json"], status="FINISHED")
         return _finish_distributed(trainer, tokenizer, run_dir, training)
     base_scores, base_rows = score_outputs(baseline["outputs"], references)
     trained_tokens = sum(len(r["input_ids"]) for r in rows["train"]) / len(rows["train"]) * (

@@ -39,6 +39,11 @@ def _flat(prefix: str, value, out: dict) -> dict:
     return out
 
 
+def _main_process() -> bool:
+    """Rank 0 under torchrun / accelerate (``RANK``), or a single process."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 class Tracking:
     """The trackers one run reports to; every method is a no-op for a tracker not asked for."""
 
@@ -55,10 +60,14 @@ class Tracking:
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def _save(self) -> None:
+        if not _main_process():
+            return
         (self.run_dir / STATE_FILE).write_text(json.dumps(self.state, indent=2), encoding="utf-8")
 
     def start(self, base_model: str, manifest: dict, export_dir: Path) -> None:
         """Open the trackers and log the run's parameters and its dataset version as input."""
+        if not _main_process():  # multi-process: the main process alone reports
+            return
         if "tensorboard" in self.config.report_to:
             from torch.utils.tensorboard import SummaryWriter
 
