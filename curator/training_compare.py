@@ -58,3 +58,19 @@ def compare_runs(conn: duckdb.DuckDBPyConnection, run_ids: list[int]) -> dict:
                       "metrics": {k: {"from": prev["metrics"][k], "to": cur["metrics"][k],
                                       "delta": cur["metrics"][k] - prev["metrics"][k]} for k in shared}})
     return {"runs": runs, "steps": steps}
+
+
+def latest_per_dataset(conn: duckdb.DuckDBPyConnection, limit: int = 500) -> list[dict]:
+    """For the stats page: per dataset name, the newest finished run on each of its two newest
+    versions that have one, compared (the step ``compare_runs`` gives for the pair)."""
+    from .training_jobs import list_runs
+    from .versions import parse_ref
+
+    newest: dict[str, dict[str, int]] = {}  # dataset name → version ref → newest finished run id
+    for r in sorted(list_runs(conn, limit), key=lambda r: r["id"]):
+        if r["status"] == "succeeded" and "@" in (r["version_ref"] or ""):
+            refs = newest.setdefault(parse_ref(r["version_ref"]).name, {})
+            refs.pop(r["version_ref"], None)  # re-inserted last: dicts keep insertion order
+            refs[r["version_ref"]] = r["id"]
+    return [compare_runs(conn, list(refs.values())[-2:])["steps"][0]
+            for _, refs in sorted(newest.items()) if len(refs) >= 2]

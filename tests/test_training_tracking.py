@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 import yaml
 
@@ -168,3 +169,17 @@ def test_outcome_needs_both_orders_to_agree():
     assert outcome("A", "A") == outcome("B", "B") == outcome("tie", "B") == outcome(None, "B") == "tie"
     low, high = wilson(8, 10)
     assert 0.44 < low < 0.8 < high < 0.98 and wilson(0, 5)[0] == 0.0
+
+
+def test_stats_page_shows_the_runs_across_versions(two_runs):
+    from test_api import _serving
+
+    root = Path(two_runs["env"]["CURATOR_DB"]).parent
+    a, b = (r["id"] for r in two_runs["runs"])
+    with _serving(root, roles=("steward",)) as svc:
+        with httpx.Client(base_url=svc.url, headers={"Authorization": f"Bearer {svc.keys['steward']}"}) as client:
+            page = client.get("/")
+    assert page.status_code == 200
+    section = page.text.split('<table id="runs-compared">', 1)[1].split("</table>", 1)[0]
+    assert f"{a} → {b}" in section and "routing@1 → routing@2" in section
+    assert '<td rowspan="' in section and f">{two_runs['held_back']}</td>" in section and "tuned/test/exact_match" in section
