@@ -224,6 +224,8 @@ def version_report(conn: duckdb.DuckDBPyConnection, ref: str, tokenizer: str | N
                    "by_split": _rollup(by, "split"), "rows": by},
         "lengths": _length_section(length_row, ctr, max_seq_len),
         "generation": _rows(conn, "stats.version_cost", {"version_id": version["id"]})[0],
+        # the class distribution per split and its warnings, as `version create --stratify-by` measured them
+        "classes": (version.get("grouping") or {}).get("classes"),
     }
     report = _plain(report)
     if not uncached:

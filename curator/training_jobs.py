@@ -283,4 +283,4 @@ def summary(row: dict, tail: list[str]) -> dict:
             "stage": row["stage"], "step": row["step"], "max_steps": row["max_steps"], "error": row["error"],
             "pid": row["pid"], "run_dir": row["run_dir"], "eval": metrics.get("eval"),
             "training": metrics.get("training"),
-            "artifacts": metrics.get("artifacts"), "log_tail": tail}
+            "artifacts": metrics.get("artifacts"), "tracking": metrics.get("tracking"), "log_tail": tail}

@@ -60,6 +60,19 @@ def default_respond(body: dict) -> str:
     return json.dumps({"answer": f"echo: {last_user_message(body)[:200]}"})
 
 
+def judged_answers(text: str) -> tuple[str, str]:
+    """Answers A and B of a judge request (``curator.judge.render``'s markers)."""
+    a = text.split("### Answer A\n", 1)[1].split("\n### Answer B\n", 1)
+    return a[0], a[1].rsplit("\n### End", 1)[0]
+
+
+def judge_prefers_longer(body: dict) -> str:
+    """A judge with a known rule: the longer answer wins; equal lengths → "A", a pure position bias
+    (so only asking in both orders tells it from a preference)."""
+    a, b = judged_answers(last_user_message(body))
+    return json.dumps({"winner": "A" if len(a) >= len(b) else "B"})
+
+
 @dataclass
 class OpenAIServer:
     respond: Callable[[dict], str] = default_respond

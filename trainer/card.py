@@ -11,6 +11,18 @@ def _fmt(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _tracking(tracking: dict) -> list[str]:
+    """Where the run was tracked: the MLflow run (URI, experiment, run id) and TensorBoard logs."""
+    lines = []
+    if "mlflow" in tracking:
+        m = tracking["mlflow"]
+        lines.append(f"- MLflow: run `{m['run_id']}` in experiment `{m['experiment']}` at `{m['tracking_uri']}` "
+                     f"(`mlflow ui --backend-store-uri {m['tracking_uri']}`)")
+    if "tensorboard" in tracking:
+        lines.append(f"- TensorBoard: `tensorboard --logdir {tracking['tensorboard']['log_dir']}`")
+    return ["", "## Tracking", "", *lines] if lines else []
+
+
 def run_card(result: dict, config: dict, manifest: dict, preflight: dict, examples: list[dict],
              modelfile_path: Path | None, vllm: str | None, max_rows: int = 20) -> str:
     base, tuned = result["eval"]["base"], result["eval"]["tuned"]
@@ -32,6 +44,7 @@ def run_card(result: dict, config: dict, manifest: dict, preflight: dict, exampl
     merged = result["eval"].get("merged") or {}
     cell3 = lambda m: f"{merged[m]:.3f}" if m in merged else "not merged"  # noqa: E731
     lines += [f"| {m} | {base[m]:.3f} | {tuned[m]:.3f} | {cell3(m)} |" for m in base]
+    lines += _tracking(result.get("tracking") or {})
     lines += ["", "## Pre-flight", "", "```", *preflight.get("lines", []), "```", "",
               "## Serving", "", f"System prompt (same as training): `{preflight.get('system_prompt')}`", ""]
     if vllm:

@@ -71,6 +71,14 @@ class TrainConfig(BaseModel):
     merge_base: Literal["full", "dequantized"] = Field(
         "full", description="merge into the original full-precision weights, or into the dequantised 4-bit "
                             "weights the adapter was trained against (reproduces the 4-bit model's outputs)")
+    # experiment tracking (trainer/tracking.py)
+    report_to: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(
+        default_factory=list, description="trackers: TensorBoard event files in the run directory, an MLflow run, "
+                                          "Weights & Biases offline (when installed)")
+    tracking_uri: str | None = Field(None, description="MLflow tracking URI; default a local file store "
+                                                       "beside the runs (STATE_DIR/training/mlruns)")
+    tracking_project: str | None = Field(None, description="MLflow experiment / W&B project; default the "
+                                                           "dataset name")
     temperature: float = Field(0.7, ge=0, le=2, description="sampling params written into the Modelfile")
     top_p: float = Field(0.9, gt=0, le=1)
 

@@ -59,11 +59,6 @@ def run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, n
 def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, name: str, status: Status) -> dict:
     import torch
 
-    from .data import preflight_and_tokenize
-    from .evaluate import comparison_table, generate, score_outputs, test_prompts
-    from .model import attach_lora, load_base, load_tokenizer
-    from .model import device as model_device
-    from .model import full_dtype
     from .version import read_export
 
     torch.manual_seed(config.seed)
@@ -71,6 +66,29 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
 
     status.stage("data")
     export = read_export(export_dir)
+    from .tracking import Tracking
+
+    tracking = Tracking(config, run_dir, name)
+    tracking.start(base_model, export.manifest, export_dir)
+    for note in tracking.notes:
+        console.print(note)
+    try:
+        return _stages(export, export_dir, base_model, config, run_dir, name, status, tracking)
+    except BaseException:
+        tracking.finish(None, [], status="FAILED")
+        raise
+
+
+def _stages(export, export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, name: str,
+            status: Status, tracking) -> dict:
+    import torch
+
+    from .data import preflight_and_tokenize
+    from .evaluate import comparison_table, generate, score_outputs, test_prompts
+    from .model import attach_lora, load_base, load_tokenizer
+    from .model import device as model_device
+    from .model import full_dtype
+
     tokenizer = load_tokenizer(base_model, config)
     report, rows = preflight_and_tokenize(tokenizer, export.splits, config)
     lines = report.lines()
@@ -105,13 +123,14 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
     from .train import build_trainer, loss_curve, train
 
     model = attach_lora(model, config, quantized)
-    trainer = build_trainer(model, tokenizer, rows, config, run_dir, quantized)
+    trainer = build_trainer(model, tokenizer, rows, config, run_dir, quantized, tracking)
     if "eval_loss" not in baseline:  # LoRA B starts at zero: the model is still the base here
         baseline["eval_loss"] = trainer.evaluate()["eval_loss"]
         if not distributed:
             write_json(baseline_path, baseline)
     training = train(trainer, run_dir)
-    if distributed:
+    if distributed:  # the one-GPU finishing run continues the same tracked run (tracking.json)
+        tracking.finish(None, [run_dir / "loss.json"], status="FINISHED")
         return _finish_distributed(trainer, tokenizer, run_dir, training)
     base_scores, base_rows = score_outputs(baseline["outputs"], references)
     trained_tokens = sum(len(r["input_ids"]) for r in rows["train"]) / len(rows["train"]) * (
@@ -170,10 +189,14 @@ def _run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, 
 
     from .card import run_card
 
+    result["tracking"] = dict(tracking.state)  # the card and GET /training-runs/{id} link to it
     card = run_card(result, config.model_dump(mode="json"), export.manifest, report.as_dict() | {"lines": lines},
                     table, modelfile_path, vllm)
     (run_dir / "RUN_CARD.md").write_text(card, encoding="utf-8")
     result["artifacts"]["run_card"] = str(run_dir / "RUN_CARD.md")
+    tracked = [run_dir / f for f in ("RUN_CARD.md", "loss.png", "loss.json", "eval_examples.jsonl", "config.yaml",
+                                     "Modelfile")]
+    result["tracking"] = tracking.finish(result, tracked)
     write_json(run_dir / "result.json", result)
     return result
 

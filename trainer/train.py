@@ -66,6 +66,8 @@ class Keep4bitTrainable(TrainerCallback):
 
 
 def training_args(config: TrainConfig, output_dir: Path, quantized: bool, **overrides) -> TrainingArguments:
+    from .tracking import transformers_report_to
+
     cuda = device() == "cuda"
     optim = config.optim or ("paged_adamw_8bit" if cuda and quantized else "adamw_torch")
     kwargs = dict(
@@ -77,7 +79,8 @@ def training_args(config: TrainConfig, output_dir: Path, quantized: bool, **over
         weight_decay=config.weight_decay, lr_scheduler_type=config.lr_scheduler_type, optim=optim,
         eval_strategy="steps", eval_steps=config.eval_steps, save_strategy="steps", save_steps=config.eval_steps,
         save_total_limit=config.save_total_limit, load_best_model_at_end=True, metric_for_best_model="eval_loss",
-        greater_is_better=False, logging_steps=config.logging_steps, report_to="none",
+        greater_is_better=False, logging_steps=config.logging_steps,
+        report_to=transformers_report_to(config),
         bf16=cuda and torch.cuda.is_bf16_supported(), use_cpu=not cuda, dataloader_num_workers=0,
         remove_unused_columns=False,  # gradient checkpointing: attach_lora enables it on the model
         disable_tqdm=False)
@@ -93,9 +96,14 @@ def collator(tokenizer, config: TrainConfig):
 
 
 def build_trainer(model, tokenizer, rows: dict[str, list[dict]], config: TrainConfig, run_dir: Path,
-                  quantized: bool, **args_overrides) -> Trainer:
-    """``args_overrides``: TrainingArguments fields to replace (the GPU bench turns saving off)."""
+                  quantized: bool, tracking=None, **args_overrides) -> Trainer:
+    """``args_overrides``: TrainingArguments fields to replace (the GPU bench turns saving off);
+    ``tracking``: a started ``tracking.Tracking`` that gets every log entry."""
     callbacks = [ProgressFile(run_dir), Keep4bitTrainable()]
+    if tracking is not None:
+        from .tracking import TrackingCallback
+
+        callbacks.append(TrackingCallback(tracking))
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     return Trainer(model=model, args=training_args(config, run_dir / "checkpoints", quantized, **args_overrides),

@@ -24,6 +24,17 @@ def _print_overview(data: dict) -> None:
                          for r in data["near_duplicates"]]))
 
 
+def _print_classes(classes: dict) -> None:
+    """Examples per class and split (stratified versions), then the under-share warnings."""
+    out.print(table(f"classes (off the requested split shares by at most {classes['max_gap_points']} points)",
+                    ("class", "examples", "share", "train", "validation", "test"),
+                    [(c, v["examples"], f"{v['share']:.1%}",
+                      *(f"{v['splits'][s]} ({v['achieved'][s]:.1%})" for s in ("train", "validation", "test")))
+                     for c, v in classes["classes"].items()]))
+    for w in classes["warnings"]:
+        out.print(f"warning: {w}", highlight=False, markup=False)
+
+
 def _print_report(rep: dict) -> None:
     counts = rep["counts"]
     third = ("split", counts["by_split"]) if "by_split" in counts else ("status", counts["by_status"])
@@ -36,6 +47,8 @@ def _print_report(rep: dict) -> None:
                       " ".join(f"{b['bin']}:{b['n']}" for b in s["histogram"]))
                      for role, s in ln["roles"].items()]))
     out.print(table("generation cost", tuple(rep["generation"]), [rep["generation"].values()]))
+    if rep.get("classes"):
+        _print_classes(rep["classes"])
     if rep["scope"] != "store":
         return
     out.print(table("funnel", tuple(rep["funnel"]), [rep["funnel"].values()]))

@@ -37,8 +37,18 @@ def _print_run(data: dict) -> None:
                           f"{merged[metric]:.3f}" if metric in merged else "-")
         table.add_row("validation loss", f"{ev['base_eval_loss']:.4f}", f"{ev['tuned_eval_loss']:.4f}", "")
         out.print(table)
+    judge = {r["metric"]: r["value"] for r in data.get("eval_results") or [] if r["metric"].startswith("judge_")}
+    if "judge_win_rate" in judge:
+        out.print(f"judge (both orders): fine-tuned wins {judge['judge_win_rate']:.1%} (95% CI "
+                  f"{judge['judge_win_rate_ci_low']:.1%}–{judge['judge_win_rate_ci_high']:.1%}), ties "
+                  f"{judge['judge_tie_rate']:.1%}, loses {judge['judge_loss_rate']:.1%}", highlight=False)
     for name, path in (data["artifacts"] or {}).items():
         out.print(f"  {name}: {path}", highlight=False)
+    tracking = data.get("tracking") or {}
+    if "mlflow" in tracking:
+        out.print(f"  mlflow: run {tracking['mlflow']['run_id']} at {tracking['mlflow']['tracking_uri']}", highlight=False)
+    if "tensorboard" in tracking:
+        out.print(f"  tensorboard: {tracking['tensorboard']['log_dir']}", highlight=False)
     if data["status"] != "succeeded" and data["log_tail"]:
         out.print("log tail:\n  " + "\n  ".join(data["log_tail"][-8:]), highlight=False)
 
@@ -110,3 +120,50 @@ def training_resume(run_id: int, detach: Annotated[bool, typer.Option("--detach"
     """Continue a failed or cancelled run from its newest checkpoint."""
     with friendly_errors():
         _finish(execute("training.resume", {"run_id": run_id}, quiet=as_json), detach, as_json)
+
+
+def _print_compare(data: dict) -> None:
+    """Per consecutive pair of runs: the data delta line, then a table of metric deltas."""
+    for step in data["steps"]:
+        d = step["data"]
+        if "added" in d:
+            delta = (f"{d['added']} added, {d['removed']} removed, {d['edited']} edited, {d['moved']} moved, "
+                     f"{d['unchanged']} unchanged" + (f" ({d['test_changed']} test examples differ: metrics are on "
+                                                      "a changed test split)" if d["test_changed"] else ""))
+        else:
+            delta = d.get("note") or "same version"
+        out.print(f"run {step['from']} ({step['from_version']}) → run {step['to']} ({step['to_version']}): data {delta}",
+                  highlight=False, markup=False, soft_wrap=True)
+        table = Table("metric", f"run {step['from']}", f"run {step['to']}", "delta")
+        for metric, m in step["metrics"].items():
+            table.add_row(metric, f"{m['from']:.4f}", f"{m['to']:.4f}", f"{m['delta']:+.4f}")
+        out.print(table)
+
+
+@training_app.command("compare")
+def training_compare(run_ids: Annotated[list[int], typer.Argument(help="two or more finished runs, oldest first")],
+                     as_json: JsonOpt = False):
+    """Runs on versions of one dataset side by side: the data delta (added, removed, edited) next to the metric deltas."""
+    with friendly_errors():
+        run("training.compare", {"run_ids": run_ids}, as_json, _print_compare)
+
+
+def _print_judge(r: dict) -> None:
+    lo, hi = r["intervals"]["judge_win_rate"]
+    out.print(f"run {r['run_id']}: judged {r['n']} of {r['examples']} test examples with {r['judge_model']} in both "
+              f"orders: fine-tuned wins {r['win']}, ties {r['tie']}, loses {r['loss']}; win rate "
+              f"{(r['judge_win_rate'] or 0):.1%} (95% CI {lo:.1%}–{hi:.1%}); {r['position_consistent']} verdicts "
+              f"agree across orders; {r['requests']} requests, {r['cache_hits']} cached, ${r['cost_usd']:.4f}",
+              highlight=False, markup=False, soft_wrap=True)
+    for b in r["blocked"]:
+        out.print(f"  not judged: example {b['idx']}: {b['reason']}", highlight=False, markup=False)
+
+
+@training_app.command("judge")
+def training_judge(run_id: int,
+                   max_cost_usd: Annotated[Optional[float], typer.Option(help="stop sending judge requests past this "
+                                                                              "spend (default $CURATOR_MAX_COST_USD)")] = None,
+                   as_json: JsonOpt = False):
+    """A model judge compares base and fine-tuned answers pairwise in both orders: win/tie/loss rates with 95% intervals."""
+    with friendly_errors():
+        run("training.judge", {"run_id": run_id, "max_cost_usd": max_cost_usd}, as_json, _print_judge)

@@ -34,9 +34,14 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
            boilerplate_share: Annotated[float, typer.Option(help="n-grams in more than this share of examples are boilerplate")] = 0.05,
            boilerplate_count: Annotated[int, typer.Option(help="n-grams in more than this many examples are boilerplate")] = 10,
            min_shared_ngrams: Annotated[int, typer.Option(help="examples sharing this many n-grams overlap")] = 10,
+           stratify_by: Annotated[Optional[str], typer.Option(help="SQL expression over version_candidates columns giving "
+                                                                   "each example's class, kept at the split shares in every "
+                                                                   "split, e.g. \"metadata->>'category'\" or response")] = None,
+           min_class_share: Annotated[float, typer.Option(help="warn about classes under this share of the version")] = 0.10,
            as_json: JsonOpt = False):
     """Freeze approved, non-duplicate examples into a new immutable draft version of NAME."""
     from ..versions.grouping import describe_report
+    from ..versions.stratify import describe_classes
 
     def render(version: dict) -> None:
         if not version["created"]:
@@ -46,6 +51,8 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
         out.print(f"{version['ref']} (draft): {_counts(version['counts'])}; content hash {version['content_hash']}",
                   highlight=False, soft_wrap=True)
         out.print(describe_report(version["grouping"]["report"]), highlight=False, soft_wrap=True)
+        if version["grouping"].get("classes"):
+            out.print(describe_classes(version["grouping"]["classes"]), highlight=False, soft_wrap=True, markup=False)
         if version["dedup_run_id"] is None:
             err.print("note: no near-duplicate run yet, so examples were grouped by source only; run "
                       "`curator dedup --target examples` and create again", highlight=False, soft_wrap=True)
@@ -57,7 +64,8 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
     with friendly_errors():
         run("version.create", {"name": name, "split": split, "seed": seed, "where": where, "min_rating": min_rating,
                                 "group_by": group_by, "boilerplate_share": boilerplate_share,
-                                "boilerplate_count": boilerplate_count, "min_shared_ngrams": min_shared_ngrams},
+                                "boilerplate_count": boilerplate_count, "min_shared_ngrams": min_shared_ngrams,
+                                "stratify_by": stratify_by, "min_class_share": min_class_share},
             as_json, render, label=f"freezing {name}")
 
 
@@ -130,6 +138,11 @@ def show(ref: RefArg, as_json: JsonOpt = False):
         for split, g in v["groups"].items():
             table.add_row(split, str(v["counts"][split]), str(g["groups"]), str(g["largest"]))
         out.print(table)
+        if (v.get("grouping") or {}).get("classes"):
+            from ..versions.stratify import describe_classes
+
+            out.print(f"stratified by {v['grouping']['stratify_by']}", highlight=False, markup=False)
+            out.print(describe_classes(v["grouping"]["classes"]), highlight=False, markup=False, soft_wrap=True)
 
     with friendly_errors():
         run("version.show", {"ref": ref}, as_json, render)
@@ -156,10 +169,14 @@ def diff(a: RefArg, b: RefArg, as_json: JsonOpt = False):
 def export(version: RefArg,
            format: Annotated[str, typer.Option("--format", help="openai|alpaca|parquet|hf")] = "openai",
            out: Annotated[Path, typer.Option("--out", help="directory to write (replaced if an earlier export)")] = Path("export"),
+           balance: Annotated[str, typer.Option(help="none|oversample|undersample: rebalance the train split's classes "
+                                                     "(a version cut with --stratify-by), seeded, in the manifest")] = "none",
+           balance_seed: Annotated[int, typer.Option(help="seed of the --balance sampling")] = 0,
            as_json: JsonOpt = False):
     """Write a version's splits for a trainer (OpenAI JSONL, Alpaca JSON, Parquet, HF DatasetDict) with manifest.json."""
     with friendly_errors():
-        params = {"version": version, "format": format, "out": str(out)}
+        params = {"version": version, "format": format, "out": str(out), "balance": balance,
+                  "balance_seed": balance_seed}
         get("export").params.model_validate(params)
         service = through_service()
         manifest = execute("export", params, quiet=as_json, label=f"exporting {version} as {format}")
@@ -170,6 +187,10 @@ def export(version: RefArg,
             return
         console.print(f"{manifest['ref']} ({manifest['status']}) → {out} as {format}: "
                   + ", ".join(f"{s} {v['count']}" for s, v in manifest["splits"].items()), highlight=False)
+        if manifest.get("balance"):
+            b = manifest["balance"]
+            console.print(f"train rebalanced ({b['method']}, seed {b['seed']}): {b['before']} → {b['after']}",
+                          highlight=False, markup=False)
         if manifest["status"] != "approved":
             err.print(f"note: {manifest['ref']} is a draft; trainers refuse unapproved versions")
 

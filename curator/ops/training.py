@@ -97,3 +97,46 @@ def resume(ctx: Context, p: RunParams) -> dict:
 
     jobs.resume_run(ctx.conn, p.run_id, actor=ctx.actor)
     return view(ctx, p.run_id)
+
+
+class CompareParams(Params):
+    run_ids: list[int] = Field(min_length=2, description="two or more finished runs, oldest first")
+
+
+class CompareResult(Result):
+    runs: list[dict]
+    steps: list[dict]
+
+
+@operation("training.compare", params=CompareParams, result=CompareResult, kind="read", role="steward",
+           method="POST", path="/training-runs/compare", cli=("training", "compare"))
+def compare(ctx: Context, p: CompareParams) -> dict:
+    """Runs on versions of one dataset side by side: the data delta (added, removed, edited) next to the metric deltas."""
+    from ..training_compare import compare_runs
+
+    return compare_runs(ctx.conn, p.run_ids)
+
+
+class JudgeParams(Params):
+    run_id: int
+    max_cost_usd: Optional[float] = Field(None, gt=0, description="stop sending judge requests past this spend "
+                                          "(default $CURATOR_MAX_COST_USD)")
+
+
+class JudgeResult(Result):
+    run_id: int
+    n: int
+    win: int
+    tie: int
+    loss: int
+    cost_usd: float
+
+
+@operation("training.judge", params=JudgeParams, result=JudgeResult, kind="job", role="admin", method="POST",
+           path="/training-runs/{run_id}/judge", cli=("training", "judge"))
+def judge(ctx: Context, p: JudgeParams) -> dict:
+    """A model judge compares base and fine-tuned answers pairwise in both orders: win/tie/loss rates with 95% intervals."""
+    from ..judge import judge_run
+
+    ctx.progress(0, None, None, f"judging run {p.run_id} (both orders)")
+    return judge_run(ctx.conn, p.run_id, ctx.settings, p.max_cost_usd)

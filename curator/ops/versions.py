@@ -26,6 +26,10 @@ class CreateParams(Params):
                                      "boilerplate")
     boilerplate_count: int = Field(10, ge=2, description="n-grams in more than this many examples are boilerplate")
     min_shared_ngrams: int = Field(10, ge=1, description="examples sharing this many n-grams overlap")
+    stratify_by: Optional[str] = Field(None, description="SQL expression over version_candidates columns giving each "
+                                       "example's class, kept at the split shares in every split, e.g. "
+                                       "\"metadata->>'category'\" or response")
+    min_class_share: float = Field(0.10, ge=0, lt=1, description="warn about classes under this share of the version")
 
 
 class VersionResult(Result):
@@ -46,7 +50,8 @@ def create(ctx: Context, p: CreateParams) -> dict:
     overlap = OverlapParams(boilerplate_share=p.boilerplate_share, boilerplate_count=p.boilerplate_count,
                             min_shared=p.min_shared_ngrams)
     return create_version(ctx.conn, p.name, ctx.actor, split=p.split, seed=p.seed, where=p.where,
-                          min_rating=p.min_rating, group_by=p.group_by, overlap=overlap)
+                          min_rating=p.min_rating, group_by=p.group_by, overlap=overlap,
+                          stratify_by=p.stratify_by, min_class_share=p.min_class_share)
 
 
 class RefParams(Params):
@@ -130,6 +135,10 @@ class ExportParams(Params):
     format: Literal["openai", "alpaca", "parquet", "hf"] = "openai"
     out: Optional[str] = Field(None, description="directory to write (replaced if an earlier export); through a "
                                "service, the files are downloaded there and checked against the manifest")
+    balance: Literal["none", "oversample", "undersample"] = Field(
+        "none", description="rebalance the train split's classes (a version cut with --stratify-by): repeat minority "
+        "examples or drop majority ones, seeded, recorded in the manifest")
+    balance_seed: int = Field(0, ge=0, description="seed of the --balance sampling")
 
 
 class ExportResult(Result):
@@ -158,8 +167,10 @@ def export(ctx: Context, p: ExportParams) -> dict:
 
     ctx.progress(0, None, None, f"exporting {p.version} as {p.format}")
     manifest = export_version(ctx.conn, p.version, p.format,
-                              Path(p.out) if p.out else export_dir(ctx, p.version, p.format))
+                              Path(p.out) if p.out else export_dir(ctx, p.version, p.format),
+                              balance=p.balance, balance_seed=p.balance_seed)
     with transaction(ctx.conn):
         record_audit(ctx.conn, ctx.actor, "version.export", manifest["ref"],
-                     {"format": p.format, "content_hash": manifest["content_hash"], "files": manifest["files"]})
+                     {"format": p.format, "content_hash": manifest["content_hash"], "files": manifest["files"],
+                      "balance": manifest.get("balance")})
     return manifest

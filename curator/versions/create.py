@@ -24,10 +24,11 @@ from ..store import rows, transaction
 from .filters import group_values, selected_ids
 from ..normalize import sha256_text
 from .grouping import grouping_report, relation_links
-from .hashing import canonical, content_hash, verify_version
+from .hashing import canonical, content_hash, item_key, verify_version
 from .overlap import OverlapParams
 from .refs import check_name, resolve
 from .splits import SPLITS, Member, assign, parse_split
+from .stratify import DEFAULT_MIN_CLASS_SHARE, assign_stratified, class_labels, class_report
 
 # Parameters that, with identical items, make a new version the same as the latest one.
 SAME = ("filter", "min_rating", "split_spec", "seed", "dedup_run_id", "grouping")
@@ -45,15 +46,25 @@ def apply_edit(messages: list[dict], final_response: str | None) -> list[dict]:
     return out
 
 
+def _key(params: dict, item: tuple) -> tuple:
+    """A staged item (id, split, group, text, hash, label) as content_hash covers it."""
+    return item_key(params, {"example_id": item[0], "split": item[1], "group_key": item[2],
+                             "example_hash": item[4], "label": item[5]})
+
+
 def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split: str | dict = "0.8,0.1,0.1",
                    seed: int = 0, where: str | None = None, min_rating: float | None = None,
-                   group_by: str | None = None, overlap: OverlapParams | None = None) -> dict:
+                   group_by: str | None = None, overlap: OverlapParams | None = None,
+                   stratify_by: str | None = None, min_class_share: float = DEFAULT_MIN_CLASS_SHARE) -> dict:
     """Create ``name@(last + 1)`` and return its version row (verified), with ``created``; when
     the latest version of the name already holds exactly these items with these parameters,
     return it instead (``created`` false), so a repeated command adds no version.
 
     ``group_by``: an SQL expression over ``version_candidates`` whose equal values share a group;
-    ``overlap``: what n-gram overlap links examples (and the gate checks), boilerplate included."""
+    ``overlap``: what n-gram overlap links examples (and the gate checks), boilerplate included;
+    ``stratify_by``: an SQL expression whose value is each example's class: every class's split
+    shares then follow the requested ones (``stratify``), and classes under ``min_class_share``
+    are warned about in the report."""
     check_name(name)
     shares = parse_split(split)
     overlap = overlap or OverlapParams()
@@ -61,6 +72,8 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
         raise InputError(f"--min-rating is a correctness rating from 1 to 5, got {min_rating}")
     min_rating = None if min_rating is None else float(min_rating)  # hashed as stored (DOUBLE): 4 → 4.0
     seed = int(seed)
+    if not 0 <= min_class_share < 1:
+        raise InputError(f"--min-class-share is a share between 0 and 1, got {min_class_share}")
     if seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
     ids = selected_ids(conn, where, min_rating)
@@ -76,16 +89,21 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
     dedup = rows(conn, "versions.latest_dedup_run")
     dedup_params = orjson.loads(dedup[0]["params"]) if dedup else None
     unclustered = rows(conn, "versions.unsigned_in_pool", {"ids": ids, "dedup_run_id": dedup[0]["id"] if dedup else None})[0]["n"]
+    labels = class_labels(conn, stratify_by, ids) if stratify_by is not None else None
     links, found = relation_links(conn, edited, dedup_params, overlap)  # signs those: the gate will compare them
-    placed = assign(members, seed, shares, frozen, links)
+    placed = (assign(members, seed, shares, frozen, links) if labels is None
+              else assign_stratified(members, seed, shares, frozen, links, labels))
     items = []
     for r in pool:
         text = canonical(edited[r["id"]])
         split_name, group = placed[r["id"]]
-        items.append((r["id"], split_name, group, text, sha256_text(text)))
+        items.append((r["id"], split_name, group, text, sha256_text(text), labels[r["id"]] if labels else None))
     counts = {s: sum(1 for i in items if i[1] == s) for s in SPLITS}
     grouping = {"overlap": overlap.as_dict(), "group_by": group_by,
                 "report": grouping_report([(i[1], i[2]) for i in items], shares, found)}
+    if stratify_by is not None:  # only then: versions cut without it keep their grouping (and hash) shape
+        grouping |= {"stratify_by": stratify_by,
+                     "classes": class_report([(i[1], i[5]) for i in items], shares, min_class_share)}
     previous = rows(conn, "versions.latest_of_name", {"name": name})
     params = {"name": name, "number": previous[0]["number"] + 1 if previous else 1,
               "parent_id": previous[0]["id"] if previous else None, "filter": where, "min_rating": min_rating,
@@ -94,13 +112,13 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
               "created_by": actor, "created_at": datetime.now(timezone.utc)}
     if previous:  # a re-run that would freeze exactly what the latest version holds adds nothing
         latest = resolve(conn, f"{name}@{previous[0]['number']}", verify=False)
-        held = [(i["example_id"], i["split"], i["group_key"], i["example_hash"]) for i in verify_version(conn, latest)]
-        if (all(latest[k] == params[k] for k in SAME) and held == [(i[0], i[1], i[2], i[4]) for i in items]):
+        held = [item_key(latest, i) for i in verify_version(conn, latest)]
+        if all(latest[k] == params[k] for k in SAME) and held == [_key(params, i) for i in items]:
             return latest | {"created": False}
-    params["content_hash"] = content_hash(params, ((i[0], i[1], i[2], i[4]) for i in items))
+    params["content_hash"] = content_hash(params, (_key(params, i) for i in items))
     staged = pa.table({"example_id": [i[0] for i in items], "split": [i[1] for i in items],
                        "group_key": [i[2] for i in items], "messages": [i[3] for i in items],
-                       "example_hash": [i[4] for i in items]})
+                       "example_hash": [i[4] for i in items], "label": pa.array([i[5] for i in items], pa.string())})
     with transaction(conn):
         json_cols = {k: orjson.dumps(params[k], option=orjson.OPT_SORT_KEYS).decode()
                      for k in ("split_spec", "counts", "grouping")}
@@ -114,6 +132,6 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
         record_audit(conn, actor, "version.create", f"{name}@{params['number']}",
                      {"version_id": version_id, "counts": counts, "content_hash": params["content_hash"],
                       "filter": where, "min_rating": min_rating, "seed": seed, "split": shares,
-                      "group_by": group_by, "overlap": overlap.as_dict()})
+                      "group_by": group_by, "overlap": overlap.as_dict(), "stratify_by": stratify_by})
     version = resolve(conn, f"{name}@{params['number']}", verify=False)  # hashed just above
     return version | {"created": True, "unclustered": unclustered}

@@ -16,6 +16,7 @@ import orjson
 
 from ..errors import InputError
 from ..store import rows
+from .balance import rebalance
 from .formats import WRITERS
 from .hashing import verify_version
 from .refs import decode, resolve
@@ -34,7 +35,8 @@ def _iso(value) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def manifest_for(conn: duckdb.DuckDBPyConnection, version: dict, fmt: str, out: Path) -> dict:
+def manifest_for(conn: duckdb.DuckDBPyConnection, version: dict, fmt: str, out: Path,
+                 counts: dict[str, int] | None = None, balance: dict | None = None) -> dict:
     parent = None
     if version["parent_id"] is not None:
         p = decode(rows(conn, "versions.by_id", {"id": version["parent_id"]})[0])
@@ -44,7 +46,7 @@ def manifest_for(conn: duckdb.DuckDBPyConnection, version: dict, fmt: str, out: 
 
     def of_split(split: str) -> dict:
         mine = {f: h for f, h in hashes.items() if f.split("/")[0] == split or f.split(".")[0] == split}
-        return {"count": version["counts"].get(split, 0), "files": mine}
+        return {"count": (counts or version["counts"]).get(split, 0), "files": mine}
 
     return {
         "manifest_schema": MANIFEST_SCHEMA, "version_id": version["id"], "name": version["name"],
@@ -56,16 +58,18 @@ def manifest_for(conn: duckdb.DuckDBPyConnection, version: dict, fmt: str, out: 
                        "dedup_run_id": version["dedup_run_id"], "dedup": version["dedup_params"],
                        "grouping": version.get("grouping")},
         "format": fmt, "splits": {s: of_split(s) for s in SPLITS}, "files": hashes,
-    }
+    } | ({"balance": balance} if balance else {})
 
 
 def _replaceable(out: Path) -> bool:
     return not out.exists() or (out.is_dir() and (not any(out.iterdir()) or (out / MANIFEST).is_file()))
 
 
-def export_version(conn: duckdb.DuckDBPyConnection, ref: str, fmt: str, out_dir: Path | str) -> dict:
+def export_version(conn: duckdb.DuckDBPyConnection, ref: str, fmt: str, out_dir: Path | str,
+                   balance: str = "none", balance_seed: int = 0) -> dict:
     """Write the export and return its manifest; raises ``VersionTampered`` before writing anything
-    if the stored version no longer matches its content hash."""
+    if the stored version no longer matches its content hash. ``balance``: the train split's
+    classes evened out (``balance.rebalance``), recorded in the manifest."""
     if fmt not in WRITERS:
         raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(WRITERS)}")
     out = Path(out_dir)
@@ -75,13 +79,14 @@ def export_version(conn: duckdb.DuckDBPyConnection, ref: str, fmt: str, out_dir:
     version = resolve(conn, ref, verify=False)
     items = verify_version(conn, version)
     by_split = {s: [i for i in items if i["split"] == s] for s in SPLITS}
+    by_split["train"], balanced = rebalance(by_split["train"], version, balance, balance_seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
         WRITERS[fmt](staging, by_split, version)
-        manifest = manifest_for(conn, version, fmt, staging)
+        manifest = manifest_for(conn, version, fmt, staging, {s: len(v) for s, v in by_split.items()}, balanced)
         (staging / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
                                          + b"\n")
         old = out.parent / f".{out.name}.old-{os.getpid()}"

@@ -35,9 +35,21 @@ def canonical(messages: list[dict]) -> str:
     return orjson.dumps(messages, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def content_hash(params: dict, items: Iterable[tuple[int, str, str, str]]) -> str:
+def stratified(version: dict) -> bool:
+    """Whether the version was cut with ``--stratify-by``: then each item's class is hashed too."""
+    return bool((version.get("grouping") or {}).get("stratify_by"))
+
+
+def item_key(version: dict, item: dict) -> tuple:
+    """What content_hash covers of one item: (example_id, split, group_key, example_hash), plus
+    the class label when the version is stratified (versions before labels hash as they did)."""
+    key = (item["example_id"], item["split"], item["group_key"], item["example_hash"])
+    return key + (item["label"],) if stratified(version) else key
+
+
+def content_hash(params: dict, items: Iterable[tuple]) -> str:
     """SHA-256 over the canonical parameters, then one line per (example_id, split, group_key,
-    example_hash), items in example order."""
+    example_hash[, label]), items in example order."""
     head = {k: params.get(k) for k in HASHED}
     if params.get("grouping") is not None:  # versions cut before it existed hash as they always did
         head["grouping"] = params["grouping"]
@@ -63,7 +75,7 @@ def verify_version(conn: duckdb.DuckDBPyConnection, version: dict) -> list[dict]
         counts[item["split"]] = counts.get(item["split"], 0) + 1
     if {k: v for k, v in version["counts"].items() if v} != counts:
         raise VersionTampered(f"{where}: stored items {counts} do not match the recorded counts {version['counts']}")
-    got = content_hash(version, ((i["example_id"], i["split"], i["group_key"], i["example_hash"]) for i in items))
+    got = content_hash(version, (item_key(version, i) for i in items))
     if got != version["content_hash"]:
         raise VersionTampered(f"{where}: rows were altered after the version was created (content_hash "
                               f"{got[:12]}… ≠ recorded {version['content_hash'][:12]}…); the version cannot be trusted")

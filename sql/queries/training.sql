@@ -35,4 +35,11 @@ INSERT INTO eval_examples VALUES ($run_id, $idx, $prompt, $reference, $base_outp
     $base_exact_match, $tuned_exact_match, $base_token_f1, $tuned_token_f1, $base_rouge_l, $tuned_rouge_l);
 
 -- name: eval_for_run
-SELECT model, metric, value, n FROM eval_results WHERE run_id = $run_id ORDER BY metric, model;
+SELECT model, split, metric, value, n FROM eval_results WHERE run_id = $run_id ORDER BY metric, model;
+
+-- name: examples_for_run
+-- The base vs fine-tuned table of a finished run: what the model judge compares.
+SELECT idx, prompt, reference, base_output, tuned_output FROM eval_examples WHERE run_id = $run_id ORDER BY idx;
+
+-- name: delete_judge
+DELETE FROM eval_results WHERE run_id = $run_id AND metric LIKE 'judge\_%' ESCAPE '\';

@@ -28,8 +28,8 @@ VALUES ($name, $number, $parent_id, $filter, $min_rating, $split_spec, $seed, $d
 RETURNING id;
 
 -- name: insert_items
-INSERT INTO dataset_items (version_id, example_id, split, group_key, messages, example_hash)
-SELECT $version_id, example_id, split, group_key, messages, example_hash FROM staged_items;
+INSERT INTO dataset_items (version_id, example_id, split, group_key, messages, example_hash, label)
+SELECT $version_id, example_id, split, group_key, messages, example_hash, label FROM staged_items;
 
 -- name: by_ref
 SELECT * FROM dataset_versions WHERE name = $name AND number = $number;
@@ -38,7 +38,7 @@ SELECT * FROM dataset_versions WHERE name = $name AND number = $number;
 SELECT * FROM dataset_versions WHERE id = $id;
 
 -- name: items
-SELECT example_id, split, group_key, messages, example_hash
+SELECT example_id, split, group_key, messages, example_hash, label
 FROM dataset_items WHERE version_id = $version_id ORDER BY example_id;
 
 -- name: list

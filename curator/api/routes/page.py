@@ -20,6 +20,7 @@ from ... import stats
 from ...errors import InputError
 from ...versions.errors import VersionNotFound
 from ...keys import verify_key
+from ...training_compare import latest_per_dataset
 from ...web import charts
 from .. import sessions
 from ..deps import KEY_COOKIE, Conn, SettingsDep
@@ -115,4 +116,5 @@ def page(request: Request, conn: Conn, settings: SettingsDep,
         "who": who, "version": version, "versions": store["versions"], "store": store,
         "scope_label": scoped.get("version", "whole store"), "lengths": scoped["lengths"],
         "counts": counts, "charts": _charts(store, scoped), "generation": scoped["generation"],
+        "runs_compared": latest_per_dataset(conn),
     })
