@@ -22,7 +22,7 @@ from ..jobs import recovery
 from ..jobs.inbox import Inbox
 from ..jobs.runner import Runner
 from ..store import open_store
-from . import errors, headers, sessions
+from . import errors, headers, openapi, sessions
 from .limits import BodyLimit
 from .routes import (audit, dedup, examples, exports, health, ingest, jobs, keys, operations, page, sources, stats,
                      webhooks)
@@ -109,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.session_secret = (settings.session_secret.get_secret_value().encode() if settings.session_secret
                                 else secrets.token_bytes(32))
     errors.install(app)
+    openapi.install(app)
     # Added last, so it runs first: the cap holds before any route or dependency reads the body.
     app.add_middleware(headers.SecurityHeaders)
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_request_bytes)
