@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from stats_store import build
-from test_api import ROLES, _serving
+from stats_store import serving
+from test_api import ROLES
 
 pytestmark = pytest.mark.slow
 MAX_TIME_S = 45
@@ -31,9 +31,7 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, shared_data):
-    root = tmp_path_factory.mktemp("fuzz")
-    build(root, shared_data)
-    with _serving(root, CURATOR_WEBHOOK_SECRET="a-strong-webhook-secret-for-tests", CURATOR_SQL_TIMEOUT_S="2",
+    with serving(tmp_path_factory.mktemp("fuzz"), shared_data, CURATOR_WEBHOOK_SECRET="a-strong-webhook-secret-for-tests", CURATOR_SQL_TIMEOUT_S="2",
                   CURATOR_REVIEW_PULL_INTERVAL="0") as svc:
         yield svc
 

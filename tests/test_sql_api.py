@@ -10,16 +10,13 @@ import duckdb
 import pytest
 
 from conftest import run_curator, run_json
-from stats_store import build
-from test_api import _serving
+from stats_store import build, serving
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, shared_data):
-    root = tmp_path_factory.mktemp("sql")
-    build(root, shared_data)
-    with _serving(root, CURATOR_SQL_TIMEOUT_S="1", CURATOR_SQL_MAX_ROWS="50",
-                  CURATOR_SQL_MAX_BYTES="200000") as svc:
+    with serving(tmp_path_factory.mktemp("sql"), shared_data, CURATOR_SQL_TIMEOUT_S="1", CURATOR_SQL_MAX_ROWS="50",
+                 CURATOR_SQL_MAX_BYTES="200000") as svc:
         yield svc
 
 
