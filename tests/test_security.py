@@ -142,7 +142,7 @@ def test_security_headers_and_no_server_banner(service):
             response = client.get(path)
             assert "server" not in response.headers
             assert response.headers["x-content-type-options"] == "nosniff"
-            assert response.headers["referrer-policy"] == "no-referrer"
+            assert response.headers["referrer-policy"] == "same-origin"
             assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
@@ -206,3 +206,17 @@ def test_prod_refuses_weak_secrets():
                         "change-me-please"), ("session_secret", "short"), ("label_studio_token", "a" * 40)):
         with pytest.raises(ValidationError, match=field):
             Settings(**base | {field: weak})
+
+
+def test_reviewers_see_no_server_paths(service):
+    chat = b'{"messages": [{"role": "user", "content": "where is the file kept?"}, ' \
+           b'{"role": "assistant", "content": "relative to the upload only"}]}\n'
+    with service.as_role("steward") as client:
+        landed = client.post("/ingest", files=[("files", ("paths/chat.jsonl", chat, "application/jsonl"))],
+                             data={"source": "paths"})
+    assert landed.status_code == 200, landed.text
+    with service.as_role("reviewer") as client:
+        items = client.get("/examples", params={"kind": "imported", "limit": 1000}).json()["items"]
+    origins = [i["origin"] for i in items]
+    assert "paths/chat.jsonl:1" in origins, origins
+    assert not [o for o in origins if o.startswith("/") or str(service.root) in o]

@@ -19,7 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
                "frame-ancestors 'none'; base-uri 'none'")
-COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+# same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with the page's
+# own form posts (Fetch standard), and the cross-site check below could not tell them apart.
+COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
           (b"x-frame-options", b"DENY"), (b"cross-origin-resource-policy", b"same-origin")]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 COOKIE = "curator_session"

@@ -18,8 +18,9 @@ class BodyTooLarge(Exception):
     """The body went past the cap while it was being read."""
 
 
-def _reply_413(limit: int, what: str) -> tuple[Message, Message]:
-    body = orjson.dumps({"detail": f"{what} is larger than {limit} bytes (the service's limit; see SECURITY.md)"})
+def _reply_413(limit: int, what: str, setting: str) -> tuple[Message, Message]:
+    body = orjson.dumps({"detail": f"{what} is larger than {limit} bytes (the service's {setting}; "
+                                   "send less per request, or raise it)"})
     return ({"type": "http.response.start", "status": 413,
              "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                          (b"connection", b"close")]},
@@ -38,9 +39,10 @@ class BodyLimit:
         uploading = scope["path"].rstrip("/") == "/ingest"
         limit = self.max_upload if uploading else self.max_body
         what = "the upload request" if uploading else "the request body"
+        setting = "CURATOR_MAX_UPLOAD_REQUEST_BYTES" if uploading else "CURATOR_MAX_BODY_BYTES"
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            for message in _reply_413(limit, what):
+            for message in _reply_413(limit, what, setting):
                 await send(message)
             return
         seen = 0
@@ -65,5 +67,5 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            for message in _reply_413(limit, what):
+            for message in _reply_413(limit, what, setting):
                 await send(message)
