@@ -182,6 +182,10 @@ def test_start_up_closes_killed_batches_and_sweeps_partial_uploads(tmp_path):
     run_curator(["init"], env)
     with duckdb.connect(env["CURATOR_DB"]) as conn:
         conn.execute("INSERT INTO ingest_batches (actor, options) VALUES ('cli:killed', '{}')")
+        conn.execute("INSERT INTO sources (name) VALUES ('killed')")  # a file committed before the kill
+        conn.execute("INSERT INTO files (source_id, batch_id, path, sha256, n_bytes, format, documents, examples, "
+                     "duplicates, rejects) SELECT s.id, b.id, '/gone.txt', 'ab', 1, 'text', 1, 0, 0, 0 "
+                     "FROM sources s, ingest_batches b WHERE s.name = 'killed' AND b.actor = 'cli:killed'")
     partial = Path(env["CURATOR_STATE_DIR"]) / "uploads" / "20260101T000000-partial"
     partial.mkdir(parents=True)
     (partial / "half.jsonl").write_bytes(b'{"messages": [')

@@ -22,7 +22,9 @@ log = logging.getLogger("curator.recovery")
 
 def close_interrupted_batches(conn: duckdb.DuckDBPyConnection) -> list[int]:
     with conn.cursor() as cur:
-        closed = [r[0] for r in cur.execute(query("ingest.close_interrupted")).fetchall()]
+        closed = [r[0] for r in cur.execute(query("ingest.open_batches")).fetchall()]
+        if closed:
+            cur.execute(query("ingest.close_interrupted"))
     if closed:
         log.warning("ingest batches %s were left open by a stopped process: marked failed", closed)
     return closed
