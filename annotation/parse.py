@@ -96,8 +96,27 @@ def _parse(ann: dict, task_id: int | None) -> Review:
         reasons=found.get("reasons", []), comment=found.get("comment"),
         lead_time=float(ann["lead_time"]) if ann.get("lead_time") is not None else None,
         created_at=_when(ann.get("created_at")), updated_at=_when(ann.get("updated_at")))
+    _check_ranges(review)
     review.payload_hash = payload_hash(review)
     return review
+
+
+MAX_ID = 2**63 - 1  # the store keeps Label Studio's ids as BIGINT
+
+
+def _check_ranges(review: Review) -> None:
+    """What the store's constraints would refuse later, refused here with the field's name: a
+    delivery past these checks is one the runner can apply (a 2^70 id or a rating of 9 once
+    became a 500 or a misleading 409)."""
+    for name in ("ls_annotation_id", "ls_task_id", "ls_user_id"):
+        value = getattr(review, name)
+        if value is not None and not 0 <= value <= MAX_ID:
+            raise InvalidAnnotation(f"annotation {review.ls_annotation_id}: {name} {value} is out of range "
+                                    f"(0..{MAX_ID})")
+    for name in ("rating_correctness", "rating_style"):
+        value = getattr(review, name)
+        if value is not None and not 1 <= value <= 5:
+            raise InvalidAnnotation(f"annotation {review.ls_annotation_id}: {name} {value} is not between 1 and 5")
 
 
 def payload_hash(review: Review) -> str:

@@ -16,7 +16,7 @@ from curator.store import transaction
 
 from .client import LabelStudio
 from .outcomes import recompute
-from .parse import InvalidAnnotation, parse_annotation
+from .parse import MAX_ID, InvalidAnnotation, parse_annotation
 from .record import Recorder, remember_users
 from .setup import project_ids
 
@@ -92,9 +92,12 @@ def parse_webhook(payload: dict) -> tuple[str | None, list, list[int]] | None:
         return action, reviews, []
     if action == "ANNOTATIONS_DELETED":
         try:
-            return action, [], [int(a["id"]) for a in payload.get("annotations") or []]
+            ids = [int(a["id"]) for a in payload.get("annotations") or []]
         except (KeyError, TypeError, ValueError):
             raise InvalidAnnotation(f"{action}: every annotation needs an integer id") from None
+        if any(not 0 <= i <= MAX_ID for i in ids):
+            raise InvalidAnnotation(f"{action}: an annotation id is out of range (0..{MAX_ID})")
+        return action, [], ids
     return None
 
 

@@ -39,6 +39,22 @@ DEFAULT_SPEAKER_ROLES: dict[str, str] = {
 }
 
 
+PLACEHOLDERS = frozenset({"", "change-me", "changeme", "change-me-please", "curator-dev-token", "secret",
+                          "password", "admin", "x", "test", "dev"})
+MIN_SECRET_CHARS = 16
+
+
+def secret_weakness(value: str) -> str | None:
+    """Why ``value`` is too weak to guard a production service, or None."""
+    if value.strip().lower() in PLACEHOLDERS:
+        return "it is a placeholder"
+    if len(value) < MIN_SECRET_CHARS:
+        return f"it has {len(value)} characters, fewer than {MIN_SECRET_CHARS}"
+    if len(set(value)) < 6:
+        return "it repeats too few distinct characters"
+    return None
+
+
 class Settings(BaseSettings):
     """Runtime configuration of the service, the CLI and the ingest workers."""
 
@@ -50,6 +66,10 @@ class Settings(BaseSettings):
 
     max_record_bytes: int = Field(2 * 1024 * 1024, gt=0, description="larger records are rejected")
     max_upload_bytes: int = Field(200 * 1024 * 1024, gt=0, description="per uploaded file, API only")
+    max_upload_request_bytes: int = Field(1024 * 1024 * 1024, gt=0, description="per upload request (all its "
+                                          "files together), API only")
+    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="any other request body (JSON, webhooks, "
+                                "the login form), API only")
     workers: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)), ge=1)
     parallel_min_bytes: int = Field(4 * 1024 * 1024, description="below this, parse in-process")
     chunk_bytes: int = Field(8 * 1024 * 1024, gt=0, description="JSONL files are parsed in chunks this big")
@@ -80,10 +100,14 @@ class Settings(BaseSettings):
 
     stats_tokenizer: str | None = Field(None, description="local tokenizer.json or model directory for token "
                                                           "lengths in stats; unset: character counts")
-    max_seq_len: int = Field(4096, gt=0, description="stats count examples longer than this (in the stats unit)")
+    max_seq_len: int = Field(4096, gt=0, le=100_000_000, description="stats count examples longer than this (in the stats unit)")
     stats_cache: bool = Field(True, description="false: recompute character lengths from the messages on every "
                                                 "stats call (a cross-check; slow on big stores)")
     sql_max_rows: int = Field(1000, gt=0, description="POST /sql returns at most this many rows")
+    sql_max_bytes: int = Field(16 * 1024 * 1024, gt=0, description="POST /sql stops adding rows past this many "
+                               "bytes of JSON (the answer says truncated)")
+    sql_table_functions: frozenset[str] = Field(frozenset(), description="table functions POST /sql may call; "
+                                                "none by default, at most range, generate_series, unnest")
     sql_timeout_s: float = Field(5.0, gt=0, description="POST /sql interrupts a query after this many seconds")
 
     url: str | None = Field(None, description="a running curator service (e.g. http://127.0.0.1:8000): the CLI "
@@ -123,25 +147,32 @@ class Settings(BaseSettings):
             raise ValueError(f"speaker_roles may map only to user/assistant/system, got {bad}")
         return {k.strip().lower(): v for k, v in value.items()}
 
-    @field_validator("webhook_secret")
+    @field_validator("sql_table_functions")
     @classmethod
-    def _no_placeholder_in_prod(cls, value: str, info) -> str:
-        if info.data.get("environment") == "prod" and value == "change-me":
-            raise ValueError("set CURATOR_WEBHOOK_SECRET: the placeholder is refused when CURATOR_ENVIRONMENT=prod")
+    def _harmless_table_functions(cls, value: frozenset[str]) -> frozenset[str]:
+        from .readonly_sql import HARMLESS_TABLE_FUNCTIONS
+
+        bad = {v.lower() for v in value} - HARMLESS_TABLE_FUNCTIONS
+        if bad:
+            raise ValueError(f"sql_table_functions may name only {sorted(HARMLESS_TABLE_FUNCTIONS)}, got {sorted(bad)}")
+        return frozenset(v.lower() for v in value)
+
+    @field_validator("webhook_secret", "session_secret", "label_studio_token", "label_studio_password")
+    @classmethod
+    def _strong_in_prod(cls, value, info):
+        if info.data.get("environment") == "prod" and value is not None:
+            weakness = secret_weakness(value.get_secret_value() if isinstance(value, SecretStr) else value)
+            if weakness:
+                raise ValueError(f"set CURATOR_{info.field_name.upper()} to a strong secret: {weakness} "
+                                 "(refused when CURATOR_ENVIRONMENT=prod; e.g. `openssl rand -hex 24`)")
         return value
 
     @field_validator("openai_api_key")
     @classmethod
     def _no_placeholder_key_in_prod(cls, value: SecretStr, info) -> SecretStr:
-        if info.data.get("environment") == "prod" and value.get_secret_value() in {"", "change-me"}:
+        # Local OpenAI-compatible servers accept any key, so only placeholders are refused here.
+        if info.data.get("environment") == "prod" and value.get_secret_value().strip().lower() in PLACEHOLDERS:
             raise ValueError("set CURATOR_OPENAI_API_KEY: the placeholder is refused when CURATOR_ENVIRONMENT=prod")
-        return value
-
-    @field_validator("label_studio_token")
-    @classmethod
-    def _no_placeholder_token_in_prod(cls, value: SecretStr, info) -> SecretStr:
-        if info.data.get("environment") == "prod" and value.get_secret_value() in {"", "curator-dev-token"}:
-            raise ValueError("set CURATOR_LABEL_STUDIO_TOKEN: the placeholder is refused when CURATOR_ENVIRONMENT=prod")
         return value
 
     @field_validator("prices")

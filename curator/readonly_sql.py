@@ -23,16 +23,26 @@ import orjson
 
 from .errors import CuratorError
 
-# Table functions a SELECT may call: generators and catalog views, none of them touch files.
-ALLOWED_TABLE_FUNCTIONS = frozenset({
-    "range", "generate_series", "unnest", "json_each", "json_tree", "duckdb_tables", "duckdb_columns",
-    "duckdb_views", "duckdb_constraints", "duckdb_indexes", "duckdb_types", "duckdb_functions",
-    "pragma_table_info", "pragma_storage_info", "duckdb_keywords",
+# Allow-lists, not deny-lists: a table added by a later migration stays unreadable through SQL
+# until someone decides who may read it. Stewards read the data and its provenance; the audit
+# trail (every caller's SQL text, key names and roles) and the jobs table (actors, parameters) are
+# admin-only, as GET /audit is; credential hashes (api_keys) are nobody's.
+STEWARD_TABLES = frozenset({
+    "sources", "files", "file_copies", "documents", "examples", "rejects", "ingest_batches", "ingest_duplicates",
+    "signatures", "dedup_runs", "dedup_pairs", "dedup_decisions", "dedup_overrides", "example_dedup",
+    "llm_cache", "generation_runs", "generation_failures", "synthesis_documents",
+    "review_projects", "review_tasks", "review_users", "reviews", "review_outcomes", "current_reviews",
+    "dataset_versions", "dataset_items", "version_candidates", "version_stats", "item_lengths", "example_lengths",
+    "stats_snapshots", "training_runs", "eval_examples", "eval_results", "schema_version",
 })
-# Scalar functions that change state or reach outside the store.
-REFUSED_FUNCTIONS = frozenset({"nextval", "setval", "currval", "getenv", "read_text", "read_blob", "setseed"})
-# Tables a steward may not read through SQL: credential hashes.
-REFUSED_TABLES = frozenset({"api_keys"})
+TABLES_BY_ROLE = {"steward": STEWARD_TABLES, "admin": STEWARD_TABLES | {"audit_log", "jobs"}}
+# Table functions a deployment may allow (CURATOR_SQL_TABLE_FUNCTIONS; none by default): pure
+# generators that touch neither files nor the catalog (pragma_storage_info leaked column min/max).
+HARMLESS_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
+# Scalar functions that change state, read outside the store or reveal the server's settings
+# (current_setting('temp_directory') is an absolute path; an unknown setting loaded an extension).
+REFUSED_FUNCTIONS = frozenset({"nextval", "setval", "currval", "getenv", "read_text", "read_blob", "setseed",
+                               "current_setting", "getvariable", "query", "query_table"})
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -56,14 +66,19 @@ class SqlResult:
                 "truncated": self.truncated, "seconds": round(self.seconds, 4)}
 
 
-def _walk(node):
+def _walk(node, ctes: frozenset[str] = frozenset()):
+    """Every dict of the parsed tree with the CTE names in scope there: a CTE is visible only
+    inside the query that defines it (elsewhere its name would reach a replacement scan)."""
     if isinstance(node, dict):
-        yield node
+        cte_map = node.get("cte_map")
+        if isinstance(cte_map, dict):
+            ctes = ctes | {e["key"].lower() for e in cte_map.get("map", []) if isinstance(e, dict) and "key" in e}
+        yield node, ctes
         for value in node.values():
-            yield from _walk(value)
+            yield from _walk(value, ctes)
     elif isinstance(node, list):
         for value in node:
-            yield from _walk(value)
+            yield from _walk(value, ctes)
 
 
 def _store_relations(conn: duckdb.DuckDBPyConnection) -> set[str]:
@@ -73,17 +88,25 @@ def _store_relations(conn: duckdb.DuckDBPyConnection) -> set[str]:
     ).fetchall()}
 
 
-def _cte_names(tree: dict) -> set[str]:
-    names = set()
-    for node in _walk(tree):
-        cte_map = node.get("cte_map")
-        if isinstance(cte_map, dict):
-            names |= {entry["key"].lower() for entry in cte_map.get("map", []) if isinstance(entry, dict)}
-    return names
+def _check_table(table: str, node: dict, readable: set[str], ctes: frozenset[str], role: str) -> None:
+    if node.get("catalog_name") or node.get("schema_name") not in ("", "main", None):
+        raise SqlRefused(f"read-only SQL reads only the store's main schema, not "
+                         f"{node.get('catalog_name') or node.get('schema_name')}.{table}")
+    name = table.lower()
+    if name in ctes:
+        return
+    if not _PLAIN_NAME.match(table):
+        raise SqlRefused(f"read-only SQL refuses {table!r}: not a table or view of the store "
+                         "(file paths and URLs are not read)")
+    if name not in readable:
+        raise SqlRefused(f"read-only SQL refuses table {table}: not a table or view of the store the {role} role "
+                         "may read (api_keys holds credential hashes; audit_log and jobs are admin-only)")
 
 
-def check(conn: duckdb.DuckDBPyConnection, sql: str) -> None:
-    """Raise ``SqlRefused`` unless ``sql`` is one SELECT reading only the store."""
+def check(conn: duckdb.DuckDBPyConnection, sql: str, role: str = "steward",
+          table_functions: frozenset[str] = frozenset()) -> None:
+    """Raise ``SqlRefused`` unless ``sql`` is one SELECT reading only the tables ``role`` may
+    read, calling only the allowed ``table_functions``."""
     if not sql.strip():
         raise SqlRefused("empty query: send one SELECT statement")
     try:
@@ -92,7 +115,10 @@ def check(conn: duckdb.DuckDBPyConnection, sql: str) -> None:
         raise SqlRefused(f"the query does not parse: {exc}") from None
     if len(statements) != 1:
         raise SqlRefused(f"send exactly one statement, got {len(statements)}")
-    kind = statements[0].type
+    try:
+        kind = statements[0].type
+    except ValueError:  # a statement type the Python binding has no name for (UPDATE EXTENSIONS)
+        raise SqlRefused("read-only SQL refuses this statement: only a single SELECT is allowed") from None
     if kind != duckdb.StatementType.SELECT:
         name = kind.name
         what = {"LOAD": "INSTALL/LOAD of extensions", "ATTACH": "ATTACH of other databases",
@@ -102,38 +128,63 @@ def check(conn: duckdb.DuckDBPyConnection, sql: str) -> None:
     serialized = orjson.loads(conn.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
     if serialized.get("error"):
         raise SqlRefused(f"read-only SQL accepts only plain SELECT queries: {serialized.get('error_message')}")
-    relations = _store_relations(conn)
-    ctes = _cte_names(serialized)
-    for node in _walk(serialized):
+    readable = _store_relations(conn) & TABLES_BY_ROLE.get(role, frozenset())
+    for node, ctes in _walk(serialized):
         kind = node.get("type")
         if kind == "TABLE_FUNCTION":
             fn = node["function"]
             name = (fn.get("function_name") or "").lower()
-            if name not in ALLOWED_TABLE_FUNCTIONS or fn.get("schema") or fn.get("catalog"):
-                raise SqlRefused(f"read-only SQL refuses the table function {name}(): it can read files or run "
-                                 f"other statements; allowed: {', '.join(sorted(ALLOWED_TABLE_FUNCTIONS))}")
+            if name not in table_functions or fn.get("schema") or fn.get("catalog"):
+                allowed = ", ".join(sorted(table_functions)) or "none (CURATOR_SQL_TABLE_FUNCTIONS)"
+                raise SqlRefused(f"read-only SQL refuses the table function {name}(): table functions can read "
+                                 f"files, the catalog or run other statements; allowed: {allowed}")
         elif kind == "BASE_TABLE":
-            table = node.get("table_name", "")
-            if node.get("catalog_name") or node.get("schema_name") not in ("", "main"):
-                raise SqlRefused(f"read-only SQL reads only the store's main schema, not "
-                                 f"{node.get('catalog_name') or node.get('schema_name')}.{table}")
-            if table.lower() in REFUSED_TABLES:
-                raise SqlRefused(f"read-only SQL refuses table {table}: it holds credential hashes")
-            if not _PLAIN_NAME.match(table) or (table.lower() not in relations and table.lower() not in ctes):
-                raise SqlRefused(f"read-only SQL refuses {table!r}: not a table or view of the store "
-                                 "(file paths and URLs are not read)")
+            _check_table(node.get("table_name", ""), node, readable, ctes, role)
         elif node.get("class") == "FUNCTION" and (node.get("function_name") or "").lower() in REFUSED_FUNCTIONS:
-            raise SqlRefused(f"read-only SQL refuses {node['function_name']}(): it changes state or reads outside "
-                             "the store")
-        elif (kind == "SHOW_REF" and node.get("table_name") and node["table_name"] != '"tables"'
-              and not _PLAIN_NAME.match(node["table_name"])):
-            raise SqlRefused(f"read-only SQL refuses {node['table_name']!r}: not a table of the store")
+            raise SqlRefused(f"read-only SQL refuses {node['function_name']}(): it changes state, reads outside "
+                             "the store or reveals the server's settings")
+        elif kind == "SHOW_REF" and node.get("table_name"):
+            raise SqlRefused("read-only SQL refuses DESCRIBE/SHOW: the columns are in the README's schema, "
+                             "or SELECT * FROM the table LIMIT 0")
 
 
-def run(conn: duckdb.DuckDBPyConnection, sql: str, max_rows: int, timeout_s: float) -> SqlResult:
+def _scrub(message: str, hide: tuple[str, ...]) -> str:
+    """Error text without the server's absolute paths (each of ``hide`` reads as ``.``)."""
+    for path in sorted(hide, key=len, reverse=True):
+        if path:
+            message = message.replace(path, ".")
+    return message
+
+
+def _fetch(result, max_rows: int, max_bytes: int) -> tuple[list[list], bool]:
+    """Rows as JSON-ready lists, a batch at a time, until ``max_rows`` rows or ``max_bytes`` of
+    JSON: the response (and the memory behind it) stays bounded however wide the rows are."""
+    rows: list[list] = []
+    size = 0
+    while True:
+        batch = result.fetchmany(min(256, max_rows + 1 - len(rows)) or 1)
+        if not batch:
+            return rows, False
+        for row in batch:
+            if len(rows) == max_rows:
+                return rows, True
+            encoded = orjson.dumps(list(row), default=str)
+            size += len(encoded) + 1
+            if size > max_bytes:
+                return rows, True
+            rows.append(orjson.loads(encoded))
+
+
+def run(conn: duckdb.DuckDBPyConnection, sql: str, max_rows: int, timeout_s: float, *, role: str = "steward",
+        max_bytes: int = 16 * 1024 * 1024, table_functions: frozenset[str] = frozenset(),
+        hide: tuple[str, ...] = ()) -> SqlResult:
     """Check ``sql``, then run it on ``conn`` (a cursor of its own) in a read-only transaction;
-    at most ``max_rows`` rows come back, and a timer interrupts it after ``timeout_s`` seconds."""
-    check(conn, sql)
+    at most ``max_rows`` rows and ``max_bytes`` bytes of JSON come back, and a timer interrupts
+    it after ``timeout_s`` seconds. Messages name no path of ``hide``."""
+    try:
+        check(conn, sql, role, table_functions)
+    except SqlRefused as exc:
+        raise SqlRefused(_scrub(str(exc), hide)) from None
     timer = threading.Timer(timeout_s, conn.interrupt)
     started = time.perf_counter()
     conn.execute("BEGIN TRANSACTION READ ONLY")
@@ -142,14 +193,12 @@ def run(conn: duckdb.DuckDBPyConnection, sql: str, max_rows: int, timeout_s: flo
         try:
             result = conn.execute(sql)
             columns = [d[0] for d in result.description]
-            fetched = result.fetchmany(max_rows + 1)
+            rows, truncated = _fetch(result, max_rows, max_bytes)
         except duckdb.InterruptException:
             raise SqlTimeout(f"the query ran past the {timeout_s:g} s limit and was stopped") from None
         except duckdb.Error as exc:
-            raise SqlRefused(f"the query failed: {exc}") from None
+            raise SqlRefused(_scrub(f"the query failed: {exc}", hide)) from None
     finally:
         timer.cancel()
         conn.execute("ROLLBACK")
-    rows = [list(r) for r in fetched[:max_rows]]
-    return SqlResult(columns, orjson.loads(orjson.dumps(rows, default=str)), len(fetched) > max_rows,
-                     time.perf_counter() - started)
+    return SqlResult(columns, rows, truncated, time.perf_counter() - started)

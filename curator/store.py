@@ -20,6 +20,12 @@ from .sqlfiles import migrations, query
 # DuckDB has one writer process; inside it (the API), steps that write take this lock so they
 # queue instead of failing with a write-write conflict.
 WRITE_LOCK = threading.Lock()
+# Every connection the service or the CLI opens: SQL reaches no file, URL or extension download
+# (a SELECT of an unknown setting once fetched httpfs), and a table name never falls through to a
+# Python variable of the same name (replacement scans). Ingest and dedup hand Arrow tables over
+# with ``register``, which these switches leave working.
+LOCKED_DOWN = {"enable_external_access": False, "autoinstall_known_extensions": False,
+               "autoload_known_extensions": False, "python_enable_replacements": False}
 _LOCK = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
 
 
@@ -47,7 +53,7 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     try:
         # Commits go to the write-ahead log either way; the default 16 MB threshold would also
         # rewrite the database file on nearly every per-file ingest commit (2.7x slower commits).
-        config = {} if read_only else {"checkpoint_threshold": "1GB"}
+        config = dict(LOCKED_DOWN) | ({} if read_only else {"checkpoint_threshold": "1GB"})
         return duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         match = _LOCK.search(str(exc))

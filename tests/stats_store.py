@@ -7,6 +7,7 @@ planted so tests can derive every expected number from it."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,3 +127,13 @@ def bin_label(n: int) -> str:
         return "16384+"
     k = max(i for i, e in enumerate(edges) if n >= e)
     return f"{edges[k]}-{edges[k + 1] - 1}"
+
+
+@contextmanager
+def serving(root: Path, shared: Path, **env: str):
+    """The planted store, served by the real `curator serve` with a key of each role."""
+    from test_api import _serving
+
+    build(root, shared)
+    with _serving(root, **env) as svc:
+        yield svc

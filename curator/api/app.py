@@ -18,10 +18,12 @@ from fastapi import FastAPI
 
 from .. import service_file
 from ..config import Settings, get_settings
+from ..jobs import recovery
 from ..jobs.inbox import Inbox
 from ..jobs.runner import Runner
 from ..store import open_store
-from . import errors
+from . import errors, headers, openapi, sessions
+from .limits import BodyLimit
 from .routes import (audit, dedup, examples, exports, health, ingest, jobs, keys, operations, page, sources, stats,
                      webhooks)
 
@@ -76,6 +78,8 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.conn = open_store(settings.db)
+        recovery.close_interrupted_batches(app.state.conn)
+        recovery.sweep_uploads(app.state.conn, settings.uploads_dir)
         app.state.runner = Runner(app.state.conn, settings, Inbox(settings.state_dir / "webhook-inbox"),
                                   apply_deliveries(settings))
         app.state.runner.start()
@@ -91,7 +95,8 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.runner.stop()
             app.state.conn.close()
 
-    app = FastAPI(title="curator", version="0", lifespan=lifespan,
+    docs = {} if settings.environment != "prod" else {"docs_url": None, "redoc_url": None}
+    app = FastAPI(title="curator", version="0", lifespan=lifespan, **docs,
                   description="Curate reviewed, versioned fine-tuning datasets. Every route but /health "
                               "needs `Authorization: Bearer <key>`; roles rank reviewer < steward < admin. "
                               "Writing operations run as jobs: send `Prefer: respond-async` to get the job "
@@ -99,10 +104,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings
     app.state.settings = settings
     app.state.local_token = None
+    app.state.revoked_sessions = sessions.Revoked()
     app.state.port = None
     app.state.session_secret = (settings.session_secret.get_secret_value().encode() if settings.session_secret
                                 else secrets.token_bytes(32))
     errors.install(app)
+    openapi.install(app)
+    # Added last, so it runs first: the cap holds before any route or dependency reads the body.
+    app.add_middleware(headers.SecurityHeaders)
+    app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_request_bytes)
     for module in (health, sources, ingest, examples, dedup, stats, keys, audit, webhooks, exports, jobs, operations,
                    page):
         app.include_router(module.router)

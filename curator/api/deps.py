@@ -51,7 +51,8 @@ def _principal(request: Request, conn: Conn,
                      else verify_key(conn, secret))
     else:
         secret = request.cookies.get(KEY_COOKIE)
-        principal = sessions.verify(conn, secret, request.app.state.session_secret) if secret else None
+        principal = sessions.verify(conn, secret, request.app.state.session_secret,
+                                    request.app.state.revoked_sessions) if secret else None
     if principal is None:
         reason = ("invalid or revoked API key" if credentials else "expired or invalid login session") if secret \
             else "missing API key"

@@ -37,8 +37,32 @@ def issue(conn: duckdb.DuckDBPyConnection, principal: Principal, secret: bytes, 
     return f"{principal.key_id}.{expires}.{_sign(secret, principal.key_id, expires, key_hash)}"
 
 
-def verify(conn: duckdb.DuckDBPyConnection, token: str, secret: bytes) -> Principal | None:
-    """The caller of a session token, or None when it is malformed, expired, forged or its key revoked."""
+class Revoked:
+    """Tokens logged out before they expired. Held in memory: login writes nothing to the store, and
+    a logged-out token would expire within the session TTL anyway; a restart with a fixed
+    CURATOR_SESSION_SECRET forgets them (SECURITY.md says so)."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, int] = {}
+
+    def add(self, token: str) -> None:
+        now = time.time()
+        self._until = {t: e for t, e in self._until.items() if e >= now}
+        try:
+            self._until[token] = int(token.split(".")[1])
+        except (IndexError, ValueError):
+            return
+
+    def __contains__(self, token: str) -> bool:
+        return token in self._until
+
+
+def verify(conn: duckdb.DuckDBPyConnection, token: str, secret: bytes,
+           revoked: Revoked | None = None) -> Principal | None:
+    """The caller of a session token, or None when it is malformed, expired, forged, logged out
+    or its key revoked."""
+    if revoked is not None and token in revoked:
+        return None
     try:
         key_id_s, expires_s, signature = token.split(".")
         key_id, expires = int(key_id_s), int(expires_s)

@@ -127,7 +127,7 @@ def serve(host: Annotated[Optional[str], typer.Option()] = None,
         settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
         app = create_app(settings)
         app.state.port = settings.port
-        uvicorn.run(app, host=settings.host, port=settings.port, workers=1)
+        uvicorn.run(app, host=settings.host, port=settings.port, workers=1, server_header=False)
 
 
 jobs_app = typer.Typer(help="The service's jobs: list, show, follow, cancel (needs a running service).",

@@ -28,6 +28,10 @@ def _latest(conn, target: str) -> tuple[int, DedupParams]:
     if not found:
         raise InputError(f"no dedup run for {target}s yet: run `curator dedup` first")
     params = orjson.loads(found[0]["params"])
+    missing = [k for k in DedupParams.model_fields if k not in params]
+    if missing:  # a run recorded by hand or by an older version: its sketches cannot be re-made
+        raise InputError(f"the latest dedup run of {target}s recorded no {', '.join(missing)}: "
+                         "run `curator dedup` again")
     return found[0]["id"], DedupParams(**{k: params[k] for k in DedupParams.model_fields})
 
 

@@ -18,10 +18,10 @@ class DedupParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     threshold: float = Field(0.8, gt=0.0, le=1.0, description="Jaccard at or above which rows are near-duplicates")
-    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations")
-    ngram: int = Field(5, ge=1, le=64, description="shingle size: words, or bytes when shingle='char'")
+    num_perm: int = Field(128, strict=True, ge=16, le=1024, description="MinHash permutations")
+    ngram: int = Field(5, strict=True, ge=1, le=64, description="shingle size: words, or bytes when shingle='char'")
     shingle: Literal["word", "char"] = Field("word", description="word n-grams, or character n-grams for short texts")
-    seed: int = Field(1, ge=0, description="seed of the permutations (datasketch's seed)")
+    seed: int = Field(1, strict=True, ge=0, le=2**32 - 1, description="seed of the permutations (datasketch's seed)")
 
     @model_validator(mode="after")
     def _sane(self) -> "DedupParams":

@@ -57,6 +57,7 @@ class Context:
     on_log: Callable[[str], None] = lambda _line: None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     uploads: dict[str, Any] = field(default_factory=dict)  # files a face received for this call
+    role: str = "admin"  # the caller's role (the local CLI owns the store); the SQL guard narrows tables by it
 
     def progress(self, done: int, total: int | None = None, unit: str | None = None, stage: str | None = None) -> None:
         """Report progress; raises ``JobCancelled`` once a cancel was asked, so the step's

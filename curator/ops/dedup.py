@@ -37,6 +37,9 @@ def dedup(ctx: Context, p: DedupRunParams) -> dict | list[dict]:
     return reports if p.target == "all" else reports[0]
 
 
+MAX_ID = 2**63 - 1  # row ids are BIGINT
+
+
 class RowParams(Params):
     ref: str = Field(description="document:N, example:N, or N with --target")
     target: Target = "examples"
@@ -44,7 +47,7 @@ class RowParams(Params):
     def row(self) -> tuple[str, int]:
         kind, _, num = self.ref.rpartition(":")
         target = {"document": "documents", "example": "examples"}.get(kind, kind) if kind else self.target
-        if target not in ("documents", "examples") or not num.isdigit():
+        if target not in ("documents", "examples") or not (num.isascii() and num.isdigit()) or int(num) > MAX_ID:
             raise InputError(f"expected ID as document:N, example:N or N with --target, got {self.ref!r}")
         return target, int(num)
 

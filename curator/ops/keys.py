@@ -14,8 +14,10 @@ Role = Literal[ROLES]  # type: ignore[valid-type]
 
 
 class KeyCreate(Params):
-    name: str = Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$",
-                      description="who or what uses the key; no leading or trailing spaces")
+    # Letters, digits and . _ @ : + - (spaces inside): a name is printed by `keys list` and in the
+    # audit log, so control characters (terminal escape sequences) are refused.
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@:+-]([A-Za-z0-9._@:+ -]*[A-Za-z0-9._@:+-])?$",
+                      description="who or what uses the key: letters, digits, . _ @ : + - and inner spaces")
     role: Role
 
 

@@ -9,11 +9,15 @@ from pydantic import Field
 from .base import Context, Params, Result, operation
 
 
+# Longer than any context window, and inside DuckDB's INTEGER (2^31 was a 500 and a traceback).
+MAX_SEQ_LEN = 100_000_000
+
+
 class StatsParams(Params):
     version: Optional[str] = Field(None, description="NAME@N: one version's stats")
     tokenizer: Optional[str] = Field(None, description="local tokenizer.json or model directory for token lengths "
                                      "(default $CURATOR_STATS_TOKENIZER; unset: characters)")
-    max_seq_len: Optional[int] = Field(None, gt=0, description="count examples longer than this")
+    max_seq_len: Optional[int] = Field(None, gt=0, le=MAX_SEQ_LEN, description="count examples longer than this")
 
 
 class StatsResult(Result):
@@ -57,7 +61,8 @@ class SqlResult(Result):
 @operation("sql", params=SqlParams, result=SqlResult, kind="read", role="steward", method="POST", path="/sql",
            cli=("sql",))
 def sql(ctx: Context, p: SqlParams) -> dict:
-    """Run one read-only SELECT on the store (checked, capped, timed out); each query is audited."""
+    """Run one read-only SELECT on the tables the caller's role may read (checked, capped in rows and bytes,
+    timed out); each query is audited."""
     from .. import readonly_sql
     from ..audit import record_audit
 
@@ -65,7 +70,10 @@ def sql(ctx: Context, p: SqlParams) -> dict:
     outcome = "ok"
     try:
         with ctx.conn.cursor() as cursor:
-            return readonly_sql.run(cursor, p.sql, cap, ctx.settings.sql_timeout_s).as_dict() | {"max_rows": cap}
+            s = ctx.settings
+            hide = tuple(str(path.resolve()) for path in (s.db.parent, s.state_dir))
+            return readonly_sql.run(cursor, p.sql, cap, s.sql_timeout_s, role=ctx.role, max_bytes=s.sql_max_bytes,
+                                    table_functions=s.sql_table_functions, hide=hide).as_dict() | {"max_rows": cap}
     except readonly_sql.SqlTimeout:
         outcome = "timeout"
         raise

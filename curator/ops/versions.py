@@ -10,7 +10,10 @@ from pydantic import Field
 
 from .base import Context, Params, Result, Rows, operation
 
-Ref = Field(description="NAME@N, e.g. support@2")
+# The shape is in the schema (clients see it in the OpenAPI document); the name rules are checked
+# again, with a message, by versions.refs.parse_ref.
+REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}@[0-9]{1,9}$"
+Ref = Field(description="NAME@N, e.g. support@2", pattern=REF_PATTERN)
 
 
 class CreateParams(Params):

@@ -67,3 +67,20 @@ ORDER BY s.pos;
 -- name: insert_rejects
 INSERT INTO rejects (source_id, batch_id, file_id, origin, code, reason)
 SELECT $source, $batch, $file, origin, code, reason FROM staged_rejects ORDER BY pos;
+
+-- name: open_batches
+SELECT id FROM ingest_batches WHERE finished_at IS NULL ORDER BY id;
+
+-- name: close_interrupted
+-- At service start no ingest can be running: a batch still open was cut off by a killed process.
+-- (No RETURNING: DuckDB then refuses the update of a row other tables reference.)
+UPDATE ingest_batches
+SET finished_at = now(),
+    counts = json_object('status', 'failed', 'error', 'interrupted: the process ended before the batch finished')
+WHERE finished_at IS NULL;
+
+-- name: upload_dirs_in_use
+-- Upload directories (first path part under the uploads dir) that a stored file or copy points at.
+SELECT DISTINCT split_part(substr(path, length($root) + 1), '/', 1) AS dir
+FROM (SELECT path FROM files UNION ALL SELECT path FROM file_copies)
+WHERE starts_with(path, $root);

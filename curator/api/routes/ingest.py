@@ -73,6 +73,10 @@ async def ingest(request: Request, settings: SettingsDep, caller: Principal = De
         result = orjson.loads(response.body)
         landed = result["documents_added"] + result["examples_added"] + result["duplicates_skipped"]
         if not landed and result["rejected"] and not result["files_skipped"]:
-            # Nothing usable arrived: say why with a 4xx instead of a 200 the client may not read.
+            # Nothing usable arrived: say why with a 4xx instead of a 200 the client may not read,
+            # and keep none of it on disk.
+            upload.discard()
             return JSONResponse({"detail": result}, status_code=422)
+    elif response.status_code != 202:
+        upload.discard()  # the job failed: nothing of this upload was kept
     return response

@@ -79,7 +79,7 @@ async def run_operation(request: Request, op: Operation, params: BaseModel, call
     who = actor(caller, request)
     if op.kind != "job":
         with app.state.conn.cursor() as cursor:
-            result = await run_in_threadpool(op.execute, Context(cursor, settings, who), params)
+            result = await run_in_threadpool(op.execute, Context(cursor, settings, who, role=caller.role), params)
         return JSONResponse(result, status_code=op.status_code)
     runner = app.state.runner
     job = await run_in_threadpool(runner.submit, op, params, who, uploads)
@@ -129,11 +129,25 @@ def _openapi(op: Operation) -> dict:
     return extra
 
 
+def _responses(op: Operation) -> dict:
+    """The statuses ``op`` really answers with (api/openapi.py adds 400/401/403/413/422 to every route)."""
+    from ..openapi import error
+
+    found: dict = {op.status_code: {"model": op.result, "description": "the operation's result"}}
+    if op.kind == "job":
+        found[202] = {"description": "with `Prefer: respond-async`: the queued job"}
+    codes = [400, 404, 409, 503]
+    if op.name == "sql":
+        codes.append(408)
+    if op.name.startswith(("review.", "candidates.synthesize")):
+        codes.append(502)
+    return found | {code: error(code) for code in codes}
+
+
 for _op in all_operations().values():
     if _op.name in CUSTOM_FACES:
         continue
     router.add_api_route(
         _op.path, _endpoint(_op), methods=[_op.method], status_code=_op.status_code, response_model=None,
         summary=_op.summary, tags=[_op.name.split(".")[0]], openapi_extra=_openapi(_op),
-        responses={_op.status_code: {"model": _op.result, "description": "the operation's result"},
-                   202: {"description": "with `Prefer: respond-async` (writing operations): the queued job"}})
+        responses=_responses(_op))

@@ -51,7 +51,11 @@ def login(request: Request, conn: Conn, settings: SettingsDep, key: Annotated[st
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    """End the session for good: the token is revoked here, not only deleted from the browser."""
+    token = request.cookies.get(KEY_COOKIE)
+    if token:
+        request.app.state.revoked_sessions.add(token)
     response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(KEY_COOKIE, path="/")
     return response
@@ -96,7 +100,8 @@ def page(request: Request, conn: Conn, settings: SettingsDep,
         who = verify_key(conn, auth[7:].strip())
     else:
         token = request.cookies.get(KEY_COOKIE)
-        who = sessions.verify(conn, token, request.app.state.session_secret) if token else None
+        who = sessions.verify(conn, token, request.app.state.session_secret,
+                              request.app.state.revoked_sessions) if token else None
     if who is None:
         return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     if not who.can("steward"):

@@ -8,12 +8,13 @@ from typing import Annotated, Optional
 from fastapi import APIRouter, Query
 
 from ... import stats
+from ...ops.stats import MAX_SEQ_LEN
 from ..deps import Conn, SettingsDep, Steward
 
 router = APIRouter(tags=["stats"])
 
 Version = Annotated[Optional[str], Query(description="NAME@N: one version's stats instead of the store's")]
-MaxSeqLen = Annotated[Optional[int], Query(gt=0, description="count examples longer than this (default: settings)")]
+MaxSeqLen = Annotated[Optional[int], Query(gt=0, le=MAX_SEQ_LEN, description="count examples longer than this (default: settings)")]
 
 
 def _report(conn, settings, version: str | None = None, max_seq_len: int | None = None) -> dict:
