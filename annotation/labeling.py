@@ -40,6 +40,8 @@ def labeling_config(adjudication: bool = False) -> str:
   <Text name="context" value="$context"/>
   <Header value="Personal data found by the PII check"/>
   <Text name="pii" value="$pii"/>
+  <Header value="Quality flags (pushed although a filter flagged it)"/>
+  <Text name="quality" value="$quality"/>
 {reviews}  <Header value="Response (edit it if needed)"/>
   <TextArea name="response" toName="source" editable="true" rows="8" maxSubmissions="1"/>
   <Header value="Verdict"/>
@@ -85,6 +87,13 @@ def split_messages(messages: list[dict]) -> tuple[str, str]:
         raise ValueError("example has no assistant message to review")
     context = "\n\n".join(f"{m['role'].upper()}: {m['content']}" for m in messages[:last])
     return context, messages[last]["content"]
+
+
+def quality_note(flags: list[dict] | None) -> str:
+    """The quality filters' flags as one line a reviewer reads (curator/quality/)."""
+    if not flags:
+        return "none"
+    return "; ".join(f"{f['rule']}: {f['reason']}" for f in flags)
 
 
 def pii_note(findings) -> str:
