@@ -21,7 +21,7 @@ from curator.store import transaction
 
 from .client import LabelStudio, LabelStudioAPIError
 from .db import fetch
-from .labeling import draft_prediction, pii_note, quality_note, reviews_html, source_html, split_messages
+from .labeling import draft_prediction, judge_note, pii_note, quality_note, reviews_html, source_html, split_messages
 from .setup import project_ids
 
 
@@ -50,7 +50,8 @@ def task_for(row: dict, extra: dict | None = None) -> tuple[dict, str]:
     data = {"example_id": row["id"], "origin": row["origin"], "source": row["source"],
             "source_html": source_html(row.get("document_text"), row.get("span_start"), row.get("span_end")),
             "context": context or "(no instruction: the response stands alone)", "draft": draft,
-            "pii": pii_note(pii), "quality": quality_note(row.get("quality_flags")), **(extra or {})}
+            "pii": pii_note(pii), "quality": quality_note(row.get("quality_flags")),
+            "judge": judge_note(row.get("judgement")), **(extra or {})}
     return {"data": data, "predictions": [draft_prediction(draft)]}, draft
 
 
@@ -122,8 +123,10 @@ def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, limit
     report.flagged_left_out = 0 if include_flagged else fetch(conn, "quality.flagged_candidates",
                                                               {"project": project})[0]["n"]
     flags = flags_of(conn, [r["id"] for r in candidates]) if include_flagged else {}
+    judged = {j["example_id"]: j for j in fetch(conn, "judge.latest_of", {"ids": [r["id"] for r in candidates]})}
     for row in candidates:
         row["quality_flags"] = flags.get(row["id"])
+        row["judgement"] = judged.get(row["id"])
     report.flagged_pushed = sum(1 for r in candidates if r["quality_flags"])
     total = len(candidates)
     for start in range(0, total, batch_size):

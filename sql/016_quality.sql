@@ -27,3 +27,21 @@ CREATE TABLE example_quality (
     flags       INTEGER NOT NULL,
     decided_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+
+-- The model judge (curator/judge/): one judgement per example, judge model and template hash;
+-- a suggestion stored apart from human reviews. generation_run_id carries its cost.
+CREATE TABLE example_judgements (
+    example_id         BIGINT NOT NULL REFERENCES examples(id),
+    model              VARCHAR NOT NULL,
+    template_name      VARCHAR NOT NULL,
+    template_hash      VARCHAR NOT NULL,
+    generation_run_id  BIGINT,
+    correctness        INTEGER CHECK (correctness BETWEEN 1 AND 5),
+    style              INTEGER CHECK (style BETWEEN 1 AND 5),
+    verdict            VARCHAR CHECK (verdict IN ('accept', 'edit', 'reject')),
+    score              DOUBLE CHECK (score BETWEEN 0 AND 1),   -- the judge's probability of "accept"
+    rationale          VARCHAR,
+    payload_hash       VARCHAR,
+    created_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (example_id, model, template_hash)
+);

@@ -51,3 +51,46 @@ def rules(as_json: JsonOpt = False):
     """The quality rules and what each flags."""
     with friendly_errors():
         run("triage.rules", {}, as_json, lambda r: out.print(table("quality rules", ("rule", "flags"), r.items())))
+
+
+@triage_app.command("judge")
+def judge(template: Annotated[Optional[str], typer.Option(help="judge template: bundled name (default rubric) "
+                                                                 "or .json file")] = None,
+          limit: Annotated[Optional[int], typer.Option(help="judge at most N candidates")] = None,
+          max_cost_usd: Annotated[Optional[float], typer.Option(help="stop sending past this spend")] = None,
+          as_json: JsonOpt = False):
+    """Score candidates the filters kept on the review rubric with a model (cache, cost, budget, PII policy)."""
+
+    def render(r: dict) -> None:
+        out.print(f"judge {r['model']} with {r['template']} ({r['template_hash']}): {r['judged']} of {r['examples']} "
+                  f"judged, {r['blocked_pii']} blocked by the PII policy, failures {r['failures'] or 'none'}; "
+                  f"run {r['run_id']}, ${r['cost_usd']:.4f}", highlight=False)
+
+    with friendly_errors():
+        run("triage.judge", {"template": template, "limit": limit, "max_cost_usd": max_cost_usd}, as_json, render)
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+@triage_app.command("calibrate")
+def calibrate(model: Annotated[Optional[str], typer.Option(help="judge model (default: the latest judged)")] = None,
+              template_hash: Annotated[Optional[str], typer.Option(help="judge template hash (default: latest)")] = None,
+              target: Annotated[float, typer.Option(help="precision wanted on 'accept'")] = 0.95,
+              bootstrap: Annotated[int, typer.Option(help="bootstrap resamples")] = 1000,
+              seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+              as_json: JsonOpt = False):
+    """Judge–human agreement and the auto-accept threshold (bootstrap interval) on reviewed examples."""
+    cols = ("reviewed", "human_accepted", "alpha_correctness", "alpha_style", "accuracy", "kappa", "threshold",
+            "threshold_ci", "precision", "precision_lower", "auto_acceptable")
+
+    def render(r: dict) -> None:
+        rows = [("all", "all", *(_fmt(r["overall"][c]) for c in cols))]
+        rows += [(g["source"], g["template"], *(_fmt(g[c]) for c in cols)) for g in r["groups"]]
+        out.print(table(f"judge {r['model']} ({r['template_hash']}) against the experts, target precision "
+                        f"{r['overall']['target_precision']}", ("source", "template", *cols), rows))
+
+    with friendly_errors():
+        run("triage.calibrate", {"model": model, "template_hash": template_hash, "target": target,
+                                 "bootstrap": bootstrap, "seed": seed}, as_json, render)

@@ -1,11 +1,14 @@
-"""Triage before review as operations: quality filters (a job) and the rule list (a read)."""
+"""Triage before review as operations: quality filters and the model judge (jobs), the rule list and
+the judge's calibration against the experts (reads)."""
 
 from __future__ import annotations
 
-from pydantic import RootModel
+from typing import Optional
+
+from pydantic import Field, RootModel
 
 from ..quality.config import RULES, QualityConfig
-from .base import Context, Result, operation
+from .base import Context, Params, Result, operation
 from .review import NoParams
 
 
@@ -44,3 +47,57 @@ class RulesResult(RootModel[dict[str, str]]):
 def rules(_ctx: Context, _p: NoParams) -> dict:
     """The quality rules and what each flags."""
     return dict(RULES)
+
+
+class JudgeParams(Params):
+    template: Optional[str] = Field(None, description="judge template: bundled name (default rubric) or .json file")
+    limit: Optional[int] = Field(None, ge=0, description="judge at most N candidates")
+    max_cost_usd: Optional[float] = Field(None, gt=0, description="stop sending past this spend "
+                                          "(default $CURATOR_MAX_COST_USD)")
+
+
+class JudgeResult(Result):
+    template: str
+    template_hash: str
+    model: str
+    examples: int
+    judged: int
+    blocked_pii: int
+    failures: dict[str, int]
+    run_id: Optional[int]
+    cost_usd: float
+
+
+@operation("triage.judge", params=JudgeParams, result=JudgeResult, kind="job", role="steward", method="POST",
+           path="/triage/judge", cli=("triage", "judge"), local_only_fields=("template",))
+def judge(ctx: Context, p: JudgeParams) -> dict:
+    """Score candidates the filters kept on the review rubric with a model (cache, cost, budget, PII policy)."""
+    from ..judge.judge import judge as run_judge
+
+    return run_judge(ctx.conn, ctx.settings, template=p.template, actor=ctx.actor, limit=p.limit,
+                     max_cost_usd=p.max_cost_usd).summary()
+
+
+class CalibrateParams(Params):
+    model: Optional[str] = Field(None, description="judge model (default: the latest judged)")
+    template_hash: Optional[str] = Field(None, description="judge template hash (default: the latest judged)")
+    target: float = Field(0.95, gt=0, lt=1, description="precision wanted on 'accept'")
+    bootstrap: int = Field(1000, ge=100, le=100_000, description="bootstrap resamples")
+    seed: int = Field(0, description="bootstrap seed")
+
+
+class CalibrateResult(Result):
+    model: str
+    template_hash: str
+    overall: dict
+    groups: list[dict]
+
+
+@operation("triage.calibrate", params=CalibrateParams, result=CalibrateResult, kind="read", role="steward",
+           method="GET", path="/triage/calibration", cli=("triage", "calibrate"))
+def calibrate(ctx: Context, p: CalibrateParams) -> dict:
+    """Judge–human agreement and the auto-accept threshold (bootstrap interval) on reviewed examples."""
+    from ..judge.calibrate import calibrate as run
+
+    return run(ctx.conn, model=p.model, template_hash=p.template_hash, target=p.target, bootstrap=p.bootstrap,
+               seed=p.seed)
