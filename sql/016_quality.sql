@@ -45,3 +45,34 @@ CREATE TABLE example_judgements (
     created_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (example_id, model, template_hash)
 );
+
+-- Auto-accept (curator/judge/auto_accept.py): a steward's policy per source and template, granted
+-- only when calibration's lower bound meets the target on enough reviewed examples; switched off
+-- (never deleted) when its audit sample's precision falls below the target.
+CREATE SEQUENCE auto_accept_policy_id_seq;
+CREATE TABLE auto_accept_policies (
+    id               BIGINT PRIMARY KEY DEFAULT nextval('auto_accept_policy_id_seq'),
+    source           VARCHAR NOT NULL,
+    template         VARCHAR NOT NULL,
+    model            VARCHAR NOT NULL,
+    template_hash    VARCHAR NOT NULL,             -- the judge template's
+    threshold        DOUBLE NOT NULL,
+    target           DOUBLE NOT NULL,
+    reviewed         INTEGER NOT NULL,             -- human-reviewed examples the grant rests on
+    precision_lower  DOUBLE NOT NULL,
+    audit_share      DOUBLE NOT NULL,
+    enabled          BOOLEAN NOT NULL DEFAULT true,
+    created_by       VARCHAR NOT NULL,
+    created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+    disabled_at      TIMESTAMPTZ,
+    disabled_reason  VARCHAR
+);
+
+-- One row per example a policy decided: auto-accepted, or drawn for the human audit sample.
+CREATE TABLE example_auto_accept (
+    example_id  BIGINT PRIMARY KEY,
+    policy_id   BIGINT NOT NULL,
+    score       DOUBLE NOT NULL,
+    audit       BOOLEAN NOT NULL,
+    decided_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+);

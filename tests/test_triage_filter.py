@@ -100,3 +100,24 @@ def test_unknown_rule_is_a_clear_error(store):
     proc = run_curator(["triage", "filter", "--rule", "spelling"], env, check=False)
     assert proc.returncode == 1 and "unknown rule" in proc.stderr and "Traceback" not in proc.stderr
     assert "placeholder" in run_curator(["triage", "rules"], env).stdout
+
+
+def test_coverage_order_puts_every_unseen_group_before_any_repeats(store):
+    from annotation.db import fetch
+    from annotation.queue_order import length_bin, order_candidates
+
+    env, _ = store
+    conn = duckdb.connect(env["CURATOR_DB"], read_only=True)
+    try:
+        candidates = fetch(conn, "review.candidates", {"project": -1, "limit": 2**62, "include_flagged": False})
+        ordered, why = order_candidates(conn, candidates, "coverage")
+        features = {f["id"]: f for f in fetch(conn, "quality.queue_features", {"ids": [c["id"] for c in candidates]})}
+    finally:
+        conn.close()
+    groups = [(c["source"], features[c["id"]]["class"], length_bin(features[c["id"]]["chars"])) for c in ordered]
+    n_groups = len(set(groups))
+    assert n_groups == len(why["groups"]) > 2 and len({c["source"] for c in candidates}) == 2
+    assert len(set(groups[:n_groups])) == n_groups  # one of each group before any group's second
+    assert sorted(c["id"] for c in ordered) == sorted(c["id"] for c in candidates)
+    with pytest.raises(ValueError, match="--order"):
+        order_candidates(None, candidates, "random")

@@ -32,6 +32,12 @@ def judged(tmp_path_factory, shared_data):
         server.stop()
 
 
+def _write(env: dict, sql: str) -> None:
+    """A change a step outside this test (review pull, a reviewer) would have made."""
+    with duckdb.connect(env["CURATOR_DB"]) as conn:
+        conn.execute(sql)
+
+
 def _plant_outcomes(env: dict) -> None:
     """Human outcomes and ratings for every judged example, by the rule in the module docstring."""
     conn = duckdb.connect(env["CURATOR_DB"])
@@ -41,6 +47,7 @@ def _plant_outcomes(env: dict) -> None:
             verdict = "accept" if score >= 0.6 or eid % 2 == 0 else "reject"
             conn.execute("INSERT INTO review_outcomes (example_id, verdict, source, n_reviews) VALUES (?, ?, 'single', 1)",
                          [eid, verdict])
+            conn.execute("UPDATE examples SET status = ? WHERE id = ?", ["approved" if verdict == "accept" else "rejected", eid])
             conn.execute("INSERT INTO reviews (example_id, ls_project_id, ls_task_id, ls_annotation_id, event, "
                          "received_via, is_adjudication, reviewer, verdict, reasons, rating_correctness, rating_style, "
                          "payload_hash) VALUES (?, 1, ?, ?, 'created', 'webhook', false, 'ana@x', ?, '[]', ?, ?, ?)",
@@ -112,3 +119,64 @@ def test_judge_refuses_a_bad_template(judged, tmp_path):
     bad.write_text('{"name": "x", "system": "s", "instruction": "no slots"}')
     proc = run_curator(["triage", "judge", "--template", str(bad)], env, check=False)
     assert proc.returncode == 1 and "{source}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_auto_accept_refused_below_n_and_the_bound_granted_above_then_audited(judged):
+    env, _, _ = judged
+    if not query(env, "SELECT count(*) FROM review_outcomes")[0][0]:
+        _plant_outcomes(env)
+    (source,) = query(env, "SELECT DISTINCT s.name FROM examples e JOIN sources s ON s.id = e.source_id")[0]
+    fresh = run_json(["triage", "judge", "--limit", str(N)], env)  # judged, never reviewed: what auto-accept decides
+    assert fresh["judged"] == N
+    base = ["triage", "auto-accept", "enable", "--source", source, "--template", "(none)", "--bootstrap", "300"]
+    too_few = run_curator([*base, "--threshold", "0.65", "--min-reviewed", "5000"], env, check=False)
+    assert too_few.returncode == 1 and "refused" in too_few.stderr and "need 5000" in too_few.stderr
+    too_low = run_curator([*base, "--threshold", "0.3"], env, check=False)  # precision ~0.79 < 0.95
+    assert too_low.returncode == 1 and "lower bound" in too_low.stderr
+    granted = run_json([*base, "--threshold", "0.65", "--audit-share", "0.2"], env)
+    assert granted["reviewed"] == 2 * N and granted["precision_lower"] >= 0.95
+
+    decided = run_json(["triage", "auto-accept", "run"], env)["policies"][0]
+    eligible = query(env, "SELECT count(*) FROM example_judgements j LEFT JOIN review_outcomes o ON "
+                          "o.example_id = j.example_id WHERE o.example_id IS NULL AND j.score >= 0.65")[0][0]
+    assert decided["auto_accepted"] + decided["audit_sample"] == eligible and decided["audit_sample"] >= 20
+    assert query(env, "SELECT count(*) FROM examples e JOIN example_auto_accept a ON a.example_id = e.id "
+                      "WHERE e.status = 'approved' AND NOT a.audit")[0][0] == decided["auto_accepted"]
+    assert query(env, "SELECT count(*) FROM examples e JOIN example_auto_accept a ON a.example_id = e.id "
+                      "WHERE e.status = 'candidate' AND a.audit")[0][0] == decided["audit_sample"]  # to humans
+    assert run_json(["triage", "auto-accept", "run"], env)["policies"][0]["auto_accepted"] == 0  # decided once
+
+    # version create --exclude-auto: human-approved examples only
+    human = query(env, "SELECT count(*) FROM review_outcomes WHERE verdict = 'accept'")[0][0]
+    with_auto = run_json(["version", "create", "withauto"], env)
+    without = run_json(["version", "create", "humanonly", "--exclude-auto"], env)
+    assert sum(with_auto["counts"].values()) == human + decided["auto_accepted"]
+    assert sum(without["counts"].values()) == human
+
+    # the humans reject the audit sample: the next run switches the policy off, with the numbers
+    _write(env, "INSERT INTO review_outcomes (example_id, verdict, source, n_reviews) "
+                "SELECT example_id, 'reject', 'single', 1 FROM example_auto_accept WHERE audit")
+    off = run_json(["triage", "auto-accept", "run"], env)["policies"][0]
+    assert off["disabled"] and "below the target" in off["disabled"] and off["audit_precision"] == 0
+    status = run_json(["triage", "auto-accept", "status"], env)[0]
+    assert not status["enabled"] and status["audit_reviewed"] == decided["audit_sample"]
+    assert sum(d["reviewed"] for d in status["timeline"]) == decided["audit_sample"]
+    assert run_json(["triage", "auto-accept", "run"], env)["policies"] == []  # off stays off
+
+
+def test_uncertainty_order_puts_judge_uncertain_examples_first(judged):
+    from annotation.db import fetch
+    from annotation.queue_order import order_candidates
+
+    env, _, _ = judged
+    conn = duckdb.connect(env["CURATOR_DB"], read_only=True)
+    try:
+        candidates = fetch(conn, "review.candidates", {"project": -1, "limit": 2**62, "include_flagged": False})
+        ordered, why = order_candidates(conn, candidates, "uncertainty")
+        scores = {r[0]: r[1] for r in conn.execute("SELECT example_id, score FROM example_judgements").fetchall()}
+    finally:
+        conn.close()
+    unjudged = [c for c in ordered if c["id"] not in scores]
+    assert ordered[:len(unjudged)] == unjudged and why["unjudged_first"] == len(unjudged)
+    distances = [abs(scores[c["id"]] - 0.5) for c in ordered[len(unjudged):]]
+    assert distances and distances == sorted(distances) and why["judged"] == len(distances)

@@ -94,3 +94,50 @@ def calibrate(model: Annotated[Optional[str], typer.Option(help="judge model (de
     with friendly_errors():
         run("triage.calibrate", {"model": model, "template_hash": template_hash, "target": target,
                                  "bootstrap": bootstrap, "seed": seed}, as_json, render)
+
+
+auto_app = typer.Typer(help="Auto-accept, only when calibration earns it.", no_args_is_help=True)
+triage_app.add_typer(auto_app, name="auto-accept")
+
+
+@auto_app.command("enable")
+def auto_enable(source: Annotated[str, typer.Option(help="source name the policy covers")],
+                template: Annotated[str, typer.Option(help="example template ('(none)' for none)")],
+                threshold: Annotated[float, typer.Option(help="judge p(accept) at or above which to accept")],
+                target: Annotated[float, typer.Option(help="precision the lower bound must meet")] = 0.95,
+                min_reviewed: Annotated[int, typer.Option(help="human-reviewed examples needed")] = 200,
+                audit_share: Annotated[float, typer.Option(help="share still sent to humans")] = 0.05,
+                bootstrap: Annotated[int, typer.Option(help="bootstrap resamples")] = 1000,
+                seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+                as_json: JsonOpt = False):
+    """Grant auto-accept for a source and template, only if calibration earns it; refused with the numbers."""
+    with friendly_errors():
+        run("triage.auto_accept.enable", {"source": source, "template": template, "threshold": threshold,
+                                          "target": target, "min_reviewed": min_reviewed, "audit_share": audit_share,
+                                          "bootstrap": bootstrap, "seed": seed}, as_json,
+            lambda r: out.print(f"auto-accept policy {r['policy_id']} granted: {r['granted']}", highlight=False))
+
+
+@auto_app.command("run")
+def auto_run(as_json: JsonOpt = False):
+    """Apply enabled policies: check each audit (off below target), accept new candidates, draw the audit sample."""
+
+    def render(r: dict) -> None:
+        for p in r["policies"]:
+            state = f"switched off: {p['disabled']}" if p["disabled"] else (
+                f"{p['auto_accepted']} auto-accepted, {p['audit_sample']} sent to humans as audit")
+            out.print(f"policy {p['policy_id']} ({p['source']}/{p['template']}): {state}; audit so far "
+                      f"{p['audit_accepted']}/{p['audit_reviewed']} accepted", highlight=False)
+
+    with friendly_errors():
+        run("triage.auto_accept.run", {}, as_json, render)
+
+
+@auto_app.command("status")
+def auto_status(as_json: JsonOpt = False):
+    """Auto-accept policies, enabled or switched off, with their audit's agreement over time."""
+    cols = ("id", "source", "template", "threshold", "target", "reviewed", "precision_lower", "enabled",
+            "audit_reviewed", "audit_precision", "disabled_reason")
+    with friendly_errors():
+        run("triage.auto_accept.status", {}, as_json,
+            lambda r: out.print(table("auto-accept policies", cols, [[_fmt(p[c]) for c in cols] for p in r])))

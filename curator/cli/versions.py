@@ -34,6 +34,7 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
            boilerplate_share: Annotated[float, typer.Option(help="n-grams in more than this share of examples are boilerplate")] = 0.05,
            boilerplate_count: Annotated[int, typer.Option(help="n-grams in more than this many examples are boilerplate")] = 10,
            min_shared_ngrams: Annotated[int, typer.Option(help="examples sharing this many n-grams overlap")] = 10,
+           exclude_auto: Annotated[bool, typer.Option(help="leave out examples approved by auto-accept")] = False,
            as_json: JsonOpt = False):
     """Freeze approved, non-duplicate examples into a new immutable draft version of NAME."""
     from ..versions.grouping import describe_report
@@ -57,7 +58,8 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
     with friendly_errors():
         run("version.create", {"name": name, "split": split, "seed": seed, "where": where, "min_rating": min_rating,
                                 "group_by": group_by, "boilerplate_share": boilerplate_share,
-                                "boilerplate_count": boilerplate_count, "min_shared_ngrams": min_shared_ngrams},
+                                "boilerplate_count": boilerplate_count, "min_shared_ngrams": min_shared_ngrams,
+                                "exclude_auto": exclude_auto},
             as_json, render, label=f"freezing {name}")
 
 

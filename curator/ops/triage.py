@@ -78,12 +78,17 @@ def judge(ctx: Context, p: JudgeParams) -> dict:
                      max_cost_usd=p.max_cost_usd).summary()
 
 
-class CalibrateParams(Params):
-    model: Optional[str] = Field(None, description="judge model (default: the latest judged)")
-    template_hash: Optional[str] = Field(None, description="judge template hash (default: the latest judged)")
+class BootstrapParams(Params):
+    """What calibration and an auto-accept grant share: the precision wanted and the resampling."""
+
     target: float = Field(0.95, gt=0, lt=1, description="precision wanted on 'accept'")
     bootstrap: int = Field(1000, ge=100, le=100_000, description="bootstrap resamples")
     seed: int = Field(0, description="bootstrap seed")
+
+
+class CalibrateParams(BootstrapParams):
+    model: Optional[str] = Field(None, description="judge model (default: the latest judged)")
+    template_hash: Optional[str] = Field(None, description="judge template hash (default: the latest judged)")
 
 
 class CalibrateResult(Result):
@@ -101,3 +106,55 @@ def calibrate(ctx: Context, p: CalibrateParams) -> dict:
 
     return run(ctx.conn, model=p.model, template_hash=p.template_hash, target=p.target, bootstrap=p.bootstrap,
                seed=p.seed)
+
+
+class EnableParams(BootstrapParams):
+    """``target``: the precision on 'accept' the bootstrap lower bound at the threshold must meet."""
+
+    source: str = Field(description="source name the policy covers")
+    template: str = Field(description="example template the policy covers ('(none)' for examples without one)")
+    threshold: float = Field(ge=0, le=1, description="judge p(accept) at or above which candidates are accepted")
+    min_reviewed: int = Field(200, ge=1, description="human-reviewed examples the grant must rest on")
+    audit_share: float = Field(0.05, gt=0, lt=1, description="share still sent to humans as an audit sample")
+
+
+class EnableResult(Result):
+    policy_id: int
+    granted: str
+    reviewed: int
+    precision_lower: float
+
+
+@operation("triage.auto_accept.enable", params=EnableParams, result=EnableResult, kind="job", role="steward",
+           method="POST", path="/triage/auto-accept/policies", cli=("triage", "auto-accept", "enable"))
+def auto_accept_enable(ctx: Context, p: EnableParams) -> dict:
+    """Grant auto-accept for a source and template, only if calibration earns it; refused with the numbers."""
+    from ..judge.auto_accept import enable
+
+    return enable(ctx.conn, ctx.actor, **p.model_dump())
+
+
+class AutoRunResult(Result):
+    policies: list[dict]
+
+
+@operation("triage.auto_accept.run", params=NoParams, result=AutoRunResult, kind="job", role="steward",
+           method="POST", path="/triage/auto-accept/run", cli=("triage", "auto-accept", "run"))
+def auto_accept_run(ctx: Context, _p: NoParams) -> dict:
+    """Apply enabled policies: check each audit (off below target), accept new candidates, draw the audit sample."""
+    from ..judge.auto_accept import run
+
+    return run(ctx.conn, ctx.actor)
+
+
+class Policies(RootModel[list[dict]]):
+    """Auto-accept policies with their audit sample's agreement over time."""
+
+
+@operation("triage.auto_accept.status", params=NoParams, result=Policies, kind="read", role="reviewer",
+           method="GET", path="/triage/auto-accept/policies", cli=("triage", "auto-accept", "status"))
+def auto_accept_status(ctx: Context, _p: NoParams) -> list:
+    """Auto-accept policies, enabled or switched off, with their audit's agreement over time."""
+    from ..judge.auto_accept import status
+
+    return status(ctx.conn)

@@ -26,6 +26,7 @@ class CreateParams(Params):
                                      "boilerplate")
     boilerplate_count: int = Field(10, ge=2, description="n-grams in more than this many examples are boilerplate")
     min_shared_ngrams: int = Field(10, ge=1, description="examples sharing this many n-grams overlap")
+    exclude_auto: bool = Field(False, description="leave out examples approved by auto-accept (no human verdict)")
 
 
 class VersionResult(Result):
@@ -45,7 +46,11 @@ def create(ctx: Context, p: CreateParams) -> dict:
     ctx.progress(0, None, None, "grouping, splitting, hashing")
     overlap = OverlapParams(boilerplate_share=p.boilerplate_share, boilerplate_count=p.boilerplate_count,
                             min_shared=p.min_shared_ngrams)
-    return create_version(ctx.conn, p.name, ctx.actor, split=p.split, seed=p.seed, where=p.where,
+    where = p.where
+    if p.exclude_auto:  # auto-accept writes its provenance into the example's metadata
+        auto = "(metadata->'auto_accept') IS NULL"
+        where = auto if where is None else f"({where}) AND {auto}"
+    return create_version(ctx.conn, p.name, ctx.actor, split=p.split, seed=p.seed, where=where,
                           min_rating=p.min_rating, group_by=p.group_by, overlap=overlap)
 
 

@@ -47,3 +47,40 @@ ORDER BY j.example_id;
 
 -- name: latest_lineage
 SELECT model, template_hash, template_name FROM example_judgements ORDER BY created_at DESC LIMIT 1;
+
+-- name: insert_policy
+INSERT INTO auto_accept_policies (source, template, model, template_hash, threshold, target, reviewed,
+                                  precision_lower, audit_share, created_by)
+VALUES ($source, $template, $model, $template_hash, $threshold, $target, $reviewed, $precision_lower,
+        $audit_share, $actor)
+RETURNING id;
+
+-- name: enabled_policies
+SELECT * FROM auto_accept_policies WHERE enabled ORDER BY id;
+
+-- name: policies
+SELECT * FROM auto_accept_policies ORDER BY id;
+
+-- name: disable_policy
+UPDATE auto_accept_policies SET enabled = false, disabled_at = now(), disabled_reason = $reason WHERE id = $id;
+
+-- The audit sample of a policy as humans decided it: accepted or not.
+-- name: audit_outcomes
+SELECT a.example_id, o.verdict = 'accept' AS accepted, o.decided_at
+FROM example_auto_accept a JOIN review_outcomes o ON o.example_id = a.example_id AND o.verdict <> 'disputed'
+WHERE a.policy_id = $policy_id AND a.audit
+ORDER BY o.decided_at;
+
+-- Candidates a policy may decide: kept by the filters, not duplicates, of its source and template,
+-- judged by its model and template at or above its threshold, not decided before.
+-- name: policy_candidates
+SELECT e.id, j.score
+FROM examples e
+JOIN sources s ON s.id = e.source_id AND s.name = $source
+JOIN example_dedup x ON x.example_id = e.id AND NOT x.is_duplicate
+JOIN example_judgements j ON j.example_id = e.id AND j.model = $model AND j.template_hash = $template_hash
+LEFT JOIN example_quality q ON q.example_id = e.id
+WHERE e.status = 'candidate' AND coalesce(q.flags, 0) = 0 AND j.score >= $threshold
+  AND coalesce(e.metadata->>'template', '(none)') = $template
+  AND NOT EXISTS (SELECT 1 FROM example_auto_accept a WHERE a.example_id = e.id)
+ORDER BY e.id;

@@ -47,3 +47,19 @@ JOIN example_dedup x ON x.example_id = e.id
 JOIN example_quality q ON q.example_id = e.id AND q.flags > 0
 WHERE e.status = 'candidate' AND NOT x.is_duplicate
   AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.example_id = e.id AND t.ls_project_id = $project);
+
+-- What `review push --order` ranks by: the example's class (template, recipe or kind), its
+-- length, and its newest judge score (NULL when not judged).
+-- name: queue_features
+SELECT e.id, coalesce(e.metadata->>'template', e.metadata->>'recipe', e.kind) AS class,
+       length(array_to_string(json_extract_string(e.messages, '$[*].content'), chr(10))) AS chars,
+       (SELECT j.score FROM example_judgements j WHERE j.example_id = e.id ORDER BY j.created_at DESC LIMIT 1) AS score
+FROM examples e WHERE list_contains($ids, e.id);
+
+-- Examples already in front of reviewers or decided, by source, class and length bin: what the
+-- coverage order counts as represented.
+-- name: queue_covered
+SELECT s.name AS source, coalesce(e.metadata->>'template', e.metadata->>'recipe', e.kind) AS class,
+       length(array_to_string(json_extract_string(e.messages, '$[*].content'), chr(10))) AS chars
+FROM examples e JOIN sources s ON s.id = e.source_id
+WHERE e.status IN ('in_review', 'approved', 'rejected');
