@@ -11,8 +11,9 @@ save, and what the judge costs.
 3. Expert verdicts are SIMULATED (no expert reviewed these here): on ``--reviewed`` share of the
    judged examples, "accept" when the judge's score is >= 0.6, and for half of the others (by id);
    calibration must recover the threshold (0.556 for uniform scores) that gives 0.95 precision.
-4. ``curator triage calibrate``, then ``auto-accept enable`` at the calibrated threshold and
-   ``auto-accept run`` on the judged examples nobody reviewed.
+4. ``curator triage calibrate``, then ``auto-accept enable`` at the calibrated threshold (refused
+   when the precision's lower bound there misses the target, then tried at the top of the
+   threshold's interval) and ``auto-accept run`` on the judged examples nobody reviewed.
 Expert-hours saved = (candidates removed by the filters + auto-accepted) x minutes-per-task / 60,
 an ASSUMPTION stated with the result (default 2 minutes a task, a quick accept/reject read).
 """
@@ -81,13 +82,16 @@ def main() -> None:
             overall = cal["overall"]
             auto = {"granted": False, "auto_accepted": 0, "audit_sample": 0}
             groups = [g for g in cal["groups"] if g["threshold"] is not None]
-            for g in groups:
-                proc = run_curator(["triage", "auto-accept", "enable", "--source", g["source"], "--template",
-                                    g["template"], "--threshold", str(g["threshold"])], env, check=False)
-                auto.setdefault("decisions", []).append(
-                    {"source": g["source"], "template": g["template"], "reviewed": g["reviewed"],
-                     "threshold": g["threshold"], "answer": (proc.stdout or proc.stderr).strip()})
-                auto["granted"] |= proc.returncode == 0
+            for g in groups:  # the calibrated threshold, else the top of its interval (the cautious end)
+                for threshold in dict.fromkeys([g["threshold"], g["threshold_ci"][1]]):
+                    proc = run_curator(["triage", "auto-accept", "enable", "--source", g["source"], "--template",
+                                        g["template"], "--threshold", str(threshold)], env, check=False)
+                    auto.setdefault("decisions", []).append(
+                        {"source": g["source"], "template": g["template"], "reviewed": g["reviewed"],
+                         "threshold": threshold, "answer": (proc.stdout or proc.stderr).strip()})
+                    if proc.returncode == 0:
+                        auto["granted"] = True
+                        break
             if auto["granted"]:
                 for p in run_json(["triage", "auto-accept", "run"], env)["policies"]:
                     auto["auto_accepted"] += p["auto_accepted"]

@@ -134,7 +134,8 @@ def test_auto_accept_refused_below_n_and_the_bound_granted_above_then_audited(ju
     too_low = run_curator([*base, "--threshold", "0.3"], env, check=False)  # precision ~0.79 < 0.95
     assert too_low.returncode == 1 and "lower bound" in too_low.stderr
     granted = run_json([*base, "--threshold", "0.65", "--audit-share", "0.2"], env)
-    assert granted["reviewed"] == 2 * N and granted["precision_lower"] >= 0.95
+    reviewed = query(env, "SELECT count(*) FROM review_outcomes")[0][0]
+    assert granted["reviewed"] == reviewed >= N and granted["precision_lower"] >= 0.95
 
     decided = run_json(["triage", "auto-accept", "run"], env)["policies"][0]
     eligible = query(env, "SELECT count(*) FROM example_judgements j LEFT JOIN review_outcomes o ON "
