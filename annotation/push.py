@@ -15,12 +15,14 @@ import orjson
 import pyarrow as pa
 
 from curator.audit import record_audit
+from curator.quality.run import flags_of
 from curator.sqlfiles import query
 from curator.store import transaction
 
 from .client import LabelStudio, LabelStudioAPIError
 from .db import fetch
-from .labeling import draft_prediction, pii_note, reviews_html, source_html, split_messages
+from .labeling import draft_prediction, judge_note, pii_note, quality_note, reviews_html, source_html, split_messages
+from .queue_order import order_candidates
 from .setup import project_ids
 
 
@@ -32,10 +34,14 @@ class PushReport:
     adopted: int = 0
     skipped: list[dict] = field(default_factory=list)
     batches: int = 0
+    flagged_left_out: int = 0
+    flagged_pushed: int = 0
+    why: dict = field(default_factory=lambda: {"order": "id"})
 
     def summary(self) -> dict:
         return {"ls_project_id": self.project, "overlap": self.overlap, "pushed": self.pushed,
-                "adopted": self.adopted, "skipped": self.skipped, "batches": self.batches}
+                "adopted": self.adopted, "skipped": self.skipped, "batches": self.batches,
+                "flagged_left_out": self.flagged_left_out, "flagged_pushed": self.flagged_pushed, "why": self.why}
 
 
 def task_for(row: dict, extra: dict | None = None) -> tuple[dict, str]:
@@ -46,7 +52,8 @@ def task_for(row: dict, extra: dict | None = None) -> tuple[dict, str]:
     data = {"example_id": row["id"], "origin": row["origin"], "source": row["source"],
             "source_html": source_html(row.get("document_text"), row.get("span_start"), row.get("span_end")),
             "context": context or "(no instruction: the response stands alone)", "draft": draft,
-            "pii": pii_note(pii), **(extra or {})}
+            "pii": pii_note(pii), "quality": quality_note(row.get("quality_flags")),
+            "judge": judge_note(row.get("judgement")), **(extra or {})}
     return {"data": data, "predictions": [draft_prediction(draft)]}, draft
 
 
@@ -99,8 +106,11 @@ def import_batch(client: LabelStudio, project: int, tasks: list[dict]) -> list[i
 
 def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, limit: int | None = None,
          overlap: int | None = None, batch_size: int = 1000,
-         progress: Callable[[int, int], None] | None = None) -> PushReport:
-    """Push candidates as tasks; ``overlap`` None keeps the project's current overlap."""
+         progress: Callable[[int, int], None] | None = None, include_flagged: bool = False,
+         order: str = "id") -> PushReport:
+    """Push candidates as tasks; ``overlap`` None keeps the project's current overlap. Examples the
+    quality filters flagged stay out unless ``include_flagged`` (then the reviewer sees the flags);
+    ``order`` (annotation/queue_order.py) decides which candidates go first."""
     project = project_ids(conn)["review"]
     current = {r["ls_project_id"]: r for r in fetch(conn, "review.projects")}[project]
     overlap = current["overlap"] if overlap is None else overlap
@@ -112,7 +122,19 @@ def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, limit
         with transaction(conn):
             conn.execute(query("review.set_overlap"), {"ls_project_id": project, "overlap": overlap})
     report.adopted = adopt_orphans(conn, client, project, overlap, actor)
-    candidates = fetch(conn, "review.candidates", {"project": project, "limit": limit if limit is not None else 2**62})
+    by_id = order == "id"
+    candidates = fetch(conn, "review.candidates", {"project": project, "include_flagged": include_flagged,
+                                                   "limit": limit if limit is not None and by_id else 2**62})
+    candidates, report.why = order_candidates(conn, candidates, order)
+    candidates = candidates if limit is None else candidates[:limit]
+    report.flagged_left_out = 0 if include_flagged else fetch(conn, "quality.flagged_candidates",
+                                                              {"project": project})[0]["n"]
+    flags = flags_of(conn, [r["id"] for r in candidates]) if include_flagged else {}
+    judged = {j["example_id"]: j for j in fetch(conn, "judge.latest_of", {"ids": [r["id"] for r in candidates]})}
+    for row in candidates:
+        row["quality_flags"] = flags.get(row["id"])
+        row["judgement"] = judged.get(row["id"])
+    report.flagged_pushed = sum(1 for r in candidates if r["quality_flags"])
     total = len(candidates)
     for start in range(0, total, batch_size):
         batch, drafts = [], []

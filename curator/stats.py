@@ -94,6 +94,13 @@ def rejections(conn: duckdb.DuckDBPyConnection) -> dict:
             "ingest": {r["code"]: r["n"] for r in _rows(conn, "stats.rejects_by_reason")}}
 
 
+def quality(conn: duckdb.DuckDBPyConnection) -> dict:
+    """The quality filters' funnel: examples checked, flagged, kept, and per rule how many its
+    current flags remove (an example may carry several, so the rules can add up to more)."""
+    return _rows(conn, "quality.funnel")[0] | {
+        "by_rule": {r["rule"]: r["examples"] for r in _rows(conn, "quality.funnel_by_rule")}}
+
+
 def versions(conn: duckdb.DuckDBPyConnection) -> list[dict]:
     """Every version with its split counts and the generation cost behind its items."""
     costs = {r.pop("version_id"): r for r in _rows(conn, "stats.version_costs")}
@@ -178,6 +185,7 @@ def _store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None, max_se
                    "by_status": _rollup(by, "status"), "rows": by},
         "lengths": store_lengths(conn, tokenizer, max_seq_len, cached),
         "funnel": _rows(conn, "stats.funnel")[0],
+        "quality": quality(conn),
         "rejections": rejections(conn),
         "reviews": reviews(conn),
         "duplicates": _rows(conn, "stats.duplicates_removed")[0] | _rows(conn, "stats.approved_duplicates")[0],

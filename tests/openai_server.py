@@ -202,3 +202,21 @@ if __name__ == "__main__":  # a server process of its own (bench/llm_client.py):
     print(server.base_url, flush=True)
     sys.stdin.read()  # serve until stdin closes
     server.stop()
+
+
+def rubric_score(response: str) -> float:
+    """The deterministic judge's p(accept) of a response: a hash of its text mapped to [0, 1)."""
+    import hashlib
+
+    return int(hashlib.sha256(response.encode()).hexdigest()[:8], 16) / 2**32
+
+
+def rubric_judge(body: dict) -> str:
+    """A judge that scores by rule, so agreement with planted human verdicts is known in advance:
+    p(accept) from ``rubric_score`` of the text between <response> tags; ratings and verdict follow."""
+    text = last_user_message(body)
+    response = text.split("<response>\n", 1)[1].rsplit("\n</response>", 1)[0]
+    score = rubric_score(response)
+    verdict = "accept" if score >= 0.6 else "edit" if score >= 0.3 else "reject"
+    return json.dumps({"correctness": 1 + round(score * 4), "style": 1 + round((1 - score) * 4), "verdict": verdict,
+                       "accept_probability": round(score, 6), "rationale": f"rule score {score:.3f}"})

@@ -18,6 +18,7 @@ from .review import review_app
 from .service import doctor, init, jobs_app, serve
 from .stats import sql, stats
 from .training import train, training_app
+from .triage import triage_app
 from .versions import export, version_app
 
 app = typer.Typer(help="Curate reviewed, versioned fine-tuning datasets.", no_args_is_help=True,
@@ -40,6 +41,7 @@ app.command()(init)
 app.command()(ingest)
 app.add_typer(candidates_app, name="candidates")
 app.add_typer(dedup_app, name="dedup")
+app.add_typer(triage_app, name="triage")
 app.add_typer(review_app, name="review")
 app.add_typer(version_app, name="version")
 app.command("export")(export)

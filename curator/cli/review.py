@@ -30,6 +30,10 @@ def setup(as_json: JsonOpt = False):
 def push(limit: Annotated[Optional[int], typer.Option(help="push at most N candidates (by id)")] = None,
          overlap: Annotated[Optional[int], typer.Option(help="independent reviews wanted per task "
                                                                "(default: the project's current overlap, 1 at first)")] = None,
+         order: Annotated[str, typer.Option(help="id | uncertainty (judge-uncertain first) | coverage "
+                                                 "(least-reviewed source/class/length first)")] = "id",
+         include_flagged: Annotated[bool, typer.Option(help="push examples the quality filters flagged too "
+                                                            "(the reviewer sees the flags)")] = False,
          as_json: JsonOpt = False):
     """Send candidates that passed dedup to Label Studio as tasks; a re-push never duplicates one."""
 
@@ -37,11 +41,15 @@ def push(limit: Annotated[Optional[int], typer.Option(help="push at most N candi
         out.print(f"pushed {r['pushed']} tasks to project {r['ls_project_id']} (overlap {r['overlap']}) in "
                   f"{r['batches']} batches; adopted {r['adopted']} earlier tasks; skipped {len(r['skipped'])}",
                   highlight=False)
+        out.print(f"quality flags: {r['flagged_left_out']} flagged candidates left out, {r['flagged_pushed']} "
+                  "flagged pushed (with their flags shown)", highlight=False)
+        out.print(f"order: {r['why']}", highlight=False)
         for s in r["skipped"][:10]:
             out.print(f"  skipped example {s['example_id']}: {s['reason']}", highlight=False)
 
     with friendly_errors():
-        run("review.push", {"limit": limit, "overlap": overlap}, as_json, render)
+        run("review.push", {"limit": limit, "overlap": overlap, "include_flagged": include_flagged, "order": order}, as_json,
+            render)
 
 
 @review_app.command("pull")

@@ -52,6 +52,10 @@ def _print_report(rep: dict) -> None:
     if rep["scope"] != "store":
         return
     out.print(table("funnel", tuple(rep["funnel"]), [rep["funnel"].values()]))
+    qa = rep.get("quality")
+    if qa and qa["checked"]:
+        out.print(table(f"quality filters: {qa['checked']} checked, {qa['flagged']} flagged, {qa['kept']} kept",
+                        ("rule", "examples flagged"), qa["by_rule"].items()))
     rej = rep["rejections"]
     out.print(table("rejections", ("from", "reason", "n"),
                     [("review", k, n) for k, n in rej["review"].items()] +

@@ -38,6 +38,7 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
                                                                    "each example's class, kept at the split shares in every "
                                                                    "split, e.g. \"metadata->>'category'\" or response")] = None,
            min_class_share: Annotated[float, typer.Option(help="warn about classes under this share of the version")] = 0.10,
+           exclude_auto: Annotated[bool, typer.Option(help="leave out examples approved by auto-accept")] = False,
            as_json: JsonOpt = False):
     """Freeze approved, non-duplicate examples into a new immutable draft version of NAME."""
     from ..versions.grouping import describe_report
@@ -65,7 +66,8 @@ def create(name: Annotated[str, typer.Argument(help="dataset name; the version n
         run("version.create", {"name": name, "split": split, "seed": seed, "where": where, "min_rating": min_rating,
                                 "group_by": group_by, "boilerplate_share": boilerplate_share,
                                 "boilerplate_count": boilerplate_count, "min_shared_ngrams": min_shared_ngrams,
-                                "stratify_by": stratify_by, "min_class_share": min_class_share},
+                                "stratify_by": stratify_by, "min_class_share": min_class_share,
+                                "exclude_auto": exclude_auto},
             as_json, render, label=f"freezing {name}")
 
 

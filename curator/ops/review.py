@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Iterator, Literal, Optional
 
 from pydantic import Field, RootModel
 
@@ -43,6 +43,10 @@ class PushParams(Params):
     limit: Optional[int] = Field(None, ge=0, description="push at most N candidates (by id); 0 pushes none")
     overlap: Optional[int] = Field(None, ge=1, le=10, description="independent reviews wanted per task "
                                    "(default: the project's current overlap, 1 at first)")
+    order: Literal["id", "uncertainty", "coverage"] = Field(
+        "id", description="uncertainty: judge-uncertain first; coverage: least-reviewed source/class/length first")
+    include_flagged: bool = Field(False, description="push examples the quality filters flagged too "
+                                  "(the reviewer sees the flags)")
 
 
 class PushResult(Result):
@@ -52,6 +56,9 @@ class PushResult(Result):
     adopted: int
     skipped: list[dict]
     batches: int
+    flagged_left_out: int
+    flagged_pushed: int
+    why: dict
 
 
 @operation("review.push", params=PushParams, result=PushResult, kind="job", role="steward", method="POST",
@@ -62,6 +69,7 @@ def push(ctx: Context, p: PushParams) -> dict:
 
     with label_studio(ctx.settings) as client:
         return push_tasks(ctx.conn, client, ctx.actor, limit=p.limit, overlap=p.overlap,
+                          include_flagged=p.include_flagged, order=p.order,
                           progress=lambda done, total: ctx.progress(done, total, "tasks", "push")).summary()
 
 

@@ -117,13 +117,13 @@ def compare(ctx: Context, p: CompareParams) -> dict:
     return compare_runs(ctx.conn, p.run_ids)
 
 
-class JudgeParams(Params):
+class PairwiseJudgeParams(Params):
     run_id: int
     max_cost_usd: Optional[float] = Field(None, gt=0, description="stop sending judge requests past this spend "
                                           "(default $CURATOR_MAX_COST_USD)")
 
 
-class JudgeResult(Result):
+class PairwiseJudgeResult(Result):
     run_id: int
     n: int
     win: int
@@ -132,9 +132,9 @@ class JudgeResult(Result):
     cost_usd: float
 
 
-@operation("training.judge", params=JudgeParams, result=JudgeResult, kind="job", role="admin", method="POST",
+@operation("training.judge", params=PairwiseJudgeParams, result=PairwiseJudgeResult, kind="job", role="admin", method="POST",
            path="/training-runs/{run_id}/judge", cli=("training", "judge"))
-def judge(ctx: Context, p: JudgeParams) -> dict:
+def judge(ctx: Context, p: PairwiseJudgeParams) -> dict:
     """A model judge compares base and fine-tuned answers pairwise in both orders: win/tie/loss rates with 95% intervals."""
     from ..judge import judge_run
 

@@ -33,6 +33,7 @@ class CreateParams(Params):
                                        "example's class, kept at the split shares in every split, e.g. "
                                        "\"metadata->>'category'\" or response")
     min_class_share: float = Field(0.10, ge=0, lt=1, description="warn about classes under this share of the version")
+    exclude_auto: bool = Field(False, description="leave out examples approved by auto-accept (no human verdict)")
 
 
 class VersionResult(Result):
@@ -52,7 +53,11 @@ def create(ctx: Context, p: CreateParams) -> dict:
     ctx.progress(0, None, None, "grouping, splitting, hashing")
     overlap = OverlapParams(boilerplate_share=p.boilerplate_share, boilerplate_count=p.boilerplate_count,
                             min_shared=p.min_shared_ngrams)
-    return create_version(ctx.conn, p.name, ctx.actor, split=p.split, seed=p.seed, where=p.where,
+    where = p.where
+    if p.exclude_auto:  # auto-accept writes its provenance into the example's metadata
+        auto = "(metadata->'auto_accept') IS NULL"
+        where = auto if where is None else f"({where}) AND {auto}"
+    return create_version(ctx.conn, p.name, ctx.actor, split=p.split, seed=p.seed, where=where,
                           min_rating=p.min_rating, group_by=p.group_by, overlap=overlap,
                           stratify_by=p.stratify_by, min_class_share=p.min_class_share)
 

@@ -20,6 +20,7 @@ JOIN sources s ON s.id = e.source_id
 LEFT JOIN documents d ON d.id = e.document_id
 WHERE e.status = 'candidate' AND NOT x.is_duplicate
   AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.example_id = e.id AND t.ls_project_id = $project)
+  AND ($include_flagged OR NOT EXISTS (SELECT 1 FROM example_quality q WHERE q.example_id = e.id AND q.flags > 0))
 ORDER BY e.id
 LIMIT $limit;
 

@@ -80,7 +80,12 @@ def _charts(store: dict, scoped: dict) -> dict:
                                                 [b["bin"] for b in data["histogram"]],
                                                 [b["n"] for b in data["histogram"]]))
     by_split = scoped["counts"].get("by_split")
+    qa = store.get("quality") or {"checked": 0, "by_rule": {}}
     return {
+        "quality": charts.horizontal_bars("quality", f"quality filters ({qa['checked']} checked, "
+                                          f"{qa.get('kept', 0)} kept; flagged per rule)",
+                                          ["kept", *qa["by_rule"]], [qa.get("kept", 0), *qa["by_rule"].values()])
+        if qa["checked"] else None,
         "funnel": charts.horizontal_bars("funnel", "status funnel", [k.replace("_", " ") for k in funnel],
                                          list(funnel.values())),
         "agreement": charts.horizontal_bars("agreement", f"reviewer agreement ({agreement['pairs']} pairs, "
