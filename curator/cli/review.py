@@ -27,21 +27,28 @@ def setup(as_json: JsonOpt = False):
 
 
 @review_app.command("push")
-def push(limit: Annotated[Optional[int], typer.Option(help="push at most N candidates (by id)")] = None,
+def push(limit: Annotated[Optional[int], typer.Option(help="push at most N candidates (in --order)")] = None,
          overlap: Annotated[Optional[int], typer.Option(help="independent reviews wanted per task "
                                                                "(default: the project's current overlap, 1 at first)")] = None,
+         source: Annotated[Optional[list[str]], typer.Option(help="only candidates of this source name "
+                                                                  "(repeatable)")] = None,
+         kind: Annotated[Optional[list[str]], typer.Option(help="only this example kind: extracted, synthetic, "
+                                                                "imported (repeatable)")] = None,
+         order: Annotated[str, typer.Option(help="which candidates come first: id, newest, random")] = "id",
+         seed: Annotated[int, typer.Option(help="seed of --order random")] = 0,
          as_json: JsonOpt = False):
     """Send candidates that passed dedup to Label Studio as tasks; a re-push never duplicates one."""
 
     def render(r: dict) -> None:
         out.print(f"pushed {r['pushed']} tasks to project {r['ls_project_id']} (overlap {r['overlap']}) in "
-                  f"{r['batches']} batches; adopted {r['adopted']} earlier tasks; skipped {len(r['skipped'])}",
-                  highlight=False)
+                  f"{r['batches']} batches; adopted {r['adopted']} earlier tasks; skipped {len(r['skipped'])}; "
+                  f"PII-scanned {r['pii_scanned']} examples never scanned before", highlight=False)
         for s in r["skipped"][:10]:
             out.print(f"  skipped example {s['example_id']}: {s['reason']}", highlight=False)
 
     with friendly_errors():
-        run("review.push", {"limit": limit, "overlap": overlap}, as_json, render)
+        run("review.push", {"limit": limit, "overlap": overlap, "source": source, "kind": kind, "order": order,
+                            "seed": seed}, as_json, render)
 
 
 @review_app.command("pull")
