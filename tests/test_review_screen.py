@@ -78,15 +78,14 @@ def _tasks(env) -> list[dict]:
 
 def _open(page, label_studio, task: dict):
     page.goto(f"{label_studio.url}/projects/{task['project']}/data?task={task['task']}")
-    box = page.locator(".cur-response textarea")
-    box.wait_for(timeout=60_000)
-    return box
+    page.get_by_text("Accept: the response is right as it is").wait_for(timeout=60_000)
+    return page.locator(".cur-response textarea")
 
 
 def _submit(page, button: str = "Submit") -> None:
     with page.expect_response(lambda r: "/annotations" in r.url and r.request.method in ("POST", "PATCH")
                               and r.status < 300, timeout=30_000):
-        page.get_by_role("button", name=button, exact=True).click()
+        page.locator("button", has_text=button).last.click()
 
 
 def test_transcript_screen_reads_as_a_conversation(page, label_studio, store):
@@ -134,12 +133,12 @@ def test_verdicts_on_screen_are_what_the_store_holds(page, label_studio, store):
 
         _open(page, label_studio, reject)
         page.get_by_text("Reject: must not be used for training").click()
-        page.get_by_role("button", name="Submit", exact=True).click()
+        page.get_by_role("button", name="Submit").first.click()
         warning = page.get_by_text("Give at least one reason for rejecting")
         warning.wait_for(timeout=10_000)
         page.get_by_role("button", name="OK").click()
         page.get_by_text("Unsafe: could harm a patient or client").click()
-        page.locator(".cur-right textarea").nth(1).fill("would mislead a patient")
+        page.get_by_placeholder("Anything the next reviewer").fill("would mislead a patient")
         _submit(page)
 
         box = _open(page, label_studio, edit_then_accept)
@@ -154,6 +153,7 @@ def test_verdicts_on_screen_are_what_the_store_holds(page, label_studio, store):
         _open(page, label_studio, updated)  # the reviewer comes back and changes their mind
         page.get_by_text("Reject: must not be used for training").click()
         page.get_by_text("Factually wrong: contradicts the source").click()
+        page.screenshot(path=str(ARTIFACTS / "review-update-answer.png"))
         _submit(page, "Update")
 
         _settled(url, headers)
