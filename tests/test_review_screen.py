@@ -78,6 +78,8 @@ def _tasks(env) -> list[dict]:
 
 def _open(page, label_studio, task: dict):
     page.goto(f"{label_studio.url}/projects/{task['project']}/data?task={task['task']}")
+    # Label Studio is a single-page app: wait for this task's own header, not the previous task's form.
+    page.locator(".cur-meta", has_text=f"Example {task['example']} ·").wait_for(timeout=60_000)
     page.get_by_text("Accept: the response is right as it is").wait_for(timeout=60_000)
     return page.locator(".cur-response textarea")
 
