@@ -16,6 +16,10 @@ from curator.errors import CuratorError
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"]
 SECRET_HEADER = "X-Curator-Webhook-Secret"
 
+NOISY_COLUMNS = ("inner_id", "annotations_results", "annotations_ids", "predictions_score", "predictions_model_versions",
+                 "predictions_results", "file_upload", "storage_filename", "created_at", "updated_at", "updated_by",
+                 "avg_lead_time", "draft_exists", "total_predictions", "data.origin", "data.pii")
+
 
 class LabelStudioAPIError(CuratorError):
     """Label Studio refused a call or could not be reached."""
@@ -130,3 +134,24 @@ class LabelStudio:
             if hook.get("project") == project_id:
                 return self.call("PATCH", f"/api/webhooks/{hook['id']}", json=fields)["id"]
         return self.call("POST", "/api/webhooks", json=fields)["id"]
+
+    # data manager views
+    def hide_columns(self, project_id: int, columns: list[str], title: str = "Review queue") -> int:
+        """Hide task data columns (the HTML fields the labeling screen renders) from every task
+        list view of the project, creating one when there is none: Label Studio shows each data
+        field as a column, raw markup included."""
+        ids = [f"tasks:data.{c}" for c in columns]
+        views = self._results(self.call("GET", "/api/dm/views", params={"project": project_id}))
+        if not views:  # the system columns Label Studio's own first view hides, too
+            noise = [f"tasks:{c}" for c in NOISY_COLUMNS]
+            views = [self.call("POST", "/api/dm/views", json={"project": project_id, "data": {
+                "title": title, "type": "list", "target": "tasks",
+                "hiddenColumns": {"explore": noise, "labeling": noise}}})]
+        for view in views:
+            data = dict(view.get("data") or {})
+            hidden = dict(data.get("hiddenColumns") or {})
+            for mode in ("explore", "labeling"):
+                hidden[mode] = sorted(set(hidden.get(mode) or []) | set(ids))
+            data["hiddenColumns"] = hidden
+            self.call("PATCH", f"/api/dm/views/{view['id']}", json={"project": project_id, "data": data})
+        return len(views)

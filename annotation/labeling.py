@@ -13,6 +13,8 @@ import html
 
 REASONS = ("factually_wrong", "unsafe", "off_policy", "pii", "ungrammatical", "duplicate", "other")
 VERDICTS = ("accept", "edit", "reject")
+# Task data fields holding markup for the screen; hidden from Label Studio's task list columns.
+HTML_FIELDS = ("meta_html", "source_html", "context_html", "pii_html", "reviews_html")
 # What the reviewer reads on the button; the annotation stores the code (Choice ``alias``), so the
 # store and every report keep the stable snake_case codes while nobody has to decode them on screen.
 REASON_LABELS = {

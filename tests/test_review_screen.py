@@ -116,6 +116,16 @@ def test_code_screen_keeps_indentation(page, label_studio, store):
     assert "Source excerpt" not in page.content()
 
 
+def test_task_list_shows_no_markup(page, label_studio, store):
+    task = _tasks(store["env"])[0]
+    page.goto(f"{label_studio.url}/projects/{task['project']}/data")
+    page.get_by_text("Tasks:").first.wait_for(timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    shown = page.locator("body").inner_text()
+    assert str(task["example"]) in shown, "the task list is drawn"
+    assert "<div" not in shown and "<p>" not in shown and "cur-meta" not in shown, "the HTML fields stay hidden"
+
+
 def test_verdicts_on_screen_are_what_the_store_holds(page, label_studio, store):
     env, port = store["env"], store["port"]
     tasks = [t for t in _tasks(env) if t["kind"] == "extracted"][:5]
