@@ -126,6 +126,33 @@ def test_task_list_shows_no_markup(page, label_studio, store):
     assert "<div" not in shown and "<p>" not in shown and "cur-meta" not in shown, "the HTML fields stay hidden"
 
 
+@pytest.fixture(scope="module")
+def document_task(store):
+    """One grounded example synthesised from a bundled NDA through the local OpenAI-compatible
+    server (the project's stand-in for the provider), pushed by kind."""
+    from openai_server import OpenAIServer
+    from test_synthesize import respond
+
+    server = OpenAIServer().start()
+    server.respond = respond
+    try:
+        env = dict(store["env"], CURATOR_OPENAI_BASE_URL=server.base_url, CURATOR_OPENAI_API_KEY="test-key",
+                   CURATOR_MODEL="gpt-4o-mini", CURATOR_MAX_RETRIES="1", CURATOR_REQUEST_TIMEOUT="10")
+        run_json(["candidates", "synthesize", "--template", "qa", "--limit", "1"], env)
+    finally:
+        server.stop()
+    assert run_json(["review", "push", "--kind", "synthetic", "--limit", "1"], store["env"])["pushed"] == 1
+    return next(t for t in _tasks(store["env"]) if t["kind"] == "synthetic")
+
+
+def test_document_screen_highlights_the_evidence(page, label_studio, store, document_task):
+    box = _open(page, label_studio, document_task)
+    page.screenshot(path=str(ARTIFACTS / "review-document-task.png"))
+    assert box.input_value() == document_task["draft"]
+    assert page.locator("#cur-source mark").count() == 1, "the evidence quote is highlighted in the document"
+    assert page.locator(".cur-pii").inner_text() != "not checked", "synthesis scanned it"
+
+
 def test_verdicts_on_screen_are_what_the_store_holds(page, label_studio, store):
     env, port = store["env"], store["port"]
     tasks = [t for t in _tasks(env) if t["kind"] == "extracted"][:5]
