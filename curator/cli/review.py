@@ -69,8 +69,11 @@ def _fmt(value, digits: int = 3) -> str:
 
 
 def _render_status(data: dict) -> None:
-    queue = Table(*data["queue"].keys(), title="queue")
-    queue.add_row(*(str(v) for v in data["queue"].values()))
+    # One row per state: eight counts side by side cut their headers at 80 columns into
+    # look-alikes ("awaiti…", "awaiti…").
+    queue = Table("state", "examples", title="queue")
+    for state, n in data["queue"].items():
+        queue.add_row(state.replace("_", " "), str(n))
     out.print(queue)
     people = Table("reviewer", "project", "reviews", "accept", "edit", "reject", "median s", "per hour",
                    title="throughput")
