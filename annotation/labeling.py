@@ -31,8 +31,10 @@ VERDICT_LABELS = {"accept": "Accept: the response is right as it is",
                   "reject": "Reject: must not be used for training"}
 
 # Label Studio offers no attribute to hide its region/relations side panel (our controls label
-# the whole task, so it is always empty) or the pending-text counter of a single-answer
-# TextArea; a <Style> block is its documented way to restyle the labeling screen.
+# the whole task, so it is always empty), nor to keep a submitted answer's text in an open box:
+# on update it shows the text read-only with a hover-only pencil beside a delete button. A
+# <Style> block is its documented way to restyle the labeling screen: the panel goes, the delete
+# button goes (a response is required anyway), the pencil is always shown and says what it does.
 _STYLE = """
     .lsf-tabs-panel:has(.lsf-outliner) { display: none !important; }
     .cur-grid { display: flex; gap: 24px; align-items: flex-start; }
@@ -50,6 +52,10 @@ _STYLE = """
     .cur-ctx pre { background: #f6f8fa; padding: 8px; border-radius: 6px; white-space: pre; overflow-x: auto; }
     .cur-right .cur-response textarea { font-size: 14px; line-height: 1.5; white-space: pre-wrap;
                                        background: #ffffff; border: 2px solid #1c7ed6; }
+    .cur-response [data-testid="htx-textbox-delete-button"] { display: none !important; }
+    .cur-response .lsf-textarea__actions { opacity: 1 !important; visibility: visible !important; }
+    .cur-response [data-testid="htx-textbox-edit-button"]::after { content: "Edit the text"; padding: 0 8px 0 0; }
+    .cur-response [data-testid="htx-textbox-content"] { border: 2px solid #1c7ed6; white-space: pre-wrap; }
     .cur-meta { color: #57606a; font-size: 13px; margin-bottom: 8px; }
     .cur-pii { font-size: 13px; }
 """

@@ -190,9 +190,12 @@ def test_verdicts_on_screen_are_what_the_store_holds(page, label_studio, store):
         page.get_by_text("Accept: the response is right as it is").click()
         _submit(page)
         _open(page, label_studio, updated)  # the reviewer comes back and changes their mind
-        page.get_by_text("Reject: must not be used for training").click()
-        page.get_by_text("Factually wrong: contradicts the source").click()
         page.screenshot(path=str(ARTIFACTS / "review-update-answer.png"))
+        assert page.get_by_role("button", name="Delete Region").is_hidden(), "no button deletes the response"
+        page.get_by_role("button", name="Edit Region").click()
+        revised = updated["draft"] + " Follow up in two weeks."
+        page.locator(".cur-response textarea").fill(revised)
+        page.get_by_text("Accept with my edits").click()
         _submit(page, "Update")
 
         _settled(url, headers)
@@ -215,8 +218,8 @@ def test_verdicts_on_screen_are_what_the_store_holds(page, label_studio, store):
     assert orjson.loads(reasons[reject["example"]]) == ["unsafe"] and comment == "would mislead a patient"
     assert rows[edit_then_accept["example"]][:2] == ("edit", "approved"), "a changed text is an edit"
     assert last_assistant(rows[edit_then_accept["example"]][2]) == changed
-    assert rows[updated["example"]][:2] == ("reject", "rejected")
-    assert orjson.loads(reasons[updated["example"]]) == ["factually_wrong"]
+    assert rows[updated["example"]][:2] == ("edit", "approved"), "the updated answer replaced the first"
+    assert last_assistant(rows[updated["example"]][2]) == revised
     # A pull finds nothing the webhooks missed.
     assert run_json(["review", "pull"], env)["recorded"] == 0
 
