@@ -53,7 +53,9 @@ _STYLE = """
     .cur-right .cur-response textarea { font-size: 14px; line-height: 1.5; white-space: pre-wrap;
                                        background: #ffffff; border: 2px solid #1c7ed6; }
     .cur-response [data-testid="htx-textbox-delete-button"] { display: none !important; }
-    .cur-response .lsf-textarea__actions { opacity: 1 !important; visibility: visible !important; }
+    .cur-response .lsf-textarea__region { display: block !important; }
+    .cur-response .lsf-textarea__actions { opacity: 1 !important; visibility: visible !important;
+                                           position: static !important; margin-top: 6px; }
     .cur-response [data-testid="htx-textbox-edit-button"]::after { content: "Edit the text"; padding: 0 8px 0 0; }
     .cur-response [data-testid="htx-textbox-content"] { border: 2px solid #1c7ed6; white-space: pre-wrap; }
     .cur-meta { color: #57606a; font-size: 13px; margin-bottom: 8px; }
@@ -199,13 +201,20 @@ def _content_html(text: str) -> str:
     return "".join(out)
 
 
+# The turns recipe (curator/candidates/recipes.py) recaps the prior turns in a system message; the
+# transcript block already shows them one per line, so it is not shown twice.
+RECAP = "Conversation so far:"
+
+
 def context_html(messages: list[dict], speakers: dict[str, str] | None = None, from_transcript: bool = False) -> str:
     """What the model was given before the response, with the speakers' own labels. For an
     example cut from a transcript these turns are already in the source block, so only the
     instruction (a system message) is repeated."""
-    shown = [m for m in messages if not from_transcript or m["role"] == "system"]
+    shown = [m for m in messages if not from_transcript
+             or (m["role"] == "system" and not m["content"].startswith(RECAP))]
     if not shown:
-        return ""
+        return ('<div class="cur-ctx"><p style="margin:8px 0;color:#57606a">The turns above the highlighted '
+                'one are what the model was given.</p></div>') if from_transcript else ""
     labels = {"system": "Instruction", "user": "User", "assistant": "Assistant"} | (speakers or {})
     rows = "".join(f'<div class="turn"><span class="who">{_esc(labels.get(m["role"], m["role"]))}:</span>'
                    f'{_content_html(m["content"])}</div>' for m in shown)

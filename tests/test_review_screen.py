@@ -190,6 +190,9 @@ def test_verdicts_on_screen_are_what_the_store_holds(page, label_studio, store):
         page.get_by_text("Accept: the response is right as it is").click()
         _submit(page)
         _open(page, label_studio, updated)  # the reviewer comes back and changes their mind
+        # The form first draws empty, then Label Studio loads the submitted answer into it.
+        page.get_by_role("button", name="Edit Region").wait_for(timeout=60_000)
+        page.locator("button", has_text="Update").last.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "review-update-answer.png"))
         assert page.get_by_role("button", name="Delete Region").is_hidden(), "no button deletes the response"
         page.get_by_role("button", name="Edit Region").click()
