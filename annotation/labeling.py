@@ -160,10 +160,11 @@ def _turn_offsets(text: str, turns: list[dict]) -> list[tuple[int, int]]:
 
 
 def source_html(text: str | None, start: int | None, end: int | None, draft: str = "",
-                turns: list[dict] | None = None, margin: int = 1500) -> str:
+                turns: list[dict] | None = None, margin: int = 700) -> str:
     """The source block, or "" when the example has none (imported examples: no empty heading).
     A transcript is one turn per line with its speaker's own label; the grounding turn is
-    highlighted; the block scrolls (long sources never push the response off screen)."""
+    highlighted; the block scrolls (long sources never push the response off screen) and starts
+    ``margin`` characters before the highlight, so the highlight sits in its first screenful."""
     if not text:
         return ""
     span = grounding_span(text, start, end, draft)
