@@ -1,20 +1,81 @@
 """The few Label Studio REST endpoints curator speaks, over httpx.
 
-Written on httpx rather than label-studio-sdk 2.x: we call nine endpoints, and the SDK brings a
-large generated client plus dependencies (nltk, lxml, jsf, ...) into the service for them. Every
-failure becomes one ``LabelStudioAPIError`` naming the method, path, status and Label Studio's
-own message."""
+Written on httpx rather than label-studio-sdk 2.x: we call a dozen endpoints, and the SDK brings a
+large generated client plus dependencies (opencv, nltk, lxml, jsf, datamodel-code-generator, ...)
+for them. Authentication follows the SDK's rules (label_studio_sdk.tokens.client_ext): a
+personal access token is a JWT refresh token, exchanged at ``/api/token/refresh/`` for a
+short-lived access token sent as ``Bearer`` (refreshed when it expires or a call answers 401);
+anything else is a legacy token sent as ``Token``. Every failure becomes one
+``LabelStudioAPIError`` naming the method, path, status and Label Studio's own message."""
 
 from __future__ import annotations
 
+import base64
+import time
 from typing import Any, Iterator
 
 import httpx
+import orjson
 
 from curator.errors import CuratorError
 
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"]
 SECRET_HEADER = "X-Curator-Webhook-Secret"
+
+NOISY_COLUMNS = ("inner_id", "annotations_results", "annotations_ids", "predictions_score", "predictions_model_versions",
+                 "predictions_results", "file_upload", "storage_filename", "created_at", "updated_at", "updated_by",
+                 "avg_lead_time", "draft_exists", "total_predictions", "data.origin", "data.pii")
+
+
+def jwt_claims(token: str) -> dict | None:
+    """The claims of a JWT (unverified: only to tell a personal access token from a legacy one
+    and to know when an access token expires), None for anything that is not a JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = orjson.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, orjson.JSONDecodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+class TokenAuth(httpx.Auth):
+    """Legacy token: ``Authorization: Token …``. Personal access token (a JWT refresh token):
+    exchanged for an access token, sent as ``Bearer``, exchanged again when it is about to expire
+    or a request answers 401."""
+
+    def __init__(self, url: str, token: str):
+        self.url, self.token = url, token
+        claims = jwt_claims(token)
+        self.personal = claims is not None and claims.get("token_type") == "refresh"
+        if self.personal and claims.get("exp") and claims["exp"] < time.time():
+            raise LabelStudioAPIError("the Label Studio personal access token has expired: create a new one "
+                                      "(Account & Settings → Personal Access Token) and set CURATOR_LABEL_STUDIO_TOKEN")
+        self.access: str | None = None
+        self.expires = 0.0
+
+    def _refresh(self) -> None:
+        response = httpx.post(f"{self.url}/api/token/refresh/", json={"refresh": self.token}, timeout=30)
+        if response.status_code != 200:
+            raise LabelStudioAPIError(f"Label Studio refused the personal access token ({response.status_code}: "
+                                      f"{response.text[:300]}); check CURATOR_LABEL_STUDIO_TOKEN")
+        self.access = response.json()["access"]
+        self.expires = float((jwt_claims(self.access) or {}).get("exp") or time.time() + 60)
+
+    def auth_flow(self, request: httpx.Request):
+        if not self.personal:
+            request.headers["Authorization"] = f"Token {self.token}"
+            yield request
+            return
+        if self.access is None or self.expires - 30 < time.time():
+            self._refresh()
+        request.headers["Authorization"] = f"Bearer {self.access}"
+        response = yield request
+        if response.status_code == 401:
+            self._refresh()
+            request.headers["Authorization"] = f"Bearer {self.access}"
+            yield request
 
 
 class LabelStudioAPIError(CuratorError):
@@ -24,8 +85,7 @@ class LabelStudioAPIError(CuratorError):
 class LabelStudio:
     def __init__(self, url: str, token: str, timeout: float = 120.0):
         self.url = url.rstrip("/")
-        self.http = httpx.Client(base_url=self.url, timeout=timeout,
-                                 headers={"Authorization": f"Token {token}"})
+        self.http = httpx.Client(base_url=self.url, timeout=timeout, auth=TokenAuth(self.url, token))
 
     def close(self) -> None:
         self.http.close()
@@ -101,6 +161,30 @@ class LabelStudio:
         return self.call("GET", f"/api/projects/{project_id}/export",
                          params={"exportType": "JSON", "download_all_tasks": "false"})
 
+    def export_snapshot(self, project_id: int, poll: float = 0.5, timeout: float = 3600.0) -> list[dict]:
+        """Tasks with annotations through an export snapshot (create, poll, download, delete): Label
+        Studio builds it in the background, so a large project never holds one request open the
+        way the synchronous ``/export`` does."""
+        path = f"/api/projects/{project_id}/exports/"
+        snap = self.call("POST", path, json={"title": "curator review pull",
+                                             "task_filter_options": {"only_with_annotations": True}})
+        deadline = time.monotonic() + timeout
+        try:
+            while snap.get("status") != "completed":
+                if snap.get("status") == "failed":
+                    raise LabelStudioAPIError(f"Label Studio export snapshot {snap['id']} of project {project_id} failed")
+                if time.monotonic() > deadline:
+                    raise LabelStudioAPIError(f"Label Studio export snapshot {snap['id']} of project {project_id} "
+                                              f"not ready after {timeout:.0f} s (status {snap.get('status')})")
+                time.sleep(poll)
+                snap = self.call("GET", f"{path}{snap['id']}")
+            return self.call("GET", f"{path}{snap['id']}/download", params={"exportType": "JSON"})
+        finally:
+            try:
+                self.call("DELETE", f"{path}{snap['id']}")
+            except LabelStudioAPIError:
+                pass  # a snapshot left behind costs disk in Label Studio, not correctness here
+
     # annotations
     def create_annotation(self, task_id: int, result: list[dict], lead_time: float | None = None) -> dict:
         body: dict = {"result": result}
@@ -130,3 +214,24 @@ class LabelStudio:
             if hook.get("project") == project_id:
                 return self.call("PATCH", f"/api/webhooks/{hook['id']}", json=fields)["id"]
         return self.call("POST", "/api/webhooks", json=fields)["id"]
+
+    # data manager views
+    def hide_columns(self, project_id: int, columns: list[str], title: str = "Review queue") -> int:
+        """Hide task data columns (the HTML fields the labeling screen renders) from every task
+        list view of the project, creating one when there is none: Label Studio shows each data
+        field as a column, raw markup included."""
+        ids = [f"tasks:data.{c}" for c in columns]
+        views = self._results(self.call("GET", "/api/dm/views", params={"project": project_id}))
+        if not views:  # the system columns Label Studio's own first view hides, too
+            noise = [f"tasks:{c}" for c in NOISY_COLUMNS]
+            views = [self.call("POST", "/api/dm/views", json={"project": project_id, "data": {
+                "title": title, "type": "list", "target": "tasks",
+                "hiddenColumns": {"explore": noise, "labeling": noise}}})]
+        for view in views:
+            data = dict(view.get("data") or {})
+            hidden = dict(data.get("hiddenColumns") or {})
+            for mode in ("explore", "labeling"):
+                hidden[mode] = sorted(set(hidden.get(mode) or []) | set(ids))
+            data["hiddenColumns"] = hidden
+            self.call("PATCH", f"/api/dm/views/{view['id']}", json={"project": project_id, "data": data})
+        return len(views)

@@ -27,8 +27,21 @@ def edit_similarity(a: str, b: str) -> float:
     return Levenshtein.normalized_similarity(a, b)
 
 
+def effective(review: dict, draft: str) -> dict:
+    """A changed text is an edit whatever button was pressed: a reviewer who corrects the box and
+    then clicks "accept" meant the corrected text (throwing the edit away silently was the bug);
+    an "edit" whose text equals the draft is an accept."""
+    text = review.get("edited_response")
+    if review.get("verdict") == "accept" and text is not None and text.strip() != draft.strip():
+        return dict(review, verdict="edit")
+    if review.get("verdict") == "edit" and (text is None or text.strip() == draft.strip()):
+        return dict(review, verdict="accept")
+    return review
+
+
 def decide(reviews: list[dict], draft: str, overlap: int, min_similarity: float) -> dict | None:
     """(verdict, source, final_response, n_reviews) for one example, None while undecided."""
+    reviews = [effective(r, draft) for r in reviews]
     adjudications = [r for r in reviews if r["project_role"] == "adjudication" and r["verdict"]]
     if adjudications:
         last = adjudications[-1]

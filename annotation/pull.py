@@ -41,7 +41,7 @@ def pull(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, min_s
     report = PullReport()
     projects = project_ids(conn)
     users = client.users()
-    exports = {pid: client.export(pid) for pid in projects.values()}
+    exports = {pid: client.export_snapshot(pid) for pid in projects.values()}
     touched: set[int] = set()
     with transaction(conn):
         remember_users(conn, users)

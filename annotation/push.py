@@ -21,7 +21,8 @@ from curator.store import transaction
 
 from .client import LabelStudio, LabelStudioAPIError
 from .db import fetch
-from .labeling import draft_prediction, judge_note, pii_note, quality_note, reviews_html, source_html, split_messages
+from .labeling import (context_html, judge_note, meta_html, pii_html, pii_note, quality_note, reviews_html,
+                       source_html, speakers_of, split_messages)
 from .queue_order import order_candidates
 from .setup import project_ids
 
@@ -34,6 +35,7 @@ class PushReport:
     adopted: int = 0
     skipped: list[dict] = field(default_factory=list)
     batches: int = 0
+    pii_scanned: int = 0
     flagged_left_out: int = 0
     flagged_pushed: int = 0
     why: dict = field(default_factory=lambda: {"order": "id"})
@@ -41,20 +43,42 @@ class PushReport:
     def summary(self) -> dict:
         return {"ls_project_id": self.project, "overlap": self.overlap, "pushed": self.pushed,
                 "adopted": self.adopted, "skipped": self.skipped, "batches": self.batches,
-                "flagged_left_out": self.flagged_left_out, "flagged_pushed": self.flagged_pushed, "why": self.why}
+                "pii_scanned": self.pii_scanned, "flagged_left_out": self.flagged_left_out,
+                "flagged_pushed": self.flagged_pushed, "why": self.why}
 
 
 def task_for(row: dict, extra: dict | None = None) -> tuple[dict, str]:
-    """(Label Studio task with its prediction, the draft) for one example row."""
+    """(Label Studio task, the draft) for one example row. The draft fills the editable response
+    box through the ``draft`` data field (no prediction: Label Studio would show it as a
+    read-only "draft 0.00%" annotation tab)."""
     messages = orjson.loads(row["messages"])
-    context, draft = split_messages(messages)
-    pii = orjson.loads(row["pii_findings"]) if row.get("pii_findings") else None
-    data = {"example_id": row["id"], "origin": row["origin"], "source": row["source"],
-            "source_html": source_html(row.get("document_text"), row.get("span_start"), row.get("span_end")),
-            "context": context or "(no instruction: the response stands alone)", "draft": draft,
-            "pii": pii_note(pii), "quality": quality_note(row.get("quality_flags")),
+    before, draft = split_messages(messages)
+    pii = orjson.loads(row["pii_findings"]) if row.get("pii_findings") is not None else None
+    turns = orjson.loads(row["document_turns"]) if row.get("document_turns") else None
+    from_transcript = bool(turns) and row.get("kind") == "extracted"
+    data = {"example_id": row["id"], "kind": row.get("kind"), "origin": row["origin"], "source": row["source"],
+            "meta_html": meta_html(row.get("kind") or "example", row["source"], row["id"], row.get("document_kind")),
+            "source_html": source_html(row.get("document_text"), row.get("span_start"), row.get("span_end"),
+                                       draft, turns),
+            "context_html": context_html(before, speakers_of(turns), from_transcript),
+            "draft": draft, "pii": pii_note(pii, messages), "quality": quality_note(row.get("quality_flags")),
             "judge": judge_note(row.get("judgement")), **(extra or {})}
-    return {"data": data, "predictions": [draft_prediction(draft)]}, draft
+    data["pii_html"] = pii_html(data["pii"])
+    return {"data": data}, draft
+
+
+def scan_pii(conn: duckdb.DuckDBPyConnection, rows: list[dict], scan: Callable[[list[dict]], list[dict]]) -> int:
+    """Examples never scanned (imported, extracted) get the same PII scan synthesis runs, stored
+    on the example, so the reviewer reads findings or "none found" only after a real scan."""
+    scanned = 0
+    with transaction(conn):
+        for row in rows:
+            if row.get("pii_findings") is None:
+                findings = orjson.dumps(scan(orjson.loads(row["messages"]))).decode()
+                conn.execute(query("review.set_pii_findings"), {"id": row["id"], "findings": findings})
+                row["pii_findings"] = findings
+                scanned += 1
+    return scanned
 
 
 TASKS = pa.schema([("example_id", pa.int64()), ("ls_project_id", pa.int64()), ("ls_task_id", pa.int64()),
@@ -104,13 +128,22 @@ def import_batch(client: LabelStudio, project: int, tasks: list[dict]) -> list[i
     return ids
 
 
+SQL_ORDERS = ("id", "newest", "random")
+ORDERS = (*SQL_ORDERS, "uncertainty", "coverage")
+
+
 def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, limit: int | None = None,
          overlap: int | None = None, batch_size: int = 1000,
-         progress: Callable[[int, int], None] | None = None, include_flagged: bool = False,
-         order: str = "id") -> PushReport:
-    """Push candidates as tasks; ``overlap`` None keeps the project's current overlap. Examples the
-    quality filters flagged stay out unless ``include_flagged`` (then the reviewer sees the flags);
-    ``order`` (annotation/queue_order.py) decides which candidates go first."""
+         progress: Callable[[int, int], None] | None = None, sources: list[str] | None = None,
+         kinds: list[str] | None = None, order: str = "id", seed: int = 0, include_flagged: bool = False,
+         pii_scan: Callable[[list[dict]], list[dict]] | None = None) -> PushReport:
+    """Push candidates as tasks; ``overlap`` None keeps the project's current overlap. ``sources``
+    and ``kinds`` narrow the selection; ``order`` picks which come first (a first push of 20 by
+    id would be only the oldest source): id, newest, random (seeded) in SQL, or uncertainty and
+    coverage (annotation/queue_order.py). Examples the quality filters flagged stay out unless
+    ``include_flagged`` (then the reviewer sees the flags); ``pii_scan`` scans examples that never were."""
+    if order not in ORDERS:
+        raise ValueError(f"--order must be one of {', '.join(ORDERS)}, got {order!r}")
     project = project_ids(conn)["review"]
     current = {r["ls_project_id"]: r for r in fetch(conn, "review.projects")}[project]
     overlap = current["overlap"] if overlap is None else overlap
@@ -122,11 +155,15 @@ def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, limit
         with transaction(conn):
             conn.execute(query("review.set_overlap"), {"ls_project_id": project, "overlap": overlap})
     report.adopted = adopt_orphans(conn, client, project, overlap, actor)
-    by_id = order == "id"
-    candidates = fetch(conn, "review.candidates", {"project": project, "include_flagged": include_flagged,
-                                                   "limit": limit if limit is not None and by_id else 2**62})
-    candidates, report.why = order_candidates(conn, candidates, order)
-    candidates = candidates if limit is None else candidates[:limit]
+    in_sql = order in SQL_ORDERS
+    candidates = fetch(conn, "review.candidates", {
+        "project": project, "limit": limit if limit is not None and in_sql else 2**62, "sources": sources or None,
+        "kinds": kinds or None, "order": order if in_sql else "id", "seed": seed, "include_flagged": include_flagged})
+    if in_sql:
+        report.why = {"order": order}
+    else:
+        candidates, report.why = order_candidates(conn, candidates, order)
+        candidates = candidates if limit is None else candidates[:limit]
     report.flagged_left_out = 0 if include_flagged else fetch(conn, "quality.flagged_candidates",
                                                               {"project": project})[0]["n"]
     flags = flags_of(conn, [r["id"] for r in candidates]) if include_flagged else {}
@@ -135,6 +172,8 @@ def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, limit
         row["quality_flags"] = flags.get(row["id"])
         row["judgement"] = judged.get(row["id"])
     report.flagged_pushed = sum(1 for r in candidates if r["quality_flags"])
+    if pii_scan is not None:
+        report.pii_scanned = scan_pii(conn, candidates, pii_scan)
     total = len(candidates)
     for start in range(0, total, batch_size):
         batch, drafts = [], []
@@ -177,7 +216,6 @@ def push_adjudication(conn: duckdb.DuckDBPyConnection, client: LabelStudio, acto
             r["reasons"] = orjson.loads(r["reasons"]) if isinstance(r["reasons"], str) else r["reasons"]
         draft = fetch(conn, "review.review_task_of_example", {"example_id": example_id})[0]["draft"]
         task, _ = task_for(row, {"reviews_html": reviews_html(reviews), "draft": draft})
-        task["predictions"] = [draft_prediction(draft)]
         batch.append(task)
         drafts.append((example_id, draft))
     ids = import_batch(client, project, batch)

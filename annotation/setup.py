@@ -14,7 +14,7 @@ from curator.store import transaction
 
 from .client import LabelStudio
 from .db import fetch
-from .labeling import config_hash, labeling_config
+from .labeling import HTML_FIELDS, config_hash, labeling_config
 from .record import remember_users
 
 ADJUDICATION_SUFFIX = " / adjudication"
@@ -49,6 +49,7 @@ def setup_projects(conn: duckdb.DuckDBPyConnection, client: LabelStudio, setting
         else:
             action = "unchanged"
         webhook_id = client.ensure_webhook(project["id"], settings.webhook_url, settings.webhook_secret)
+        client.hide_columns(project["id"], list(HTML_FIELDS))
         overlap = known.get(role, {}).get("overlap") or 1
         with transaction(conn):
             conn.execute(query("review.upsert_project"), {

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # USD per 1M tokens; a model missing here has no cost (and cannot run under a budget).
@@ -58,7 +58,8 @@ def secret_weakness(value: str) -> str | None:
 class Settings(BaseSettings):
     """Runtime configuration of the service, the CLI and the ingest workers."""
 
-    model_config = SettingsConfigDict(env_prefix="CURATOR_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CURATOR_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     environment: Literal["dev", "test", "prod"] = Field("dev", description="prod refuses placeholder secrets")
     db: Path = Field(Path("curator.duckdb"), description="DuckDB file holding the whole store")
@@ -77,8 +78,13 @@ class Settings(BaseSettings):
 
     ray_address: str | None = Field(None, description="Ray cluster for `dedup --engine ray`; None starts Ray locally")
 
-    openai_base_url: str = Field("https://api.openai.com/v1", description="any OpenAI-compatible endpoint")
-    openai_api_key: SecretStr = Field(SecretStr("change-me"), description="prod refuses the placeholder")
+    # OPENAI_* as every OpenAI-compatible tool reads them, when the CURATOR_ ones are unset.
+    openai_base_url: str = Field("https://api.openai.com/v1", description="any OpenAI-compatible endpoint",
+                                 validation_alias=AliasChoices("CURATOR_OPENAI_BASE_URL", "OPENAI_BASE_URL",
+                                                               "openai_base_url"))
+    openai_api_key: SecretStr = Field(SecretStr("change-me"), description="prod refuses the placeholder",
+                                      validation_alias=AliasChoices("CURATOR_OPENAI_API_KEY", "OPENAI_API_KEY",
+                                                                    "openai_api_key"))
     model: str = Field("gpt-4o-mini", description="chat model used by `candidates synthesize`")
     temperature: float = Field(0.7, ge=0, le=2)
     max_tokens: int = Field(1024, gt=0, description="completion tokens per request")

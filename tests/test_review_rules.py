@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from annotation.agreement import agreement
-from annotation.labeling import source_html
+from annotation.labeling import pii_note, source_html
 from annotation.outcomes import decide
 from annotation.parse import edit_diff, parse_annotation
 
@@ -62,5 +62,30 @@ def test_agreement_matches_the_hand_computed_alpha_and_pairs():
 def test_source_excerpt_marks_the_evidence_and_escapes_html():
     text = "before <b>x</b> EVIDENCE after"
     start = text.index("EVIDENCE")
-    shown = source_html(text, start, start + len("EVIDENCE"))
-    assert '<mark style="background:#ffe066">EVIDENCE</mark>' in shown and "&lt;b&gt;" in shown
+    shown = source_html(text, start, start + len("EVIDENCE"), draft="EVIDENCE")
+    assert "<mark>EVIDENCE</mark>" in shown and "&lt;b&gt;" in shown
+    assert source_html(None, None, None) == "", "no source: no block (and no empty heading)"
+
+
+def test_transcript_turns_one_per_line_with_speakers_and_only_the_grounding_turn_marked():
+    turns = [{"speaker": "doctor", "role": "assistant", "text": "hi , brian ."},
+             {"speaker": "patient", "role": "user", "text": "my chest hurts ."},
+             {"speaker": "doctor", "role": "assistant", "text": "since when ?"}]
+    text = "\n".join(t["text"] for t in turns)
+    shown = source_html(text, 0, len(text), draft="since when ?", turns=turns)
+    assert shown.count('class="turn') == 3 and ">Doctor:<" in shown and ">Patient:<" in shown
+    assert shown.count("<mark>") == 1 and "<mark>since when ?</mark>" in shown
+
+
+def test_a_changed_text_is_an_edit_whatever_the_button():
+    accepted_with_change = [review("accept", text="The dose is 5 mg.")]
+    assert decide(accepted_with_change, "The dose is 50 mg.", 1, 0.9) == {
+        "verdict": "edit", "source": "single", "final_response": "The dose is 5 mg.", "n_reviews": 1}
+    assert decide([review("edit", text="same")], "same", 1, 0.9)["verdict"] == "accept"
+
+
+def test_pii_note_says_not_checked_without_a_scan():
+    assert pii_note(None) == "not checked"
+    assert pii_note([]) == "none found (scanned)"
+    found = [{"message": 0, "role": "user", "type": "PERSON", "start": 3, "end": 8}]
+    assert pii_note(found, [{"role": "user", "content": "hi brian"}]) == "PERSON: brian"

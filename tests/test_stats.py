@@ -50,7 +50,6 @@ def test_store_counts_lengths_reviews_duplicates_and_cost(store):
     with duckdb.connect(str(db), read_only=True) as conn:
         rows = conn.execute("SELECT s.name, e.kind, e.status FROM examples e JOIN sources s ON s.id = e.source_id"
                             ).fetchall()
-        n_documents = conn.execute("SELECT count(*) FROM documents").fetchone()[0]
     # counts by source, kind, status
     assert report["counts"]["by_status"] == dict(sorted(Counter(r[2] for r in rows).items()))
     assert report["counts"]["by_status"]["approved"] == len(store.approved)
@@ -70,8 +69,8 @@ def test_store_counts_lengths_reviews_duplicates_and_cost(store):
         assert values[(len(values) - 1) // 2] <= got["roles"][role]["p50"] <= values[len(values) // 2]
     assert got["roles"]["system"]["histogram"] == []  # neither corpus has system messages
     # funnel
-    assert report["funnel"] == {"ingested": n_documents + report["counts"]["by_kind"]["imported"],
-                                "candidates": len(rows), "reviewed": 5, "approved": len(store.approved),
+    assert report["funnel"] == {"examples": len(rows), "reviewed": 5, "approved": len(store.approved),
+                                "rejected": sum(1 for r in rows if r[2] == "rejected"),
                                 "in_version": len(store.approved)}
     # rejection reasons: current verdicts only (the update replaced 'unsafe', the deletion removed 'pii')
     assert report["rejections"]["review"] == {"hallucination": 2, "off_topic": 1}

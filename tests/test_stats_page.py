@@ -95,6 +95,8 @@ def test_page_draws_the_charts_after_login(page, service):
     versions_table = page.locator("#versions").inner_text()
     cost = report["versions"][0]["generation"]["attributed_cost_usd"]
     assert "support@1" in versions_table and f"{cost:.4f}" in versions_table
+    assert page.get_by_role("link", name="review in Label Studio").get_attribute("href").startswith("http")
+    assert page.get_by_role("link", name="rejected examples").get_attribute("href").startswith("/examples?status=rejected")
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "stats_page.png"
     page.screenshot(path=str(shot), full_page=True)

@@ -24,6 +24,10 @@ def store(tmp_path_factory, shared_data):
     return env, run_json(["triage", "filter"], env)
 
 
+# Every source and kind, in id order (the push selection left open).
+ANY = {"sources": None, "kinds": None, "order": "id", "seed": 0}
+
+
 def test_filter_flags_each_example_with_reasons(store):
     env, report = store
     (examples,) = query(env, "SELECT count(*) FROM examples WHERE status IN ('candidate', 'in_review')")[0]
@@ -63,7 +67,7 @@ def test_push_leaves_flagged_candidates_out_unless_asked(store):
     try:
         def candidates(include: bool) -> set[int]:
             return {r[0] for r in conn.execute(sql("review.candidates"), {"project": -1, "limit": 2**62,
-                                                                          "include_flagged": include}).fetchall()}
+                                                                          "include_flagged": include, **ANY}).fetchall()}
         flagged = {r[0] for r in conn.execute("SELECT example_id FROM example_quality WHERE flags > 0").fetchall()}
         left_out = conn.execute(sql("quality.flagged_candidates"), {"project": -1}).fetchone()[0]
         assert flagged and not (candidates(False) & flagged)
@@ -109,7 +113,8 @@ def test_coverage_order_puts_every_unseen_group_before_any_repeats(store):
     env, _ = store
     conn = duckdb.connect(env["CURATOR_DB"], read_only=True)
     try:
-        candidates = fetch(conn, "review.candidates", {"project": -1, "limit": 2**62, "include_flagged": False})
+        candidates = fetch(conn, "review.candidates", {"project": -1, "limit": 2**62, "include_flagged": False,
+                                                            **ANY})
         ordered, why = order_candidates(conn, candidates, "coverage")
         features = {f["id"]: f for f in fetch(conn, "quality.queue_features", {"ids": [c["id"] for c in candidates]})}
     finally:

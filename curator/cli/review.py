@@ -27,11 +27,17 @@ def setup(as_json: JsonOpt = False):
 
 
 @review_app.command("push")
-def push(limit: Annotated[Optional[int], typer.Option(help="push at most N candidates (by id)")] = None,
+def push(limit: Annotated[Optional[int], typer.Option(help="push at most N candidates (in --order)")] = None,
          overlap: Annotated[Optional[int], typer.Option(help="independent reviews wanted per task "
                                                                "(default: the project's current overlap, 1 at first)")] = None,
-         order: Annotated[str, typer.Option(help="id | uncertainty (judge-uncertain first) | coverage "
-                                                 "(least-reviewed source/class/length first)")] = "id",
+         source: Annotated[Optional[list[str]], typer.Option(help="only candidates of this source name "
+                                                                  "(repeatable)")] = None,
+         kind: Annotated[Optional[list[str]], typer.Option(help="only this example kind: extracted, synthetic, "
+                                                                "imported (repeatable)")] = None,
+         order: Annotated[str, typer.Option(help="which candidates come first: id, newest, random, uncertainty "
+                                                 "(judge-uncertain first), coverage (least-reviewed source/class/"
+                                                 "length first)")] = "id",
+         seed: Annotated[int, typer.Option(help="seed of --order random")] = 0,
          include_flagged: Annotated[bool, typer.Option(help="push examples the quality filters flagged too "
                                                             "(the reviewer sees the flags)")] = False,
          as_json: JsonOpt = False):
@@ -39,8 +45,8 @@ def push(limit: Annotated[Optional[int], typer.Option(help="push at most N candi
 
     def render(r: dict) -> None:
         out.print(f"pushed {r['pushed']} tasks to project {r['ls_project_id']} (overlap {r['overlap']}) in "
-                  f"{r['batches']} batches; adopted {r['adopted']} earlier tasks; skipped {len(r['skipped'])}",
-                  highlight=False)
+                  f"{r['batches']} batches; adopted {r['adopted']} earlier tasks; skipped {len(r['skipped'])}; "
+                  f"PII-scanned {r['pii_scanned']} examples never scanned before", highlight=False)
         out.print(f"quality flags: {r['flagged_left_out']} flagged candidates left out, {r['flagged_pushed']} "
                   "flagged pushed (with their flags shown)", highlight=False)
         out.print(f"order: {r['why']}", highlight=False)
@@ -48,8 +54,8 @@ def push(limit: Annotated[Optional[int], typer.Option(help="push at most N candi
             out.print(f"  skipped example {s['example_id']}: {s['reason']}", highlight=False)
 
     with friendly_errors():
-        run("review.push", {"limit": limit, "overlap": overlap, "include_flagged": include_flagged, "order": order}, as_json,
-            render)
+        run("review.push", {"limit": limit, "overlap": overlap, "source": source, "kind": kind, "order": order,
+                            "seed": seed, "include_flagged": include_flagged}, as_json, render)
 
 
 @review_app.command("pull")
@@ -70,8 +76,11 @@ def _fmt(value, digits: int = 3) -> str:
 
 
 def _render_status(data: dict) -> None:
-    queue = Table(*data["queue"].keys(), title="queue")
-    queue.add_row(*(str(v) for v in data["queue"].values()))
+    # One row per state: eight counts side by side cut their headers at 80 columns into
+    # look-alikes ("awaiti…", "awaiti…").
+    queue = Table("state", "examples", title="queue")
+    for state, n in data["queue"].items():
+        queue.add_row(state.replace("_", " "), str(n))
     out.print(queue)
     people = Table("reviewer", "project", "reviews", "accept", "edit", "reject", "median s", "per hour",
                    title="throughput")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from .dispatch import run
-from .output import JsonOpt, friendly_errors, out, table
+from .output import JsonOpt, err, fail, friendly_errors, out, table
 
 
 def _print_overview(data: dict) -> None:
@@ -88,14 +90,47 @@ def stats(version: Annotated[Optional[str], typer.Option(help="NAME@N: one versi
         run("stats", {"version": version, "tokenizer": tokenizer, "max_seq_len": max_seq_len}, as_json, render)
 
 
+SQL_FORMATS = ("table", "csv", "json", "parquet")
+
+
 def sql(sql: Annotated[str, typer.Argument(help="one SELECT statement")],
         max_rows: Annotated[Optional[int], typer.Option(min=1, help="at most this many rows")] = None,
+        fmt: Annotated[str, typer.Option("--format", help="table, csv, json (records) or parquet "
+                                                          "(through pandas; parquet needs --output)")] = "table",
+        output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write the rows to this file")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")] = False):
     """Run one read-only SELECT on the store (the same checks as POST /sql)."""
+    if fmt not in SQL_FORMATS:
+        fail(f"--format must be one of {', '.join(SQL_FORMATS)}, got {fmt!r}")
+    if fmt == "parquet" and output is None:
+        fail("--format parquet writes a binary file: give it with --output FILE.parquet")
 
     def render(result: dict) -> None:
-        out.print(table(f"{len(result['rows'])} rows" + (" (truncated)" if result["truncated"] else ""),
-                        tuple(result["columns"]), result["rows"]))
+        if fmt == "table":
+            out.print(table(f"{len(result['rows'])} rows" + (" (truncated)" if result["truncated"] else ""),
+                            tuple(result["columns"]), result["rows"]))
+            return
+        write_frame(result, fmt, output)
 
     with friendly_errors():
         run("sql", {"sql": sql, "max_rows": max_rows}, as_json, render)
+
+
+def write_frame(result: dict, fmt: str, output: Path | None) -> None:
+    """The rows as a pandas DataFrame written as csv/json/parquet (a file, or stdout for text)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(result["rows"], columns=result["columns"])
+    if fmt == "parquet":
+        frame.to_parquet(output, index=False)
+    elif fmt == "csv":
+        text = frame.to_csv(index=False)
+    else:
+        text = frame.to_json(orient="records", date_format="iso") + "\n"
+    if fmt != "parquet":
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+    if result["truncated"]:
+        err.print(f"truncated at {result['max_rows']} rows (--max-rows, CURATOR_SQL_MAX_ROWS)", highlight=False)

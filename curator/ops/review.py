@@ -40,16 +40,22 @@ def setup(ctx: Context, _p: NoParams) -> dict:
 
 
 class PushParams(Params):
-    limit: Optional[int] = Field(None, ge=0, description="push at most N candidates (by id); 0 pushes none")
+    limit: Optional[int] = Field(None, ge=0, description="push at most N candidates (in `order`); 0 pushes none")
     overlap: Optional[int] = Field(None, ge=1, le=10, description="independent reviews wanted per task "
                                    "(default: the project's current overlap, 1 at first)")
-    order: Literal["id", "uncertainty", "coverage"] = Field(
-        "id", description="uncertainty: judge-uncertain first; coverage: least-reviewed source/class/length first")
+    source: Optional[list[str]] = Field(None, description="only candidates of these source names")
+    kind: Optional[list[Literal["extracted", "synthetic", "imported"]]] = Field(
+        None, description="only these example kinds")
+    order: Literal["id", "newest", "random", "uncertainty", "coverage"] = Field(
+        "id", description="which candidates come first: id, newest, random (seeded), uncertainty (judge-uncertain "
+                          "first), coverage (least-reviewed source/class/length first)")
+    seed: int = Field(0, description="seed of order=random")
     include_flagged: bool = Field(False, description="push examples the quality filters flagged too "
                                   "(the reviewer sees the flags)")
 
 
 class PushResult(Result):
+    pii_scanned: int
     ls_project_id: int
     overlap: int
     pushed: int
@@ -66,11 +72,13 @@ class PushResult(Result):
 def push(ctx: Context, p: PushParams) -> dict:
     """Send candidates that passed dedup to Label Studio as tasks; a re-push never duplicates one."""
     from annotation.push import push as push_tasks
+    from curator.synth.synthesize import output_findings
 
     with label_studio(ctx.settings) as client:
         return push_tasks(ctx.conn, client, ctx.actor, limit=p.limit, overlap=p.overlap,
-                          include_flagged=p.include_flagged, order=p.order,
-                          progress=lambda done, total: ctx.progress(done, total, "tasks", "push")).summary()
+                          progress=lambda done, total: ctx.progress(done, total, "tasks", "push"),
+                          sources=p.source, kinds=p.kind, order=p.order, seed=p.seed,
+                          include_flagged=p.include_flagged, pii_scan=output_findings).summary()
 
 
 class PullResult(Result):

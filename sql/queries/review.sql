@@ -11,9 +11,10 @@ ON CONFLICT (ls_project_id) DO UPDATE SET title = excluded.title, config_hash = 
 UPDATE review_projects SET overlap = $overlap, updated_at = now() WHERE ls_project_id = $ls_project_id;
 
 -- name: candidates
--- Candidates that passed dedup and have no task in the project yet, with what the reviewer sees.
-SELECT e.id, e.messages, e.pii_findings, e.span_start, e.span_end, e.origin, d.text AS document_text,
-       s.name AS source
+-- Candidates that passed dedup and have no task in the project yet, with what the reviewer sees;
+-- narrowed by source name and example kind, in the order asked (id, newest, random by a seeded hash).
+SELECT e.id, e.kind, e.messages, e.pii_findings, e.span_start, e.span_end, e.origin, d.text AS document_text,
+       d.kind AS document_kind, d.turns AS document_turns, s.name AS source
 FROM examples e
 JOIN example_dedup x ON x.example_id = e.id
 JOIN sources s ON s.id = e.source_id
@@ -21,12 +22,14 @@ LEFT JOIN documents d ON d.id = e.document_id
 WHERE e.status = 'candidate' AND NOT x.is_duplicate
   AND NOT EXISTS (SELECT 1 FROM review_tasks t WHERE t.example_id = e.id AND t.ls_project_id = $project)
   AND ($include_flagged OR NOT EXISTS (SELECT 1 FROM example_quality q WHERE q.example_id = e.id AND q.flags > 0))
-ORDER BY e.id
+  AND ($sources IS NULL OR list_contains($sources, s.name))
+  AND ($kinds IS NULL OR list_contains($kinds, e.kind))
+ORDER BY CASE WHEN $order = 'newest' THEN -e.id WHEN $order = 'random' THEN CAST(hash(e.id, $seed) % 1000000007 AS BIGINT) ELSE e.id END, e.id
 LIMIT $limit;
 
 -- name: example_for_task
-SELECT e.id, e.messages, e.pii_findings, e.span_start, e.span_end, e.origin, d.text AS document_text,
-       s.name AS source
+SELECT e.id, e.kind, e.messages, e.pii_findings, e.span_start, e.span_end, e.origin, d.text AS document_text,
+       d.kind AS document_kind, d.turns AS document_turns, s.name AS source
 FROM examples e
 JOIN sources s ON s.id = e.source_id
 LEFT JOIN documents d ON d.id = e.document_id
@@ -125,3 +128,6 @@ WHERE p.role = 'review' AND list_contains($example_ids, t.example_id);
 
 -- name: examples_state
 SELECT id, messages, status FROM examples WHERE list_contains($example_ids, id);
+
+-- name: set_pii_findings
+UPDATE examples SET pii_findings = $findings WHERE id = $id AND pii_findings IS NULL;

@@ -180,10 +180,12 @@ GROUP BY ALL ORDER BY reviewer_a, reviewer_b;
 SELECT verdict, source, count(*) AS n FROM review_outcomes GROUP BY ALL ORDER BY verdict, source;
 
 -- name: funnel
-SELECT (SELECT count(*) FROM documents) + (SELECT count(*) FROM examples WHERE kind = 'imported') AS ingested,
-       (SELECT count(*) FROM examples) AS candidates,
+-- Every bar counts examples (documents are counted in `counts`, not here): all examples, those
+-- reviewed, the approved and the rejected of them, those in a version.
+SELECT (SELECT count(*) FROM examples) AS examples,
        (SELECT count(DISTINCT example_id) FROM reviews) AS reviewed,
        (SELECT count(*) FROM examples WHERE status = 'approved') AS approved,
+       (SELECT count(*) FROM examples WHERE status = 'rejected') AS rejected,
        (SELECT count(DISTINCT example_id) FROM dataset_items) AS in_version;
 
 -- name: duplicates_removed

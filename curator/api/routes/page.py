@@ -21,6 +21,7 @@ from ...errors import InputError
 from ...versions.errors import VersionNotFound
 from ...keys import verify_key
 from ...training_compare import latest_per_dataset
+from ...store import rows
 from ...web import charts
 from .. import sessions
 from ..deps import KEY_COOKIE, Conn, SettingsDep
@@ -122,8 +123,11 @@ def page(request: Request, conn: Conn, settings: SettingsDep,
                             status.HTTP_404_NOT_FOUND)
     counts = [("source", scoped["counts"]["by_source"]), ("kind", scoped["counts"]["by_kind"]),
               ("split" if version else "status", scoped["counts"].get("by_split") or scoped["counts"].get("by_status"))]
+    review = next((p for p in rows(conn, "review.projects", {}) if p["role"] == "review"), None)
+    links = {"label_studio": f"{settings.label_studio_url.rstrip('/')}/projects/{review['ls_project_id']}"
+             if review else settings.label_studio_url, "rejected": "/examples?status=rejected&limit=100"}
     return templates.TemplateResponse(request, "stats.html", {
-        "who": who, "version": version, "versions": store["versions"], "store": store,
+        "links": links, "who": who, "version": version, "versions": store["versions"], "store": store,
         "scope_label": scoped.get("version", "whole store"), "lengths": scoped["lengths"],
         "counts": counts, "charts": _charts(store, scoped), "generation": scoped["generation"],
         "runs_compared": latest_per_dataset(conn),
