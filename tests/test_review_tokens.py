@@ -34,7 +34,7 @@ def _task(i: int) -> dict:
     result = [{"from_name": "verdict", "to_name": "source", "type": "choices", "value": {"choices": ["accept"]}},
               {"from_name": "response", "to_name": "source", "type": "textarea", "value": {"text": [f"draft {i}"]}}]
     return {"data": {"example_id": i, "draft": f"draft {i}", "source_html": "", "context_html": "", "meta_html": "",
-                     "pii_html": ""}, "annotations": [{"result": result}]}
+                     "pii_html": "", "quality": "none", "judge": "not judged"}, "annotations": [{"result": result}]}
 
 
 def test_personal_access_token_with_legacy_tokens_off_and_a_snapshot_of_10000(own_server):
