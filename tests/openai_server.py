@@ -61,7 +61,7 @@ def default_respond(body: dict) -> str:
 
 
 def judged_answers(text: str) -> tuple[str, str]:
-    """Answers A and B of a judge request (``curator.judge.render``'s markers)."""
+    """Answers A and B of a judge request (``curator.judge.pairwise.render``'s markers)."""
     a = text.split("### Answer A\n", 1)[1].split("\n### Answer B\n", 1)
     return a[0], a[1].rsplit("\n### End", 1)[0]
 

@@ -163,7 +163,7 @@ def test_a_judge_that_always_picks_the_first_answer_gives_only_ties(two_runs, op
 
 
 def test_outcome_needs_both_orders_to_agree():
-    from curator.judge import outcome, wilson
+    from curator.judge.pairwise import outcome, wilson
 
     assert outcome("A", "B") == "win" and outcome("B", "A") == "loss"
     assert outcome("A", "A") == outcome("B", "B") == outcome("tie", "B") == outcome(None, "B") == "tie"

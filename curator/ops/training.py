@@ -136,7 +136,7 @@ class PairwiseJudgeResult(Result):
            path="/training-runs/{run_id}/judge", cli=("training", "judge"))
 def judge(ctx: Context, p: PairwiseJudgeParams) -> dict:
     """A model judge compares base and fine-tuned answers pairwise in both orders: win/tie/loss rates with 95% intervals."""
-    from ..judge import judge_run
+    from ..judge.pairwise import judge_run
 
     ctx.progress(0, None, None, f"judging run {p.run_id} (both orders)")
     return judge_run(ctx.conn, p.run_id, ctx.settings, p.max_cost_usd)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..errors import InputError
 from .base import Flag, QualityFilter, Sample
 
 
@@ -18,7 +19,7 @@ class LengthBounds(QualityFilter):
                  unit: str):
         for role, (low, high) in bounds.items():
             if low is not None and high is not None and low > high:
-                raise ValueError(f"length: {role} minimum {low} is above its maximum {high}")
+                raise InputError(f"length: {role} minimum {low} is above its maximum {high}")
         self.bounds, self.count, self.unit = bounds, count, unit
 
     def check(self, sample: Sample) -> Flag | None:

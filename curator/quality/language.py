@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from ..errors import InputError
 from .base import Flag, QualityFilter, Sample
 
 
@@ -26,7 +27,7 @@ class Language(QualityFilter):
 
     def __init__(self, allowed: tuple[str, ...] = ("en",), min_chars: int = 40, min_confidence: float = 0.8):
         if not allowed:
-            raise ValueError("language: give at least one allowed language code (e.g. en)")
+            raise InputError("language: give at least one allowed language code (e.g. en)")
         self.allowed = tuple(code.lower() for code in allowed)
         self.min_chars, self.min_confidence = min_chars, min_confidence
 

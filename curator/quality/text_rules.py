@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..errors import InputError
 from .base import Flag, QualityFilter, Sample
 
 _WORD_CHAR = re.compile(r"\w", re.UNICODE)
@@ -20,7 +21,7 @@ class EmptyResponse(QualityFilter):
 
     def __init__(self, min_chars: int = 1):
         if min_chars < 0:
-            raise ValueError(f"empty: min_chars must be 0 or more, got {min_chars}")
+            raise InputError(f"empty: min_chars must be 0 or more, got {min_chars}")
         self.min_chars = min_chars
 
     def check(self, sample: Sample) -> Flag | None:

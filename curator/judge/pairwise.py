@@ -21,12 +21,12 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel
 
-from .config import Settings
-from .errors import InputError
-from .sqlfiles import query
-from .store import rows, transaction
-from .synth.client import ChatRequest, generate
-from .synth.pii import apply_policy, require_name_detector
+from ..config import Settings
+from ..errors import InputError
+from ..sqlfiles import query
+from ..store import rows, transaction
+from ..synth.client import ChatRequest, generate
+from ..synth.pii import apply_policy, require_name_detector
 
 SYSTEM = ("You judge two answers to the same request against a reference answer. Reply with JSON only: "
           '{"winner": "A"} when answer A is better, {"winner": "B"} when answer B is better, '
