@@ -10,6 +10,8 @@ import json
 
 import pytest
 
+from curator.errors import InputError
+
 from curator.quality.base import Sample
 from curator.quality.bounds import LengthBounds, PiiPolicy
 from curator.quality.config import RULES, QualityConfig
@@ -120,7 +122,7 @@ def test_language_flags_other_languages_and_keeps_english(bitext, mts):
     flag = lang.check(sample("q", french))
     assert flag and flag.value == "fr"
     assert Language(("en", "fr")).check(sample("q", french)) is None
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(InputError, match="at least one"):
         Language(())
 
 
@@ -131,7 +133,7 @@ def test_length_bounds_per_role_in_counter_units(mts):
     assert flag.value == len(row["section_text"]) and "more than 50" in flag.reason
     assert LengthBounds({"assistant": (1, None)}, lambda ts: [len(t) for t in ts], "characters").check(
         sample("q", "ok")) is None
-    with pytest.raises(ValueError, match="above its maximum"):
+    with pytest.raises(InputError, match="above its maximum"):
         LengthBounds({"assistant": (10, 5)}, len, "characters")
 
 

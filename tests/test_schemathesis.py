@@ -23,9 +23,10 @@ pytestmark = pytest.mark.slow
 MAX_TIME_S = 45
 # Also left out: the two heavy writing jobs (a whole-store dedup, extraction), which would queue
 # every other writing request behind them for minutes; test_dedup_store.py and
-# test_candidates_extract.py run them.
+# test_candidates_extract.py run them. Triage's judge calls the model endpoint and its filter and
+# auto-accept are whole-store jobs: test_triage_filter.py and test_triage_judge.py run them.
 EXCLUDED = (r"^/(review/(setup|push|pull)|candidates/(synthesize|extract)|training-runs|keys/\{name\}"
-            r"|jobs/\{job_id\}/events|dedup$)")
+            r"|jobs/\{job_id\}/events|dedup$|triage/(judge|filter|auto-accept))")
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
