@@ -248,7 +248,7 @@ def test_nothing_changed_after_the_refusals(service):
     assert "not a table or view" in _sql(service, "SELECT * FROM evil").json()["detail"]
     with service.as_role("steward") as client:
         report = client.get("/stats/report").json()
-    assert counts == [len(report["counts"]["by_source"]), report["funnel"]["candidates"],
+    assert counts == [len(report["counts"]["by_source"]), report["funnel"]["examples"],
                       report["counts"]["by_status"]["approved"], 0]
     assert counts[0] == 2  # bitext and mts-dialog: no 'evil' source was inserted
 
