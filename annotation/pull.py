@@ -101,12 +101,6 @@ def parse_webhook(payload: dict) -> tuple[str | None, list, list[int]] | None:
     return None
 
 
-def handle_webhook(conn: duckdb.DuckDBPyConnection, payload: dict, min_similarity: float,
-                   actor: str = "label-studio:webhook") -> dict:
-    """One Label Studio webhook payload; returns what changed (nothing for a repeat)."""
-    return handle_webhooks(conn, [payload], min_similarity, actor)
-
-
 def handle_webhooks(conn: duckdb.DuckDBPyConnection, payloads: list[dict], min_similarity: float,
                     actor: str = "label-studio:webhook") -> dict:
     """Webhook payloads in arrival order, in one transaction: the service's inbox applies what

@@ -17,8 +17,8 @@ import duckdb
 from .errors import MigrationError, StoreLockedError
 from .sqlfiles import migrations, query
 
-# DuckDB has one writer process; inside it (the API), steps that write take this lock so they
-# queue instead of failing with a write-write conflict.
+# DuckDB has one writer process. In the service the job runner already runs writing steps one
+# at a time; ingest still takes this lock so a library caller with threads of its own is safe.
 WRITE_LOCK = threading.Lock()
 # Every connection the service or the CLI opens: SQL reaches no file, URL or extension download
 # (a SELECT of an unknown setting once fetched httpfs), and a table name never falls through to a

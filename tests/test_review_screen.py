@@ -12,6 +12,7 @@ import shutil
 import orjson
 import pytest
 
+from browser_fixture import chromium
 from conftest import REPO, run_curator, run_json
 from service_fixture import free_port
 from test_review import _db, _env, _seed, _settled, serving
@@ -27,14 +28,8 @@ def browser():
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
         pytest.fail("the review screen test needs Debian's chromium: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium(path) as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")

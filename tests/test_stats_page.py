@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from browser_fixture import chromium
 from conftest import REPO
 from stats_store import build
 from test_api import _serving
@@ -36,14 +37,8 @@ def service(tmp_path_factory, shared_data):
 
 @pytest.fixture(scope="module")
 def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium(chromium_path) as browser:
+        yield browser
 
 
 @pytest.fixture
