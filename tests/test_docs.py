@@ -154,3 +154,13 @@ def test_cli_reference_is_current():
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "cli_reference.py"), "--check"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_architecture_page_names_the_import_contracts():
+    """docs/architecture.md lists exactly the contracts import-linter checks."""
+    import tomllib
+
+    declared = {c["name"] for c in tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]}
+    page = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"^- \*\*(.+?)\*\*", page, flags=re.M))
+    assert named == declared
