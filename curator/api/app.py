@@ -24,8 +24,8 @@ from ..jobs.runner import Runner
 from ..store import open_store
 from . import csrf, errors, headers, openapi, sessions
 from .limits import BodyLimit
-from .routes import (audit, dedup, examples, exports, health, ingest, jobs, keys, operations, page, sources, stats,
-                     webhooks)
+from .routes import (audit, dedup, examples, exports, health, ingest, jobs, keys, operations, page, sources, sql,
+                     stats, webhooks)
 
 log = logging.getLogger("curator.service")
 
@@ -115,7 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(csrf.CsrfCheck, secret=app.state.session_secret)
     app.add_middleware(headers.SecurityHeaders)
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_request_bytes)
-    for module in (health, sources, ingest, examples, dedup, stats, keys, audit, webhooks, exports, jobs, operations,
-                   page):
+    for module in (health, sources, ingest, sql, examples, dedup, stats, keys, audit, webhooks, exports, jobs,
+                   operations, page):
         app.include_router(module.router)
     return app
