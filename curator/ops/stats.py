@@ -73,7 +73,8 @@ def sql(ctx: Context, p: SqlParams) -> dict:
         with ctx.conn.cursor() as cursor:
             s = ctx.settings
             cap = sql_row_cap(s, p)
-            return readonly_sql.run(cursor, p.sql, cap, s.sql_timeout_s, **sql_limits(ctx)).as_dict() | {"max_rows": cap}
+            answer = readonly_sql.run(cursor, p.sql, cap, s.sql_timeout_s, **sql_limits(ctx))
+            return answer.as_dict() | {"max_rows": cap}
     except readonly_sql.SqlTimeout:
         outcome = "timeout"
         raise

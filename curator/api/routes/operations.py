@@ -25,7 +25,8 @@ from ...ops import Context, Operation, all_operations
 from ..deps import actor, require
 
 router = APIRouter()
-# Written by hand over the same operation: multipart uploads (routes/ingest.py), the streamed SQL answer (routes/sql.py).
+# Written by hand over the same operation: multipart uploads (routes/ingest.py) and the streamed
+# SQL answer (routes/sql.py).
 CUSTOM_FACES = {"ingest", "sql"}
 
 
