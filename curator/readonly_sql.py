@@ -253,6 +253,13 @@ class Answer:
         return True
 
 
+def _interrupt(conn: duckdb.DuckDBPyConnection) -> None:
+    try:
+        conn.interrupt()
+    except duckdb.Error:  # the answer ended (and its cursor closed) as the limit came
+        pass
+
+
 def open_query(conn: duckdb.DuckDBPyConnection, sql: str, max_rows: int, timeout_s: float, *,
                role: str = "steward", max_bytes: int = 16 * 1024 * 1024,
                table_functions: frozenset[str] = frozenset(), hide: tuple[str, ...] = ()) -> Answer:
@@ -263,7 +270,7 @@ def open_query(conn: duckdb.DuckDBPyConnection, sql: str, max_rows: int, timeout
         check(conn, sql, role, table_functions)
     except SqlRefused as exc:
         raise SqlRefused(_scrub(str(exc), hide)) from None
-    timer = threading.Timer(timeout_s, conn.interrupt)
+    timer = threading.Timer(timeout_s, _interrupt, [conn])
     conn.execute("BEGIN TRANSACTION READ ONLY")
     timer.start()
     try:

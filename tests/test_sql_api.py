@@ -71,12 +71,13 @@ def test_a_query_stopped_mid_stream_ends_its_body_validly(tmp_path):
     with duckdb.connect(str(tmp_path / "stream.duckdb")) as conn:
         answer = readonly_sql.open_query(conn.cursor(), "SELECT i FROM range(10000000) t(i) WHERE hash(i) % 7 = 0",
                                          10_000_000, 60, max_bytes=10**9, table_functions=frozenset({"range"}))
-        pieces = _body(answer, 10_000_000)
+        pieces = _body(answer, 10_000_000, answer.close)
         first = next(pieces) + next(pieces)
         answer.conn.interrupt()
         body = orjson.loads(first + b"".join(pieces))
     assert body["truncated"] and body["truncated_by"] == "time" and "60 s limit" in body["error"]
     assert body["row_count"] == len(body["rows"]) > 0 and body["max_rows"] == 10_000_000
+    assert not answer.close(), "the body closed the answer (its transaction) before its last bytes"
 
 
 def test_tables_follow_the_role(service):
