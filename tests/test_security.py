@@ -18,14 +18,14 @@ import duckdb
 import pytest
 
 from conftest import make_env, run_curator
-from test_api import _serving
+from service_fixture import serving_with_keys
 
 SECRET = "a-strong-webhook-secret-for-tests"
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    with _serving(tmp_path_factory.mktemp("security"), CURATOR_WEBHOOK_SECRET=SECRET,
+    with serving_with_keys(tmp_path_factory.mktemp("security"), CURATOR_WEBHOOK_SECRET=SECRET,
                   CURATOR_MAX_BODY_BYTES="100000", CURATOR_MAX_UPLOAD_REQUEST_BYTES="300000") as svc:
         yield svc
 
@@ -270,7 +270,7 @@ def test_start_up_closes_killed_batches_and_sweeps_partial_uploads(tmp_path):
     partial = Path(env["CURATOR_STATE_DIR"]) / "uploads" / "20260101T000000-partial"
     partial.mkdir(parents=True)
     (partial / "half.jsonl").write_bytes(b'{"messages": [')
-    with _serving(tmp_path, roles=("steward",)) as svc:
+    with serving_with_keys(tmp_path, roles=("steward",)) as svc:
         with svc.as_role("steward") as client:
             batch = client.post("/sql", json={"sql": "SELECT finished_at IS NOT NULL, counts->>'status' "
                                                      "FROM ingest_batches WHERE actor = 'cli:killed'"}).json()

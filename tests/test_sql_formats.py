@@ -31,7 +31,7 @@ def test_sql_writes_csv_json_and_parquet(cli_env, tmp_path):
 def test_every_format_through_the_service_matches_local_mode(tmp_path):
     """POST /sql streams its answer; `curator sql` through the service prints what it prints
     in-process, in every format, and a byte-capped answer says so the same way in both modes."""
-    from test_api import _serving
+    from service_fixture import serving_with_keys
 
     query = "SELECT 1 AS n, 'a, quoted \"text\"' AS label UNION ALL SELECT 2, NULL ORDER BY n"
     wide = "SELECT repeat('a', 30000) AS s UNION ALL SELECT repeat('b', 30000) UNION ALL SELECT repeat('c', 30000)"
@@ -43,7 +43,7 @@ def test_every_format_through_the_service_matches_local_mode(tmp_path):
         run_curator(["sql", query, "--format", "parquet", "--output", str(tmp_path / f"{tag}.parquet")], env)
         return found
 
-    with _serving(tmp_path, roles=("steward",), CURATOR_SQL_MAX_BYTES="70000") as svc:
+    with serving_with_keys(tmp_path, roles=("steward",), CURATOR_SQL_MAX_BYTES="70000") as svc:
         served = outputs(svc.env, "served")
         assert (svc.root / "server.log").read_text().count("POST /sql") == len(cases) + 1, "through the service"
     local = outputs(svc.env, "local")

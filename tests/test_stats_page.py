@@ -11,7 +11,7 @@ import pytest
 from browser_fixture import chromium
 from conftest import REPO
 from stats_store import build
-from test_api import _serving
+from service_fixture import serving_with_keys
 
 pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves it out
 
@@ -31,7 +31,7 @@ def chromium_path() -> str:
 def service(tmp_path_factory, shared_data):
     root = tmp_path_factory.mktemp("page")
     build(root, shared_data)
-    with _serving(root) as svc:
+    with serving_with_keys(root) as svc:
         yield svc
 
 

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from conftest import make_env, run_curator, run_json
-from test_api import _serving
+from service_fixture import serving_with_keys
 from trainer_data import SYSTEM, build_tiny_model, routing_examples
 
 pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves it out
@@ -39,7 +39,7 @@ def service(tmp_path_factory, shared_data):
     conn.close()
     created = run_json(["version", "create", "routing", "--seed", "1"], env)
     assert created["created"], created
-    with _serving(root, OMP_NUM_THREADS="1") as svc:
+    with serving_with_keys(root, OMP_NUM_THREADS="1") as svc:
         svc.model = model
         yield svc
 

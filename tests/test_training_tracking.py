@@ -172,11 +172,11 @@ def test_outcome_needs_both_orders_to_agree():
 
 
 def test_stats_page_shows_the_runs_across_versions(two_runs):
-    from test_api import _serving
+    from service_fixture import serving_with_keys
 
     root = Path(two_runs["env"]["CURATOR_DB"]).parent
     a, b = (r["id"] for r in two_runs["runs"])
-    with _serving(root, roles=("steward",)) as svc:
+    with serving_with_keys(root, roles=("steward",)) as svc:
         with httpx.Client(base_url=svc.url, headers={"Authorization": f"Bearer {svc.keys['steward']}"}) as client:
             page = client.get("/")
     assert page.status_code == 200

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from conftest import make_env, run_curator
-from test_api import _serving
+from service_fixture import serving_with_keys
 
 CORPUS = "mts-dialog/Main-Dataset/MTS-Dialog-ValidationSet.csv"
 
@@ -22,7 +22,7 @@ def service(tmp_path_factory, shared_data):
     run_curator(["candidates", "extract", "--recipe", "note"], env)
     with duckdb.connect(str(root / "curator.duckdb")) as conn:
         conn.execute("UPDATE examples SET status = 'approved'")
-    with _serving(root) as svc:
+    with serving_with_keys(root) as svc:
         yield svc
 
 
