@@ -12,7 +12,7 @@ UPDATE review_projects SET overlap = $overlap, updated_at = now() WHERE ls_proje
 
 -- name: candidates
 -- Candidates that passed dedup and have no task in the project yet, with what the reviewer sees;
--- narrowed by source name and example kind, in the order asked (id, newest, random by a seeded hash).
+-- narrowed by source name, example kind and the ids a --where predicate matched, in the order asked (id, newest, random by a seeded hash).
 SELECT e.id, e.kind, e.messages, e.pii_findings, e.span_start, e.span_end, e.origin, d.text AS document_text,
        d.kind AS document_kind, d.turns AS document_turns, s.name AS source
 FROM examples e
@@ -24,6 +24,7 @@ WHERE e.status = 'candidate' AND NOT x.is_duplicate
   AND ($include_flagged OR NOT EXISTS (SELECT 1 FROM example_quality q WHERE q.example_id = e.id AND q.flags > 0))
   AND ($sources IS NULL OR list_contains($sources, s.name))
   AND ($kinds IS NULL OR list_contains($kinds, e.kind))
+  AND ($where_ids IS NULL OR e.id IN (SELECT unnest($where_ids)))
 ORDER BY CASE WHEN $order = 'newest' THEN -e.id WHEN $order = 'random' THEN CAST(hash(e.id, $seed) % 1000000007 AS BIGINT) ELSE e.id END, e.id
 LIMIT $limit;
 
@@ -131,3 +132,47 @@ SELECT id, messages, status FROM examples WHERE list_contains($example_ids, id);
 
 -- name: set_pii_findings
 UPDATE examples SET pii_findings = $findings WHERE id = $id AND pii_findings IS NULL;
+
+-- name: where_ids
+-- The examples a `review push --where` predicate selects: annotation/selection.py puts the user's
+-- SQL boolean expression in the placeholder below, has curator.readonly_sql check this very
+-- statement, then runs it in a read-only transaction.
+SELECT id FROM examples WHERE (
+{predicate}
+);
+
+-- name: insert_task_batch
+-- One push batch (the registered Arrow table new_tasks) into review_tasks.
+INSERT INTO review_tasks (example_id, ls_project_id, ls_task_id, draft, overlap)
+SELECT example_id, ls_project_id, ls_task_id, draft, overlap FROM new_tasks
+ON CONFLICT DO NOTHING;
+
+-- name: mark_batch_in_review
+UPDATE examples SET status = 'in_review' FROM new_tasks
+WHERE examples.id = new_tasks.example_id AND examples.status = 'candidate';
+
+-- name: user_emails
+SELECT ls_user_id, email FROM review_users;
+
+-- name: insert_review_batch
+-- History rows a Recorder collected (the registered Arrow table new_reviews).
+INSERT INTO reviews (example_id, ls_project_id, ls_task_id, ls_annotation_id, event, received_via, is_adjudication,
+                     ls_user_id, reviewer, verdict, edited_response, edit_diff, rating_correctness, rating_style,
+                     reasons, comment, lead_time, annotation_created_at, annotation_updated_at, payload_hash)
+SELECT example_id, ls_project_id, ls_task_id, ls_annotation_id, event, received_via, is_adjudication,
+       ls_user_id, reviewer, verdict, edited_response, edit_diff, rating_correctness, rating_style,
+       reasons, comment, lead_time, annotation_created_at, annotation_updated_at, payload_hash
+FROM new_reviews;
+
+-- name: delete_outcomes
+DELETE FROM review_outcomes WHERE list_contains($ids, example_id);
+
+-- name: insert_outcome_batch
+-- Outcomes recomputed in one transaction (the registered Arrow table outcome_batch).
+INSERT INTO review_outcomes (example_id, verdict, source, final_response, n_reviews)
+SELECT example_id, verdict, source, final_response, n_reviews FROM outcome_batch;
+
+-- name: apply_example_batch
+-- Examples following their outcome: status and the response that counts (Arrow table example_batch).
+UPDATE examples SET status = example_batch.status, messages = example_batch.messages FROM example_batch
+WHERE examples.id = example_batch.id;
