@@ -40,7 +40,9 @@ def plain(value: Any) -> Any:
     """An SDK model (or a list of them) as the JSON-shaped dicts Label Studio sent."""
     if isinstance(value, list):
         return [plain(v) for v in value]
-    return value.dict() if hasattr(value, "dict") and not isinstance(value, dict) else value
+    # The SDK's models are generated from Label Studio Enterprise's schema; Community's answers
+    # differ in places (a list where a string is declared): dump them as sent, without warnings.
+    return value.dict(warnings=False) if hasattr(value, "dict") and not isinstance(value, dict) else value
 
 
 def _body_text(body: Any) -> str:

@@ -6,7 +6,8 @@ trusted: the statement it makes is checked by the project's read-only SQL guard
 (``curator.readonly_sql``) twice, first with ``examples`` masked as a CTE and no table readable,
 so the predicate can name no other table (a subquery on ``reviews`` or ``api_keys`` is refused),
 then as the steward's query it is; it runs in a read-only transaction with the ``/sql`` time limit.
-Only the matching ids come back, and the candidates query narrows to them."""
+Only the matching ids come back; the candidates (in the order asked) are narrowed to them here,
+so the candidates query keeps its parameters."""
 
 from __future__ import annotations
 
@@ -83,17 +84,18 @@ def select_candidates(conn: duckdb.DuckDBPyConnection, project: int, sel: Select
     """(candidates in push order, why: what the order and the filters did)."""
     if sel.order not in ORDERS:
         raise InputError(f"--order must be one of {', '.join(ORDERS)}, got {sel.order!r}")
-    ids = where_ids(conn, sel.where, sel.where_timeout_s) if sel.where is not None else None
-    in_sql = sel.order in SQL_ORDERS
+    ids = set(where_ids(conn, sel.where, sel.where_timeout_s)) if sel.where is not None else None
+    in_sql = sel.order in SQL_ORDERS and ids is None  # else every candidate, narrowed and cut here
     candidates = fetch(conn, "review.candidates", {
         "project": project, "limit": sel.limit if sel.limit is not None and in_sql else 2**62,
-        "sources": sel.sources or None, "kinds": sel.kinds or None, "order": sel.order if in_sql else "id",
-        "seed": sel.seed, "include_flagged": sel.include_flagged, "where_ids": ids})
-    if in_sql:
-        why = {"order": sel.order}
-    else:
+        "sources": sel.sources or None, "kinds": sel.kinds or None,
+        "order": sel.order if sel.order in SQL_ORDERS else "id", "seed": sel.seed,
+        "include_flagged": sel.include_flagged})
+    if ids is not None:
+        candidates = [c for c in candidates if c["id"] in ids]
+    why = {"order": sel.order}
+    if sel.order not in SQL_ORDERS:
         candidates, why = order_candidates(conn, candidates, sel.order)
-        candidates = candidates if sel.limit is None else candidates[:sel.limit]
     if ids is not None:
         why |= {"where": sel.where, "where_matched": len(ids)}
-    return candidates, why
+    return (candidates if in_sql or sel.limit is None else candidates[:sel.limit]), why

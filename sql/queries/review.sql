@@ -12,7 +12,7 @@ UPDATE review_projects SET overlap = $overlap, updated_at = now() WHERE ls_proje
 
 -- name: candidates
 -- Candidates that passed dedup and have no task in the project yet, with what the reviewer sees;
--- narrowed by source name, example kind and the ids a --where predicate matched, in the order asked (id, newest, random by a seeded hash).
+-- narrowed by source name and example kind, in the order asked (id, newest, random by a seeded hash).
 SELECT e.id, e.kind, e.messages, e.pii_findings, e.span_start, e.span_end, e.origin, d.text AS document_text,
        d.kind AS document_kind, d.turns AS document_turns, s.name AS source
 FROM examples e
@@ -24,7 +24,6 @@ WHERE e.status = 'candidate' AND NOT x.is_duplicate
   AND ($include_flagged OR NOT EXISTS (SELECT 1 FROM example_quality q WHERE q.example_id = e.id AND q.flags > 0))
   AND ($sources IS NULL OR list_contains($sources, s.name))
   AND ($kinds IS NULL OR list_contains($kinds, e.kind))
-  AND ($where_ids IS NULL OR e.id IN (SELECT unnest($where_ids)))
 ORDER BY CASE WHEN $order = 'newest' THEN -e.id WHEN $order = 'random' THEN CAST(hash(e.id, $seed) % 1000000007 AS BIGINT) ELSE e.id END, e.id
 LIMIT $limit;
 
