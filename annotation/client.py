@@ -57,10 +57,14 @@ class LabelStudio:
         self.url = url.rstrip("/")
         self._last: tuple[str, str] | None = None
         self.http = httpx.Client(timeout=timeout, follow_redirects=True, event_hooks={"request": [self._remember]})
-        with self.errors():
-            from label_studio_sdk.client import LabelStudio as SDK
+        try:
+            with self.errors():
+                from label_studio_sdk.client import LabelStudio as SDK
 
-            self.sdk = SDK(base_url=self.url, api_key=token, httpx_client=self.http, timeout=timeout)
+                self.sdk = SDK(base_url=self.url, api_key=token, httpx_client=self.http, timeout=timeout)
+        except LabelStudioAPIError:
+            self.http.close()
+            raise
 
     def _remember(self, request: httpx.Request) -> None:
         self._last = (request.method, request.url.path)

@@ -1,6 +1,6 @@
 """``curator review push``: candidates that passed dedup become Label Studio tasks, in bulk.
 
-Each batch is one import call (with the draft as a prediction) followed by one store
+Each batch is one import call (the draft in the task data) followed by one store
 transaction (task rows, status ``in_review``, audit). A task carries its example id, and before
 pushing we adopt any task of the project we have no row for (an earlier push that died between
 the import and the commit), so a re-push never makes a second task for an example."""

@@ -7,10 +7,11 @@ ours against the one-call-per-item way, side by side.
 - push, ours: ``annotation.push.push`` (batches of 1,000 tasks with predictions, one import call
   and one store transaction per batch). baseline: one import call and one commit per example,
   on the first ``--baseline-n`` examples.
-- pull, ours: ``annotation.pull.pull`` (one export snapshot of the project, every annotation recorded and
-  outcomes decided in one transaction). baseline: per task ``GET /api/tasks/{id}/annotations``
-  (the SDK's ``annotations.list``) and one commit per annotation, on the first ``--baseline-n`` tasks. The annotations are imported
-  with their tasks (creating 10,000 through the API would take ~50 minutes here), so both sides
+- pull, ours: ``annotation.pull.pull`` (one export snapshot of the project, every annotation
+  recorded and outcomes decided in one transaction). baseline: per task
+  ``GET /api/tasks/{id}/annotations`` (the SDK's ``annotations.list``) and one commit per
+  annotation, on the first ``--baseline-n`` tasks. The annotations are imported with their tasks
+  (creating 10,000 through the API would take ~50 minutes here), so both sides
   read the same annotations.
 Every repeat works on a fresh copy of the store; medians are reported. Label Studio is started
 from the cached template (``annotation.server``), as the test fixture does.

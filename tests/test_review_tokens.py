@@ -45,7 +45,8 @@ def test_personal_access_token_with_legacy_tokens_off_and_a_snapshot_of_10000(ow
         ttl = legacy.sdk.jwt_settings.get().api_token_ttl_days
         legacy.sdk.jwt_settings.update(api_token_ttl_days=ttl, api_tokens_enabled=True, legacy_api_tokens_enabled=False)
     assert jwt.decode(personal, options={"verify_signature": False})["token_type"] == "refresh"
-    with LabelStudio(own_server.url, own_server.token) as legacy, pytest.raises(LabelStudioAPIError, match="GET /api/current-user/whoami/? answered 401"):
+    refused = "GET /api/current-user/whoami/? answered 401"  # the adapter names method, path and status
+    with LabelStudio(own_server.url, own_server.token) as legacy, pytest.raises(LabelStudioAPIError, match=refused):
         legacy.whoami()
     with LabelStudio(own_server.url, personal) as client:
         assert client.whoami()["email"] == CREDS.username
