@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import html
 
+from curator.errors import InputError
+
 REASONS = ("factually_wrong", "unsafe", "off_policy", "pii", "ungrammatical", "duplicate", "other")
 VERDICTS = ("accept", "edit", "reject")
 # Task data fields holding markup for the screen; hidden from Label Studio's task list columns.
@@ -241,7 +243,7 @@ def split_messages(messages: list[dict]) -> tuple[list[dict], str]:
     """(messages before the response, the draft = the last assistant message)."""
     last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=None)
     if last is None:
-        raise ValueError("example has no assistant message to review")
+        raise InputError("example has no assistant message to review")
     return messages[:last], messages[last]["content"]
 
 

@@ -17,6 +17,8 @@ import orjson
 import pyarrow as pa
 from rapidfuzz.distance import Levenshtein
 
+from curator.sqlfiles import query
+
 from .db import fetch
 
 STATUS = {"accept": "approved", "edit": "approved", "reject": "rejected", "disputed": "in_review"}
@@ -103,11 +105,9 @@ def recompute(conn: duckdb.DuckDBPyConnection, example_ids: Iterable[int], min_s
         new = _with_response(messages, text)
         if status != state[example_id]["status"] or new != messages:
             updates.append({"id": example_id, "status": status, "messages": orjson.dumps(new).decode()})
-    conn.execute("DELETE FROM review_outcomes WHERE list_contains(?, example_id)", [ids])
-    _insert(conn, "INSERT INTO review_outcomes (example_id, verdict, source, final_response, n_reviews) "
-                  "SELECT example_id, verdict, source, final_response, n_reviews FROM batch", outcomes, OUTCOMES)
-    _insert(conn, "UPDATE examples SET status = batch.status, messages = batch.messages FROM batch "
-                  "WHERE examples.id = batch.id", updates, UPDATES)
+    conn.execute(query("review.delete_outcomes"), {"ids": ids})
+    _insert(conn, "review.insert_outcome_batch", "outcome_batch", outcomes, OUTCOMES)
+    _insert(conn, "review.apply_example_batch", "example_batch", updates, UPDATES)
     return changed
 
 
@@ -116,11 +116,12 @@ OUTCOMES = pa.schema([("example_id", pa.int64()), ("verdict", pa.string()), ("so
 UPDATES = pa.schema([("id", pa.int64()), ("status", pa.string()), ("messages", pa.string())])
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, sql: str, batch: list[dict], schema: pa.Schema) -> None:
+def _insert(conn: duckdb.DuckDBPyConnection, name: str, table: str, batch: list[dict], schema: pa.Schema) -> None:
+    """Run the named query ``name`` over ``batch`` registered as the Arrow table ``table``."""
     if not batch:
         return
-    conn.register("batch", pa.Table.from_pylist(batch, schema=schema))
+    conn.register(table, pa.Table.from_pylist(batch, schema=schema))
     try:
-        conn.execute(sql)
+        conn.execute(query(name))
     finally:
-        conn.unregister("batch")
+        conn.unregister(table)

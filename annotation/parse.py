@@ -12,6 +12,8 @@ from datetime import datetime
 
 import orjson
 
+from curator.errors import InputError
+
 from .labeling import REASONS, VERDICTS
 
 
@@ -49,7 +51,7 @@ def _text(value: dict) -> str:
     return "\n".join(text) if isinstance(text, list) else str(text)
 
 
-class InvalidAnnotation(ValueError):
+class InvalidAnnotation(InputError):
     """An annotation this labeling config cannot have produced (unknown verdict or reason, missing
     ids, wrong types): reported with its id, never half-recorded."""
 

@@ -1,6 +1,6 @@
 """``curator review push``: candidates that passed dedup become Label Studio tasks, in bulk.
 
-Each batch is one import call (with the draft as a prediction) followed by one store
+Each batch is one import call (the draft in the task data) followed by one store
 transaction (task rows, status ``in_review``, audit). A task carries its example id, and before
 pushing we adopt any task of the project we have no row for (an earlier push that died between
 the import and the commit), so a re-push never makes a second task for an example."""
@@ -15,6 +15,7 @@ import orjson
 import pyarrow as pa
 
 from curator.audit import record_audit
+from curator.errors import InputError
 from curator.quality.run import flags_of
 from curator.sqlfiles import query
 from curator.store import transaction
@@ -23,7 +24,7 @@ from .client import LabelStudio, LabelStudioAPIError
 from .db import fetch
 from .labeling import (context_html, judge_note, meta_html, pii_html, pii_note, quality_note, reviews_html,
                        source_html, speakers_of, split_messages)
-from .queue_order import order_candidates
+from .selection import Selection, select_candidates
 from .setup import project_ids
 
 
@@ -93,11 +94,9 @@ def record_tasks(conn: duckdb.DuckDBPyConnection, project: int, overlap: int, it
                                    "overlap": overlap} for e, t, d in items], schema=TASKS)
     conn.register("new_tasks", batch)
     try:
-        conn.execute("INSERT INTO review_tasks (example_id, ls_project_id, ls_task_id, draft, overlap) "
-                     "SELECT * FROM new_tasks ON CONFLICT DO NOTHING")
+        conn.execute(query("review.insert_task_batch"))
         if mark_in_review:
-            conn.execute("UPDATE examples SET status = 'in_review' FROM new_tasks "
-                         "WHERE examples.id = new_tasks.example_id AND examples.status = 'candidate'")
+            conn.execute(query("review.mark_batch_in_review"))
     finally:
         conn.unregister("new_tasks")
 
@@ -128,42 +127,46 @@ def import_batch(client: LabelStudio, project: int, tasks: list[dict]) -> list[i
     return ids
 
 
-SQL_ORDERS = ("id", "newest", "random")
-ORDERS = (*SQL_ORDERS, "uncertainty", "coverage")
-
-
-def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, limit: int | None = None,
-         overlap: int | None = None, batch_size: int = 1000,
-         progress: Callable[[int, int], None] | None = None, sources: list[str] | None = None,
-         kinds: list[str] | None = None, order: str = "id", seed: int = 0, include_flagged: bool = False,
+def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, selection: Selection = Selection(),
+         overlap: int | None = None, batch_size: int = 1000, progress: Callable[[int, int], None] | None = None,
          pii_scan: Callable[[list[dict]], list[dict]] | None = None) -> PushReport:
-    """Push candidates as tasks; ``overlap`` None keeps the project's current overlap. ``sources``
-    and ``kinds`` narrow the selection; ``order`` picks which come first (a first push of 20 by
-    id would be only the oldest source): id, newest, random (seeded) in SQL, or uncertainty and
-    coverage (annotation/queue_order.py). Examples the quality filters flagged stay out unless
-    ``include_flagged`` (then the reviewer sees the flags); ``pii_scan`` scans examples that never were."""
-    if order not in ORDERS:
-        raise ValueError(f"--order must be one of {', '.join(ORDERS)}, got {order!r}")
+    """Push the candidates ``selection`` picks (annotation/selection.py) as tasks; ``overlap``
+    None keeps the project's current overlap. Examples the quality filters flagged stay out
+    unless ``selection.include_flagged`` (then the reviewer sees the flags); ``pii_scan`` scans
+    examples that never were."""
     project = project_ids(conn)["review"]
-    current = {r["ls_project_id"]: r for r in fetch(conn, "review.projects")}[project]
-    overlap = current["overlap"] if overlap is None else overlap
+    report = PushReport(project=project, overlap=set_overlap(conn, client, project, overlap))
+    report.adopted = adopt_orphans(conn, client, project, report.overlap, actor)
+    candidates, report.why = select_candidates(conn, project, selection)
+    attach_notes(conn, project, candidates, selection.include_flagged, report)
+    if pii_scan is not None:
+        report.pii_scanned = scan_pii(conn, candidates, pii_scan)
+    total = len(candidates)
+    for start in range(0, total, batch_size):
+        send_batch(conn, client, actor, candidates[start:start + batch_size], report)
+        if progress:
+            progress(min(start + batch_size, total), total)
+    return report
+
+
+def set_overlap(conn: duckdb.DuckDBPyConnection, client: LabelStudio, project: int, overlap: int | None) -> int:
+    """The overlap this push uses (None: the project's current one), set in Label Studio and the
+    store when it changes."""
+    current = {r["ls_project_id"]: r for r in fetch(conn, "review.projects")}[project]["overlap"]
+    if overlap is None or overlap == current:
+        return current
     if overlap < 1:
-        raise ValueError(f"--overlap must be at least 1, got {overlap}")
-    report = PushReport(project=project, overlap=overlap)
-    if current["overlap"] != overlap:
-        client.update_project(project, maximum_annotations=overlap, overlap_cohort_percentage=100)
-        with transaction(conn):
-            conn.execute(query("review.set_overlap"), {"ls_project_id": project, "overlap": overlap})
-    report.adopted = adopt_orphans(conn, client, project, overlap, actor)
-    in_sql = order in SQL_ORDERS
-    candidates = fetch(conn, "review.candidates", {
-        "project": project, "limit": limit if limit is not None and in_sql else 2**62, "sources": sources or None,
-        "kinds": kinds or None, "order": order if in_sql else "id", "seed": seed, "include_flagged": include_flagged})
-    if in_sql:
-        report.why = {"order": order}
-    else:
-        candidates, report.why = order_candidates(conn, candidates, order)
-        candidates = candidates if limit is None else candidates[:limit]
+        raise InputError(f"--overlap must be at least 1, got {overlap}")
+    client.update_project(project, maximum_annotations=overlap, overlap_cohort_percentage=100)
+    with transaction(conn):
+        conn.execute(query("review.set_overlap"), {"ls_project_id": project, "overlap": overlap})
+    return overlap
+
+
+def attach_notes(conn: duckdb.DuckDBPyConnection, project: int, candidates: list[dict], include_flagged: bool,
+                 report: PushReport) -> None:
+    """Quality flags and the judge's latest verdict onto each candidate row (the reviewer sees
+    them); the report counts flagged examples left out and pushed."""
     report.flagged_left_out = 0 if include_flagged else fetch(conn, "quality.flagged_candidates",
                                                               {"project": project})[0]["n"]
     flags = flags_of(conn, [r["id"] for r in candidates]) if include_flagged else {}
@@ -172,32 +175,30 @@ def push(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, limit
         row["quality_flags"] = flags.get(row["id"])
         row["judgement"] = judged.get(row["id"])
     report.flagged_pushed = sum(1 for r in candidates if r["quality_flags"])
-    if pii_scan is not None:
-        report.pii_scanned = scan_pii(conn, candidates, pii_scan)
-    total = len(candidates)
-    for start in range(0, total, batch_size):
-        batch, drafts = [], []
-        for row in candidates[start:start + batch_size]:
-            try:
-                task, draft = task_for(row)
-            except ValueError as exc:
-                report.skipped.append({"example_id": row["id"], "reason": str(exc)})
-                continue
-            batch.append(task)
-            drafts.append((row["id"], draft))
-        if not batch:
+
+
+def send_batch(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, rows: list[dict],
+               report: PushReport) -> None:
+    """One import call, then one store transaction (task rows, in_review, audit)."""
+    batch, drafts = [], []
+    for row in rows:
+        try:
+            task, draft = task_for(row)
+        except (InputError, orjson.JSONDecodeError) as exc:
+            report.skipped.append({"example_id": row["id"], "reason": str(exc)})
             continue
-        ids = import_batch(client, project, batch)
-        with transaction(conn):
-            record_tasks(conn, project, overlap, [(e, t, d) for (e, d), t in zip(drafts, ids)])
-            record_audit(conn, actor, "review.push", f"label-studio:{project}",
-                         {"tasks": len(ids), "first_example": drafts[0][0], "last_example": drafts[-1][0],
-                          "overlap": overlap})
-        report.pushed += len(ids)
-        report.batches += 1
-        if progress:
-            progress(min(start + batch_size, total), total)
-    return report
+        batch.append(task)
+        drafts.append((row["id"], draft))
+    if not batch:
+        return
+    ids = import_batch(client, report.project, batch)
+    with transaction(conn):
+        record_tasks(conn, report.project, report.overlap, [(e, t, d) for (e, d), t in zip(drafts, ids)])
+        record_audit(conn, actor, "review.push", f"label-studio:{report.project}",
+                     {"tasks": len(ids), "first_example": drafts[0][0], "last_example": drafts[-1][0],
+                      "overlap": report.overlap})
+    report.pushed += len(ids)
+    report.batches += 1
 
 
 def push_adjudication(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str) -> int:

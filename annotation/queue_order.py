@@ -12,6 +12,8 @@ from collections import Counter
 
 import duckdb
 
+from curator.errors import InputError
+
 from .db import fetch
 
 ORDERS = ("id", "uncertainty", "coverage")
@@ -26,7 +28,7 @@ def length_bin(chars: int) -> str:
 def order_candidates(conn: duckdb.DuckDBPyConnection, candidates: list[dict], order: str) -> tuple[list[dict], dict]:
     """(candidates in push order, why: a summary of what the order did)."""
     if order not in ORDERS:
-        raise ValueError(f"--order must be one of {', '.join(ORDERS)}, got {order!r}")
+        raise InputError(f"--order must be one of {', '.join(ORDERS)}, got {order!r}")
     if order == "id" or not candidates:
         return candidates, {"order": order}
     features = {f["id"]: f for f in fetch(conn, "quality.queue_features", {"ids": [c["id"] for c in candidates]})}

@@ -44,7 +44,7 @@ class Recorder:
         self.tasks = {t["ls_task_id"]: t for t in fetch(conn, "review.tasks_by_id", {"task_ids": task_ids})}
         self.latest = {e["ls_annotation_id"]: e for e in fetch(conn, "review.latest_events",
                                                                {"annotation_ids": annotation_ids})}
-        self.users = dict(conn.execute("SELECT ls_user_id, email FROM review_users").fetchall())
+        self.users = {u["ls_user_id"]: u["email"] for u in fetch(conn, "review.user_emails")}
 
     def _add(self, row: dict) -> int:
         self.rows.append(row)
@@ -96,8 +96,7 @@ class Recorder:
         table = pa.Table.from_pylist(self.rows, schema=COLUMNS)
         self.conn.register("new_reviews", table)
         try:
-            names = ", ".join(COLUMNS.names)
-            self.conn.execute(f"INSERT INTO reviews ({names}) SELECT {names} FROM new_reviews")
+            self.conn.execute(query("review.insert_review_batch"))
         finally:
             self.conn.unregister("new_reviews")
         written, self.rows = len(self.rows), []

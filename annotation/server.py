@@ -28,11 +28,13 @@ from typing import Iterator
 
 import httpx
 
+from curator.errors import CuratorError
+
 VERSION = "1.23.2"
 MARKER = ".curator-complete"
 
 
-class LabelStudioError(RuntimeError):
+class LabelStudioError(CuratorError):
     """Label Studio could not be installed, prepared or started; the message says why."""
 
 

@@ -1,7 +1,7 @@
 """Reviewer accounts in Label Studio Community, through its HTTP interface.
 
 Community has no API to create a user with a password or to read another user's token, so a
-reviewer joins as a person would: the admin's invite link (``/api/invite``), the signup form,
+reviewer joins as a person would: the admin's invite link (the SDK's ``organizations.invites``), the signup form,
 then ``/api/current-user/token`` in that session returns the reviewer's own legacy token."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from .client import LabelStudio, LabelStudioAPIError
 
 def invite_reviewer(admin: LabelStudio, email: str, password: str) -> str:
     """Create ``email`` in the admin's organisation and return its API token."""
-    invite = admin.call("GET", "/api/invite")
+    invite = admin.invite_link()
     token = invite.get("token") or re.search(r"token=([\w-]+)", invite.get("invite_url", "")).group(1)
     with httpx.Client(base_url=admin.url, timeout=60, follow_redirects=True) as session:
         page = session.get("/user/signup/", params={"token": token})

@@ -7,10 +7,11 @@ ours against the one-call-per-item way, side by side.
 - push, ours: ``annotation.push.push`` (batches of 1,000 tasks with predictions, one import call
   and one store transaction per batch). baseline: one import call and one commit per example,
   on the first ``--baseline-n`` examples.
-- pull, ours: ``annotation.pull.pull`` (one export of the project, every annotation recorded and
-  outcomes decided in one transaction). baseline: per task ``GET /api/tasks/{id}/annotations``
-  and one commit per annotation, on the first ``--baseline-n`` tasks. The annotations are imported
-  with their tasks (creating 10,000 through the API would take ~50 minutes here), so both sides
+- pull, ours: ``annotation.pull.pull`` (one export snapshot of the project, every annotation
+  recorded and outcomes decided in one transaction). baseline: per task
+  ``GET /api/tasks/{id}/annotations`` (the SDK's ``annotations.list``) and one commit per
+  annotation, on the first ``--baseline-n`` tasks. The annotations are imported with their tasks
+  (creating 10,000 through the API would take ~50 minutes here), so both sides
   read the same annotations.
 Every repeat works on a fresh copy of the store; medians are reported. Label Studio is started
 from the cached template (``annotation.server``), as the test fixture does.
@@ -35,10 +36,11 @@ from annotation.parse import parse_annotation  # noqa: E402
 from annotation.pull import pull  # noqa: E402
 from annotation.push import push, task_for  # noqa: E402
 from annotation.record import Recorder  # noqa: E402
+from annotation.selection import Selection, select_candidates  # noqa: E402
 from annotation.setup import setup_projects  # noqa: E402
 from curator.config import Settings  # noqa: E402
 from curator.sqlfiles import query  # noqa: E402
-from curator.store import open_store, rows, transaction  # noqa: E402
+from curator.store import open_store, transaction  # noqa: E402
 
 CREDS = server.Credentials(token="curator-bench-token")
 
@@ -87,7 +89,7 @@ def push_baseline(db: Path, ls: server.Server, title: str, n: int) -> tuple[floa
     conn = open_store(db)
     with LabelStudio(ls.url, ls.token) as client:
         project = setup_projects(conn, client, settings, "bench")["review"]["ls_project_id"]
-        candidates = rows(conn, "review.candidates", {"project": project, "limit": n})
+        candidates = select_candidates(conn, project, Selection(limit=n))[0]
         start = time.perf_counter()
         for row in candidates:
             task, draft = task_for(row)
@@ -105,7 +107,7 @@ def annotated_store(db: Path, ls: server.Server, title: str) -> None:
     conn = open_store(db)
     with LabelStudio(ls.url, ls.token) as client:
         project = setup_projects(conn, client, settings, "bench")["review"]["ls_project_id"]
-        candidates = rows(conn, "review.candidates", {"project": project, "limit": 2**62})
+        candidates = select_candidates(conn, project, Selection())[0]
         for start in range(0, len(candidates), 1000):
             batch, drafts = [], []
             for i, row in enumerate(candidates[start:start + 1000], start):
@@ -144,7 +146,7 @@ def pull_baseline(db: Path, ls: server.Server, n: int) -> tuple[float, int]:
     with LabelStudio(ls.url, ls.token) as client:
         start = time.perf_counter()
         for (task_id,) in tasks:
-            for ann in client.call("GET", f"/api/tasks/{task_id}/annotations"):
+            for ann in client.annotations(task_id):
                 review = parse_annotation(ann, task_id=task_id)
                 with transaction(conn):
                     recorder = Recorder(conn, "pull", task_ids=[task_id], annotation_ids=[review.ls_annotation_id])

@@ -140,11 +140,11 @@ def test_setup_is_idempotent_and_config_is_accepted(store, label_studio):
     assert {p["action"] for p in again.values()} == {"unchanged"}
     assert {r: p["ls_project_id"] for r, p in first.items()} == {r: p["ls_project_id"] for r, p in again.items()}
     with label_studio.client() as ls:
-        titles = [p["title"] for p in ls.call("GET", "/api/projects", params={"page_size": 1000})["results"]]
-        hooks = ls.call("GET", "/api/webhooks")
+        titles = [p.title for p in ls.sdk.projects.list(page_size=1000)]
+        hooks = ls.sdk.webhooks.list()
     assert titles.count("curator review acceptance") == 1 and titles.count("curator review acceptance / adjudication") == 1
-    ours = [h for h in hooks if h["project"] in {p["ls_project_id"] for p in first.values()}]
-    assert len(ours) == 2 and all(h["headers"] == {"X-Curator-Webhook-Secret": SECRET} for h in ours)
+    ours = [h for h in hooks if h.project in {p["ls_project_id"] for p in first.values()}]
+    assert len(ours) == 2 and all(h.headers == {"X-Curator-Webhook-Secret": SECRET} for h in ours)
 
 
 def test_push_in_bulk_and_a_re_push_never_duplicates(store, label_studio):
@@ -293,7 +293,7 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
 
     # With the webhook switched off, the service's own periodic pull still brings a change home.
     with label_studio.client() as ls:
-        ls.call("PATCH", f"/api/webhooks/{hook}", json={"is_active": False})
+        ls.sdk.webhooks.update(hook, is_active=False)
     try:
         with serving(dict(env, CURATOR_REVIEW_PULL_INTERVAL="1"), port) as url:
             clients[1].update_annotation(annotation_ids[tasks[1][1]], _answer(0, tasks[1][2])[0])
@@ -304,7 +304,7 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
                 time.sleep(0.5)
     finally:
         with label_studio.client() as ls:
-            ls.call("PATCH", f"/api/webhooks/{hook}", json={"is_active": True})
+            ls.sdk.webhooks.update(hook, is_active=True)
     with _db(env) as conn:
         last = conn.execute("SELECT received_via, event, verdict, example_id FROM reviews ORDER BY id DESC LIMIT 1").fetchone()
         assert last == ("pull", "updated", "accept", tasks[1][1])

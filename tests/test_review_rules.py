@@ -7,7 +7,7 @@ import pytest
 from annotation.agreement import agreement
 from annotation.labeling import pii_note, source_html
 from annotation.outcomes import decide
-from annotation.parse import edit_diff, parse_annotation
+from annotation.parse import InvalidAnnotation, edit_diff, parse_annotation
 
 
 def review(verdict, role="review", text=None, reviewer="a"):
@@ -36,9 +36,9 @@ def test_annotation_reading_refuses_unknown_codes_and_keeps_diffs():
     ann = {"id": 7, "task": 3, "completed_by": 2, "result": [
         {"from_name": "verdict", "value": {"choices": ["reject"]}},
         {"from_name": "reasons", "value": {"choices": ["made_up"]}}]}
-    with pytest.raises(ValueError, match="made_up"):
+    with pytest.raises(InvalidAnnotation, match="made_up"):
         parse_annotation(ann)
-    with pytest.raises(ValueError, match="annotation 9: malformed"):  # no task id anywhere, a bad rating
+    with pytest.raises(InvalidAnnotation, match="annotation 9: malformed"):  # no task id anywhere, a bad rating
         parse_annotation({"id": 9, "result": [{"from_name": "correctness", "value": {"rating": "five"}}]})
     ann["result"][1]["value"]["choices"] = ["pii", "unsafe"]
     parsed = parse_annotation(ann)

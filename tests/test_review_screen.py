@@ -11,6 +11,7 @@ import shutil
 
 import orjson
 import pytest
+from playwright.sync_api import expect
 
 from browser_fixture import chromium
 from conftest import REPO, run_curator, run_json
@@ -71,12 +72,16 @@ def _tasks(env) -> list[dict]:
     return [dict(zip(("project", "task", "example", "draft", "kind"), r)) for r in rows]
 
 
-def _open(page, label_studio, task: dict):
+def _open(page, label_studio, task: dict, fresh: bool = True):
     page.goto(f"{label_studio.url}/projects/{task['project']}/data?task={task['task']}")
     # Label Studio is a single-page app: wait for this task's own header, not the previous task's form.
     page.locator(".cur-meta", has_text=f"Example {task['example']} ·").wait_for(timeout=60_000)
     page.get_by_text("Accept: the response is right as it is").wait_for(timeout=60_000)
-    return page.locator(".cur-response textarea")
+    box = page.locator(".cur-response textarea")
+    if fresh:  # the box gets the draft after the form is drawn: typing earlier (a loaded machine)
+        # is overwritten by the draft, and the reviewer's edit never reaches the annotation
+        expect(box).to_have_value(task["draft"], timeout=60_000)
+    return box
 
 
 def _submit(page, button: str = "Submit") -> None:
@@ -184,7 +189,7 @@ def test_verdicts_on_screen_are_what_the_store_holds(page, label_studio, store):
         _open(page, label_studio, updated)
         page.get_by_text("Accept: the response is right as it is").click()
         _submit(page)
-        _open(page, label_studio, updated)  # the reviewer comes back and changes their mind
+        _open(page, label_studio, updated, fresh=False)  # the reviewer comes back and changes their mind
         # The form first draws empty, then Label Studio loads the submitted answer into it.
         page.get_by_role("button", name="Edit Region").wait_for(timeout=60_000)
         page.locator("button", has_text="Update").last.wait_for(timeout=60_000)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import time
 
+import jwt
 import pytest
 
 from annotation import server
-from annotation.client import LabelStudio, LabelStudioAPIError, jwt_claims
+from annotation.client import LabelStudio, LabelStudioAPIError
 from annotation.labeling import labeling_config
 from conftest import REPO
 from label_studio_fixture import CREDS
@@ -40,10 +41,12 @@ def _task(i: int) -> dict:
 def test_personal_access_token_with_legacy_tokens_off_and_a_snapshot_of_10000(own_server):
     with LabelStudio(own_server.url, own_server.token) as legacy:
         assert legacy.whoami()["email"] == CREDS.username, "a legacy token works while allowed"
-        personal = legacy.call("POST", "/api/token/")["token"]
-        legacy.call("POST", "/api/jwt/settings", json={"api_tokens_enabled": True, "legacy_api_tokens_enabled": False})
-    assert (jwt_claims(personal) or {}).get("token_type") == "refresh"
-    with LabelStudio(own_server.url, own_server.token) as legacy, pytest.raises(LabelStudioAPIError, match="401"):
+        personal = legacy.sdk.tokens.create().token
+        ttl = legacy.sdk.jwt_settings.get().api_token_ttl_days
+        legacy.sdk.jwt_settings.update(api_token_ttl_days=ttl, api_tokens_enabled=True, legacy_api_tokens_enabled=False)
+    assert jwt.decode(personal, options={"verify_signature": False})["token_type"] == "refresh"
+    refused = "GET /api/current-user/whoami/? answered 401"  # the adapter names method, path and status
+    with LabelStudio(own_server.url, own_server.token) as legacy, pytest.raises(LabelStudioAPIError, match=refused):
         legacy.whoami()
     with LabelStudio(own_server.url, personal) as client:
         assert client.whoami()["email"] == CREDS.username

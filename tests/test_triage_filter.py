@@ -109,6 +109,7 @@ def test_unknown_rule_is_a_clear_error(store):
 def test_coverage_order_puts_every_unseen_group_before_any_repeats(store):
     from annotation.db import fetch
     from annotation.queue_order import length_bin, order_candidates
+    from curator.errors import InputError
 
     env, _ = store
     conn = duckdb.connect(env["CURATOR_DB"], read_only=True)
@@ -124,5 +125,5 @@ def test_coverage_order_puts_every_unseen_group_before_any_repeats(store):
     assert n_groups == len(why["groups"]) > 2 and len({c["source"] for c in candidates}) == 2
     assert len(set(groups[:n_groups])) == n_groups  # one of each group before any group's second
     assert sorted(c["id"] for c in ordered) == sorted(c["id"] for c in candidates)
-    with pytest.raises(ValueError, match="--order"):
+    with pytest.raises(InputError, match="--order"):
         order_candidates(None, candidates, "random")

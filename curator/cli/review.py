@@ -40,6 +40,9 @@ def push(limit: Annotated[Optional[int], typer.Option(help="push at most N candi
          seed: Annotated[int, typer.Option(help="seed of --order random")] = 0,
          include_flagged: Annotated[bool, typer.Option(help="push examples the quality filters flagged too "
                                                             "(the reviewer sees the flags)")] = False,
+         where: Annotated[Optional[str], typer.Option(help="only candidates this SQL boolean expression over the "
+                                                           "columns of examples selects, e.g. \"kind = 'extracted' "
+                                                           "AND id > 100\" (read-only, no other table)")] = None,
          as_json: JsonOpt = False):
     """Send candidates that passed dedup to Label Studio as tasks; a re-push never duplicates one."""
 
@@ -55,7 +58,7 @@ def push(limit: Annotated[Optional[int], typer.Option(help="push at most N candi
 
     with friendly_errors():
         run("review.push", {"limit": limit, "overlap": overlap, "source": source, "kind": kind, "order": order,
-                            "seed": seed, "include_flagged": include_flagged}, as_json, render)
+                            "seed": seed, "include_flagged": include_flagged, "where": where}, as_json, render)
 
 
 @review_app.command("pull")

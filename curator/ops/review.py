@@ -52,6 +52,9 @@ class PushParams(Params):
     seed: int = Field(0, description="seed of order=random")
     include_flagged: bool = Field(False, description="push examples the quality filters flagged too "
                                   "(the reviewer sees the flags)")
+    where: Optional[str] = Field(None, min_length=1, max_length=10_000, description=(
+        "only candidates this SQL boolean expression over the columns of examples selects, e.g. "
+        "\"kind = 'extracted' AND id > 100\"; checked as read-only SQL (no other table)"))
 
 
 class PushResult(Result):
@@ -72,13 +75,16 @@ class PushResult(Result):
 def push(ctx: Context, p: PushParams) -> dict:
     """Send candidates that passed dedup to Label Studio as tasks; a re-push never duplicates one."""
     from annotation.push import push as push_tasks
+    from annotation.selection import Selection, check_where
     from curator.synth.synthesize import output_findings
 
+    if p.where is not None:  # a refused predicate fails before Label Studio is contacted
+        check_where(ctx.conn, p.where)
+    selection = Selection(limit=p.limit, sources=p.source, kinds=p.kind, order=p.order, seed=p.seed,
+                          include_flagged=p.include_flagged, where=p.where, where_timeout_s=ctx.settings.sql_timeout_s)
     with label_studio(ctx.settings) as client:
-        return push_tasks(ctx.conn, client, ctx.actor, limit=p.limit, overlap=p.overlap,
-                          progress=lambda done, total: ctx.progress(done, total, "tasks", "push"),
-                          sources=p.source, kinds=p.kind, order=p.order, seed=p.seed,
-                          include_flagged=p.include_flagged, pii_scan=output_findings).summary()
+        return push_tasks(ctx.conn, client, ctx.actor, selection, overlap=p.overlap, pii_scan=output_findings,
+                          progress=lambda done, total: ctx.progress(done, total, "tasks", "push")).summary()
 
 
 class PullResult(Result):

@@ -131,3 +131,47 @@ SELECT id, messages, status FROM examples WHERE list_contains($example_ids, id);
 
 -- name: set_pii_findings
 UPDATE examples SET pii_findings = $findings WHERE id = $id AND pii_findings IS NULL;
+
+-- name: where_ids
+-- The examples a `review push --where` predicate selects: annotation/selection.py puts the user's
+-- SQL boolean expression in the placeholder below, has curator.readonly_sql check this very
+-- statement, then runs it in a read-only transaction.
+SELECT id FROM examples WHERE (
+{predicate}
+);
+
+-- name: insert_task_batch
+-- One push batch (the registered Arrow table new_tasks) into review_tasks.
+INSERT INTO review_tasks (example_id, ls_project_id, ls_task_id, draft, overlap)
+SELECT example_id, ls_project_id, ls_task_id, draft, overlap FROM new_tasks
+ON CONFLICT DO NOTHING;
+
+-- name: mark_batch_in_review
+UPDATE examples SET status = 'in_review' FROM new_tasks
+WHERE examples.id = new_tasks.example_id AND examples.status = 'candidate';
+
+-- name: user_emails
+SELECT ls_user_id, email FROM review_users;
+
+-- name: insert_review_batch
+-- History rows a Recorder collected (the registered Arrow table new_reviews).
+INSERT INTO reviews (example_id, ls_project_id, ls_task_id, ls_annotation_id, event, received_via, is_adjudication,
+                     ls_user_id, reviewer, verdict, edited_response, edit_diff, rating_correctness, rating_style,
+                     reasons, comment, lead_time, annotation_created_at, annotation_updated_at, payload_hash)
+SELECT example_id, ls_project_id, ls_task_id, ls_annotation_id, event, received_via, is_adjudication,
+       ls_user_id, reviewer, verdict, edited_response, edit_diff, rating_correctness, rating_style,
+       reasons, comment, lead_time, annotation_created_at, annotation_updated_at, payload_hash
+FROM new_reviews;
+
+-- name: delete_outcomes
+DELETE FROM review_outcomes WHERE list_contains($ids, example_id);
+
+-- name: insert_outcome_batch
+-- Outcomes recomputed in one transaction (the registered Arrow table outcome_batch).
+INSERT INTO review_outcomes (example_id, verdict, source, final_response, n_reviews)
+SELECT example_id, verdict, source, final_response, n_reviews FROM outcome_batch;
+
+-- name: apply_example_batch
+-- Examples following their outcome: status and the response that counts (Arrow table example_batch).
+UPDATE examples SET status = example_batch.status, messages = example_batch.messages FROM example_batch
+WHERE examples.id = example_batch.id;
