@@ -20,7 +20,7 @@ import orjson
 import pyarrow as pa
 
 from ..audit import record_audit
-from ..errors import InputError
+from ..errors import ConflictError, InputError
 from ..sqlfiles import query
 from ..store import arrow, transaction
 from .banding import pair_keys
@@ -136,7 +136,7 @@ def load_signatures(conn: duckdb.DuckDBPyConnection, target: str, params: DedupP
                 ids[done:done + len(part_ids)], sig[done:done + len(part_ids)] = part_ids, part
             done += batch.num_rows
     if done != n:  # written to while read: the store is owned by one writer, so this is a bug
-        raise RuntimeError(f"expected {n} signatures, read {done}")
+        raise ConflictError(f"expected {n} signatures, read {done}: the store changed during the run")
     if n > 1 and np.any(ids[1:] < ids[:-1]):
         order = np.argsort(ids, kind="stable")
         ids, sig = ids[order], sig[order]
