@@ -31,7 +31,7 @@ class Engine(Protocol):
         """Distinct sorted pairs [k, 2] of ids (a < b) sharing a band key."""
 
     def verify(self, pairs: np.ndarray, ids: np.ndarray, texts: pa.Array, params: DedupParams) -> np.ndarray:
-        """Exact Jaccard of each pair's shingle sets; ``ids``/``texts`` cover every id in ``pairs``."""
+        """Exact Jaccard of each pair's shingle sets; ``ids`` (any order) and ``texts`` cover every id in ``pairs``."""
 
 
 class LocalEngine:
