@@ -238,14 +238,37 @@ def pair_matches(sig, left, right):
     return out
 
 
+@njit(cache=True, inline="always")
+def _word_byte(c):
+    """The test ``FOLD[c] != 0`` in compares, which vectorise (a table look-up would be a gather)."""
+    return (np.uint8(c - 48) < 10) | (np.uint8((c | 32) - 97) < 26) | (c >= 128)
+
+
+@njit(cache=True)
+def _count_shingles(buf, start, end, ngram, mode):
+    """How many shingles ``shingle_hashes`` gives for buf[start:end], without hashing them:
+    token starts and token bytes counted in one branch-free (vectorised) pass."""
+    if end <= start:
+        return 0
+    chars = np.int64(_word_byte(buf[start]))
+    tokens = chars
+    for i in range(start + 1, end):
+        word = _word_byte(buf[i])
+        chars += word
+        tokens += word > _word_byte(buf[i - 1])  # a token starts here
+    n = tokens if mode == WORD else chars + max(tokens - 1, 0)
+    return _windows(n, ngram)[0]
+
+
 @njit(cache=True, parallel=True, nogil=True)
 def shingle_hash_lists(buf, offsets, ngram, mode):
     """Every text's raw shingle hashes, concatenated, with their offsets: the shingles in the form
-    other MinHash libraries take (the bench feeds them to rensa), computed once."""
+    other MinHash libraries take (the bench feeds them to rensa), computed once; sized by a
+    counting pass that only finds token boundaries."""
     n_docs = offsets.shape[0] - 1
     sizes = np.zeros(n_docs + 1, dtype=np.int64)
     for d in prange(n_docs):
-        sizes[d + 1] = shingle_hashes(buf, offsets[d], offsets[d + 1], ngram, mode).shape[0]
+        sizes[d + 1] = _count_shingles(buf, offsets[d], offsets[d + 1], ngram, mode)
     bounds = np.cumsum(sizes)
     out = np.empty(bounds[-1], dtype=np.uint64)
     for d in prange(n_docs):
