@@ -9,6 +9,8 @@ from datasketch import MinHash, MinHashLSH
 from dedup_truth import corpus_texts, jaccard, pairs_at_least, shingle_set
 
 from curator.dedup import shingles as sh
+from curator.dedup.engines import get_engine
+from curator.errors import ConflictError, InputError
 from curator.dedup.params import (DedupParams, IncompatibleSignatures, candidate_probability,
                                   check_compatible)
 
@@ -115,12 +117,14 @@ def test_different_parameters_are_refused():
         check_compatible(a.key, b.key)
     message = str(err.value)
     assert a.key in message and b.key in message and "--ngram" in message
-    assert isinstance(err.value, ValueError)  # the CLI turns it into one line
+    assert isinstance(err.value, ConflictError)  # a CuratorError: one line at the CLI, a 409 at the API
     assert len({p.key for p in PARAMS.values()}) == len(PARAMS)
     with pytest.raises(ValueError, match="--ngram 3"):
         DedupParams(shingle="char", ngram=2)
     with pytest.raises(ValueError):
         DedupParams(extra_option=1)
+    with pytest.raises(InputError, match="choose local or ray"):
+        get_engine("spark")
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9, 0.95])

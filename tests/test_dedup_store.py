@@ -382,13 +382,15 @@ def test_small_batches_give_the_same_pairs_and_decisions(bitext, tmp_path, monke
     every batch boundary is crossed many times) change nothing: same verified pairs, same
     Jaccards, same decisions as the one-batch run of the fixture."""
     from curator.dedup import run as dedup_run
+    from curator.dedup import signing
 
     store = bitext.copy(tmp_path / "batched")
     conn = open_store(store.db)
     try:
         for table in ("dedup_decisions", "dedup_runs", "dedup_pairs", "signatures"):
             conn.execute(f"DELETE FROM {table}")
-        monkeypatch.setattr(dedup_run, "HASH_BATCH", 97)
+        monkeypatch.setattr(signing, "HASH_BATCH", 97)
+        monkeypatch.setattr(signing, "STORE_ROWS", 200)  # commits while the texts still stream
         monkeypatch.setattr(dedup_run, "VERIFY_PAIRS", 13)
         monkeypatch.setattr(dedup_run, "SIGNATURE_BATCH", 50)
         report = dedup_run.run_dedup(conn, "examples", PARAMS, actor="test").as_dict()

@@ -11,6 +11,7 @@ from itertools import combinations
 
 import numpy as np
 
+from ..errors import TooLargeError
 from .kernels import COMBINE
 
 # A bucket this large is a template family; all-pairs inside it would be quadratic, so its
@@ -64,7 +65,7 @@ def _all_pairs(sorted_ids: np.ndarray, starts: np.ndarray, sizes: np.ndarray) ->
 def candidate_pairs(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Distinct candidate pairs [k, 2] (a < b), sorted, from rows sharing a band key."""
     if len(ids) and int(ids.max()) >= 2**31:
-        raise ValueError("row ids beyond 2^31 are not supported by the pair packing")
+        raise TooLargeError("row ids beyond 2^31 are not supported by the pair packing")
     found = []
     ascending = len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1]))
     for band in range(keys.shape[1]):

@@ -7,15 +7,18 @@ the same functions over a Ray cluster for corpora that outgrow one machine.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import pyarrow as pa
 
 from . import banding
 from . import shingles as sh
+from ..errors import InputError
 from .params import DedupParams
 from .verify import exact_jaccard
+
+EngineName = Literal["local", "ray"]
 
 
 class Engine(Protocol):
@@ -28,7 +31,7 @@ class Engine(Protocol):
         """Distinct sorted pairs [k, 2] of ids (a < b) sharing a band key."""
 
     def verify(self, pairs: np.ndarray, ids: np.ndarray, texts: pa.Array, params: DedupParams) -> np.ndarray:
-        """Exact Jaccard of each pair's shingle sets; ``ids``/``texts`` cover every id in ``pairs``."""
+        """Exact Jaccard of each pair's shingle sets; ``ids`` (any order) and ``texts`` cover every id in ``pairs``."""
 
 
 class LocalEngine:
@@ -52,4 +55,4 @@ def get_engine(name: str, address: str | None = None) -> Engine:
         from .ray_engine import RayEngine
 
         return RayEngine(address)
-    raise ValueError(f"unknown dedup engine {name!r}; choose local or ray")
+    raise InputError(f"unknown dedup engine {name!r}; choose local or ray")

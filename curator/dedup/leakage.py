@@ -11,7 +11,8 @@ from ..store import arrow
 from .banding import cross_only
 from .engines import get_engine
 from .params import DedupParams
-from .run import _target, hash_missing, signatures_matrix, verified
+from .run import _target, signatures_matrix, verified
+from .signing import hash_missing
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..errors import ConflictError
+
 SCHEME = "affine64"  # datasketch >= 2.0 permutation scheme for 64-bit hash values
 
 
@@ -63,8 +65,9 @@ def lsh_bands_rows(threshold: float, num_perm: int) -> tuple[int, int]:
     return _optimal_param(threshold, num_perm, *LSH_WEIGHTS)
 
 
-class IncompatibleSignatures(ValueError):
-    """Raised when signatures made with different parameters would be compared."""
+class IncompatibleSignatures(ConflictError):
+    """Signatures made with different parameters would be compared: the stored ones conflict
+    with the run's parameters (a 409 at the API, one line at the CLI)."""
 
 
 def check_compatible(a: str, b: str) -> None:

@@ -107,7 +107,8 @@ def _verify_block(batch: pa.Table, corpus: list, params: DedupParams) -> pa.Tabl
     ray = _import_ray()
     ids, texts = ray.get(corpus[0])  # wrapped in a list so Ray passes the reference, not the value
     pairs = np.column_stack([batch["a"].to_numpy(), batch["b"].to_numpy()])
-    position = np.searchsorted(ids, np.unique(pairs))
+    order = np.argsort(ids, kind="stable")  # the driver's texts come in scan order
+    position = order[np.searchsorted(ids, np.unique(pairs), sorter=order)]
     jaccard = exact_jaccard(pairs, ids[position], texts.take(pa.array(position)), params)
     return pa.table({"k": batch["k"], "jaccard": jaccard})
 

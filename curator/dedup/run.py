@@ -20,17 +20,17 @@ import orjson
 import pyarrow as pa
 
 from ..audit import record_audit
-from ..errors import InputError
+from ..errors import ConflictError, InputError
 from ..sqlfiles import query
 from ..store import arrow, transaction
 from .banding import pair_keys
 from .clusters import RowFacts, clusters_of, representative
 from .engines import Engine, get_engine
 from .params import DedupParams, IncompatibleSignatures
+from .signing import sign_missing
 from .verify import worth_verifying
 
 TARGETS = {"documents": "document", "examples": "example"}
-HASH_BATCH = 20_000  # rows signed per transaction: ~20k texts in memory at once
 VERIFY_PAIRS = 50_000  # candidate pairs verified per batch: at most 100k texts re-read at once
 SIGNATURE_BATCH = 65_536  # stored signatures per record batch while loading the matrix
 BUFFER_POOL = "1GB"  # DuckDB's memory limit during a run, where the store has DuckDB's default
@@ -64,12 +64,6 @@ def _target(name: str) -> str:
     if name not in TARGETS:
         raise InputError(f"unknown dedup target {name!r}; choose {' or '.join(TARGETS)}")
     return TARGETS[name]
-
-
-def _hashvalues_array(sig: np.ndarray) -> pa.Array:
-    width = sig.shape[1] * 8
-    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), sig.shape[0],
-                                                [None, pa.py_buffer(np.ascontiguousarray(sig).tobytes())])
 
 
 def signatures_matrix(table: pa.Table, num_perm: int) -> tuple[np.ndarray, np.ndarray]:
@@ -136,62 +130,25 @@ def load_signatures(conn: duckdb.DuckDBPyConnection, target: str, params: DedupP
                 ids[done:done + len(part_ids)], sig[done:done + len(part_ids)] = part_ids, part
             done += batch.num_rows
     if done != n:  # written to while read: the store is owned by one writer, so this is a bug
-        raise RuntimeError(f"expected {n} signatures, read {done}")
+        raise ConflictError(f"expected {n} signatures, read {done}: the store changed during the run")
     if n > 1 and np.any(ids[1:] < ids[:-1]):
         order = np.argsort(ids, kind="stable")
         ids, sig = ids[order], sig[order]
     return ids, sig
 
 
-def sign_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams, engine: Engine,
-                 progress: Callable[[str, int], None] | None = None) -> tuple[int, np.ndarray, np.ndarray]:
-    """Sign every row of ``target`` that has no signature for ``params``; one transaction per batch,
-    so an interrupted run resumes where it stopped. Batches are runs of ascending ids, so each
-    reads one stretch of the table and holds only its own texts.
-
-    Returns (rows hashed, ids, signatures) of the rows signed now that have shingles, sorted by
-    id, filled batch by batch into one matrix: on a first run that is every signature, and
-    reading them back from the store would only cost time."""
-    key = {"params_key": params.key}
-    todo = arrow(conn, f"dedup.unsigned_{target}s", key)["id"].to_numpy()
-    kept_ids = np.empty(len(todo), dtype=np.int64)
-    kept = np.empty((len(todo), params.num_perm), dtype=np.uint64)
-    n_kept = 0
-    for start in range(0, len(todo), HASH_BATCH):
-        ids, texts = texts_for(conn, target, todo[start:start + HASH_BATCH])
-        sig, counts = engine.signatures(texts, params)
-        del texts
-        staged = pa.table({"row_id": ids, "n_shingles": pa.array(counts, pa.int32()),
-                           "hashvalues": _hashvalues_array(sig)})
-        with transaction(conn):
-            conn.register("staged_signatures", staged)
-            conn.execute(query("dedup.insert_signatures"), {
-                "target": target, **key, "shingle": params.shingle, "ngram": params.ngram,
-                "num_perm": params.num_perm, "seed": params.seed})
-            conn.unregister("staged_signatures")
-        has = counts > 0
-        n = int(has.sum())
-        kept_ids[n_kept:n_kept + n], kept[n_kept:n_kept + n] = ids[has], sig[has]
-        n_kept += n
-        if progress:
-            progress("hash", start + len(ids))
-    return len(todo), kept_ids[:n_kept], kept[:n_kept]
-
-
-def hash_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams, engine: Engine,
-                 progress: Callable[[str, int], None] | None = None) -> int:
-    """Sign every row without a signature (see ``sign_missing``); how many were signed."""
-    return sign_missing(conn, target, params, engine, progress)[0]
-
-
-def texts_for(conn: duckdb.DuckDBPyConnection, target: str, ids: np.ndarray) -> tuple[np.ndarray, pa.Array]:
-    """(sorted ids, texts) of the rows ``ids`` that are in the store."""
+def _texts(conn: duckdb.DuckDBPyConnection, target: str, ids: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """(ids, texts) of the rows ``ids`` that are in the store, in the order the scan found them."""
     ids = np.asarray(ids, dtype=np.int64)
     if not len(ids):
         return np.zeros(0, dtype=np.int64), pa.array([], pa.string())
     table = arrow(conn, f"dedup.texts_{target}s", {"ids": ids.tolist(), "lo": int(ids.min()), "hi": int(ids.max())})
-    found = table["id"].to_numpy().astype(np.int64)
-    texts = table["text"].combine_chunks()
+    return table["id"].to_numpy().astype(np.int64), table["text"].combine_chunks()
+
+
+def texts_for(conn: duckdb.DuckDBPyConnection, target: str, ids: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """(sorted ids, texts) of the rows ``ids`` that are in the store."""
+    found, texts = _texts(conn, target, ids)
     if len(found) > 1 and np.any(found[1:] < found[:-1]):
         order = np.argsort(found, kind="stable")
         found, texts = found[order], texts.take(pa.array(order))
@@ -210,7 +167,7 @@ def verify_pairs(conn, target: str, pairs: np.ndarray, engine: Engine, params: D
     estimated = np.zeros(len(pairs), dtype=bool)
     for start in range(0, len(pairs), VERIFY_PAIRS):
         part = pairs[start:start + VERIFY_PAIRS]
-        ids, texts = texts_for(conn, target, np.unique(part))
+        ids, texts = _texts(conn, target, np.unique(part))  # unsorted: sorting would copy the texts
         present = np.isin(part, ids).all(axis=1)
         jac = np.zeros(len(part), dtype=np.float64)
         jac[present] = engine.verify(part[present], ids, texts, params)
@@ -314,34 +271,19 @@ def run_dedup(conn: duckdb.DuckDBPyConnection, target_name: str, params: DedupPa
         return _run(conn, target_name, params, actor, engine, ray_address, progress)
 
 
-def _run(conn, target_name: str, params: DedupParams, actor: str, engine: str, ray_address: str | None,
-         progress: Callable[[str, int], None] | None) -> DedupReport:
-    target = _target(target_name)
-    eng = get_engine(engine, ray_address)
-    bands, rows = params.bands_rows
-    report = DedupReport(0, target_name, params.key, eng.name, bands, rows)
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        report.seconds[stage] = round(now - clock, 3)
-        clock = now
-
+def _all_signatures(conn, target: str, params: DedupParams, eng: Engine, report: DedupReport,
+                    progress: Callable[[str, int], None] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Sign what has no signature; on a later run, load every stored signature instead."""
     report.rows_hashed, ids, sig = sign_missing(conn, target, params, eng, progress)
-    lap("hash")
     if _stored_signatures(conn, target, params) != len(ids):  # not a first run: the store has them all
         del ids, sig
         ids, sig = load_signatures(conn, target, params)
     report.rows_total = len(ids)
-    candidates = eng.candidate_pairs(ids, sig, params)
-    report.candidate_pairs = len(candidates)
-    lap("band")
-    jaccard, estimated, report.verified_pairs, report.skipped_pairs = verified(
-        conn, target, params, eng, candidates, ids, sig, progress)
-    report.cached_pairs = len(candidates) - report.verified_pairs - report.skipped_pairs
-    report.estimated_pairs = int(estimated.sum())
-    lap("verify")
+    return ids, sig
+
+
+def _cluster(conn, target: str, params: DedupParams, eng: Engine, report: DedupReport, candidates: np.ndarray,
+             jaccard: np.ndarray, estimated: np.ndarray) -> list[dict]:
     near = jaccard >= params.threshold
     edges = candidates[near]
     known = {(a, b): (j, e) for (a, b), j, e in zip(edges.tolist(), jaccard[near].tolist(), estimated[near].tolist())}
@@ -350,20 +292,55 @@ def _run(conn, target_name: str, params: DedupParams, actor: str, engine: str, r
     decisions = decide(conn, target, clusters, known, eng, params)
     report.clusters = len(clusters)
     report.rows_marked_duplicate = sum(d["decision"] == "duplicate" for d in decisions)
-    lap("cluster")
-    run_params = params.model_dump() | {"bands": bands, "rows": rows}
+    return decisions
+
+
+def _write_run(conn, target: str, params: DedupParams, eng: Engine, actor: str, report: DedupReport,
+               decisions: list[dict]) -> None:
+    run_params = params.model_dump() | {"bands": report.bands, "rows": report.rows}
     with transaction(conn):
         report.run_id = conn.execute(query("dedup.insert_run"), {
             "target": target, "params_key": params.key, "params": orjson.dumps(run_params).decode(),
             "engine": eng.name, "actor": actor, "counts": orjson.dumps(report.as_dict()).decode()}).fetchone()[0]
         if decisions:
-            staged = pa.Table.from_pylist(decisions, schema=pa.schema([
-                ("row_id", pa.int64()), ("cluster_id", pa.int64()), ("decision", pa.string()),
-                ("duplicate_of", pa.int64()), ("rule", pa.string()), ("jaccard", pa.float64())]))
+            staged = pa.Table.from_pylist(decisions, schema=DECISIONS)
             conn.register("staged_decisions", staged)
             conn.execute(query("dedup.insert_decisions"), {"run_id": report.run_id, "target": target})
             conn.unregister("staged_decisions")
         record_audit(conn, actor, "dedup.run", f"{target}:run:{report.run_id}",
                      {k: v for k, v in report.as_dict().items() if k != "seconds"})
+
+
+DECISIONS = pa.schema([("row_id", pa.int64()), ("cluster_id", pa.int64()), ("decision", pa.string()),
+                       ("duplicate_of", pa.int64()), ("rule", pa.string()), ("jaccard", pa.float64())])
+
+
+def _run(conn, target_name: str, params: DedupParams, actor: str, engine: str, ray_address: str | None,
+         progress: Callable[[str, int], None] | None) -> DedupReport:
+    target = _target(target_name)
+    eng = get_engine(engine, ray_address)
+    report = DedupReport(0, target_name, params.key, eng.name, *params.bands_rows)
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        report.seconds[stage] = round(now - clock, 3)
+        clock = now
+
+    ids, sig = _all_signatures(conn, target, params, eng, report, progress)
+    lap("hash")
+    candidates = eng.candidate_pairs(ids, sig, params)
+    report.candidate_pairs = len(candidates)
+    lap("band")
+    jaccard, estimated, report.verified_pairs, report.skipped_pairs = verified(
+        conn, target, params, eng, candidates, ids, sig, progress)
+    report.cached_pairs = len(candidates) - report.verified_pairs - report.skipped_pairs
+    report.estimated_pairs = int(estimated.sum())
+    del ids, sig
+    lap("verify")
+    decisions = _cluster(conn, target, params, eng, report, candidates, jaccard, estimated)
+    lap("cluster")
+    _write_run(conn, target, params, eng, actor, report, decisions)
     lap("write")
     return report

@@ -21,15 +21,17 @@ _TOKEN = re.compile(rb"[0-9a-z\x80-\xff]+")
 
 
 def pack(texts: Sequence[str] | pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """(UTF-8 bytes, offsets) of many texts; Arrow string arrays are used without copying text."""
+    """(UTF-8 bytes, int64 offsets) of many texts; Arrow string arrays are used without copying
+    text (only 32-bit offsets are widened; other string types are cast to large_string)."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     if isinstance(texts, pa.Array):
-        arr = texts.cast(pa.large_string()) if texts.type != pa.large_string() else texts
+        arr = texts if texts.type in (pa.string(), pa.large_string()) else texts.cast(pa.large_string())
         if arr.null_count:
             arr = arr.fill_null("")
         _, offsets, data = arr.buffers()
-        offs = np.frombuffer(offsets, dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+        kind = np.int64 if arr.type == pa.large_string() else np.int32
+        offs = np.frombuffer(offsets, dtype=kind)[arr.offset:arr.offset + len(arr) + 1]
         buf = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
         return buf, offs.astype(np.int64, copy=False)
     encoded = [t.encode("utf-8") for t in texts]

@@ -50,9 +50,10 @@ def worth_verifying(sig: np.ndarray, left: np.ndarray, right: np.ndarray, params
 
 
 def exact_jaccard(pairs: np.ndarray, ids: np.ndarray, texts: pa.Array, params: DedupParams) -> np.ndarray:
-    """Exact Jaccard of each pair's shingle sets (compiled, one hash table per pair); ``ids``
-    sorted and covering every id in ``pairs``, ``texts`` aligned with them."""
+    """Exact Jaccard of each pair's shingle sets (compiled, one hash table per pair); ``ids`` in
+    any order and covering every id in ``pairs``, ``texts`` aligned with them."""
     if len(pairs) == 0:
         return np.zeros(0, dtype=np.float64)
-    position = np.searchsorted(ids, pairs)
+    order = np.argsort(ids, kind="stable")
+    position = order[np.searchsorted(ids, pairs, sorter=order)]
     return sh.pair_jaccard(texts, position[:, 0], position[:, 1], params)

@@ -133,6 +133,79 @@ def _parse_all(planned: list[_Planned], opts: IngestOptions, workers: int,
             pool.shutdown(cancel_futures=True)
 
 
+def _start_batch(conn: duckdb.DuckDBPyConnection, actor: str, options: dict) -> int:
+    with transaction(conn):
+        batch_id = conn.execute(query("ingest.start_batch"),
+                                {"actor": actor, "options": orjson.dumps(options).decode()}).fetchone()[0]
+        record_audit(conn, actor, "ingest.start", f"batch:{batch_id}", options)
+    return batch_id
+
+
+def _finish_batch(conn: duckdb.DuckDBPyConnection, actor: str, report: IngestReport) -> None:
+    counts = ({k: v for k, v in report.as_dict().items() if k not in ("rejected", "skipped_files", "file_copies")}
+              | {"rejects": len(report.rejected), "file_copies": len(report.file_copies)})
+    with transaction(conn):
+        conn.execute(query("ingest.finish_batch"), {"batch": report.batch_id, "counts": orjson.dumps(counts).decode()})
+        record_audit(conn, actor, "ingest.finish", f"batch:{report.batch_id}", counts)
+
+
+@dataclass
+class _Plan:
+    """What this batch will parse: the kept file per (source, sha256), each one's copies, the
+    source ids, and the bytes already accounted for (skipped files and copies)."""
+    planned: list[_Planned] = field(default_factory=list)
+    copies: dict[Path, list[str]] = field(default_factory=dict)
+    source_ids: dict[str, int] = field(default_factory=dict)
+    done: int = 0
+
+
+def _plan_batch(conn: duckdb.DuckDBPyConnection, found: list[tuple[Path, Path]], source: str | None,
+                chunk_bytes: int, report: IngestReport) -> _Plan:
+    """Hash and plan every file; skip those an earlier batch committed, record same-batch copies."""
+    committed = {(s, h): path for s, h, path in conn.execute(query("ingest.committed_files")).fetchall()}
+    first: dict[tuple[int, str], _Planned] = {}  # this batch's kept file per (source, sha256)
+    plan = _Plan()
+    for arg, path in found:
+        name = source or (arg.stem if arg.is_file() else arg.resolve().name)
+        if name not in plan.source_ids:
+            plan.source_ids[name] = _source_id(conn, name)
+        one = _plan(arg, path, name, chunk_bytes)
+        key = (plan.source_ids[name], one.sha256)
+        if key in committed:
+            report.files_skipped += 1
+            report.skipped_files.append({"path": str(path), "ingested_as": committed[key]})
+        elif key in first:
+            if path != first[key].path:  # the same file named twice is one file, not a copy
+                plan.copies[first[key].path].append(str(path))
+                report.file_copies.append({"path": str(path), "copy_of": str(first[key].path)})
+        else:
+            first[key] = one
+            plan.copies[path] = []
+            plan.planned.append(one)
+            continue
+        plan.done += one.n_bytes
+    return plan
+
+
+def _commit_one(conn: duckdb.DuckDBPyConnection, one: _Planned, parsed: StagedFile, plan: _Plan,
+                report: IngestReport) -> dict:
+    """Commit one parsed file in its own transaction; add its counts to ``report``."""
+    if one.reader is None:
+        parsed.rejects.append(Reject(f"{one.path}:1", "unsupported_format",
+                                     f"unsupported file type {one.path.suffix or '(none)'!r}"))
+    elif parsed.is_empty():
+        parsed.rejects.append(Reject(f"{one.path}:1", "empty_file", "the file holds no records"))
+    result = commit_file(conn, parsed, source_id=plan.source_ids[one.source], batch_id=report.batch_id,
+                         sha256=one.sha256, n_bytes=one.n_bytes, copies=plan.copies[one.path])
+    report.files += 1
+    report.documents_added += result.documents
+    report.examples_added += result.examples
+    report.duplicates_skipped += result.duplicates
+    report.rejected += [{"origin": r.origin, "code": r.code, "reason": r.reason} for r in parsed.rejects]
+    return {"documents": result.documents, "examples": result.examples, "duplicates": result.duplicates,
+            "rejects": result.rejects}
+
+
 def ingest_paths(conn: duckdb.DuckDBPyConnection, paths: list[Path], *, opts: IngestOptions, actor: str,
                  source: str | None = None, exclude: Iterable[str] = (), workers: int = 1,
                  parallel_min_bytes: int = 4 << 20, chunk_bytes: int = 8 << 20,
@@ -146,62 +219,18 @@ def ingest_paths(conn: duckdb.DuckDBPyConnection, paths: list[Path], *, opts: In
     with WRITE_LOCK:
         options = {"format": opts.format, "fields": opts.fields, "source": source,
                    "paths": [str(p) for p in paths], "max_record_bytes": opts.max_record_bytes}
-        with transaction(conn):
-            batch_id = conn.execute(query("ingest.start_batch"),
-                                    {"actor": actor, "options": orjson.dumps(options).decode()}).fetchone()[0]
-            record_audit(conn, actor, "ingest.start", f"batch:{batch_id}", options)
-        report = IngestReport(batch_id)
-        committed = {(s, h): path for s, h, path in conn.execute(query("ingest.committed_files")).fetchall()}
-        first: dict[tuple[int, str], _Planned] = {}  # this batch's kept file per (source, sha256)
-        copies: dict[Path, list[str]] = {}
-        source_ids: dict[str, int] = {}
-        planned: list[_Planned] = []
-        total = sum(p.stat().st_size for _, p in found)
-        done = 0
-        for arg, path in found:
-            name = source or (arg.stem if arg.is_file() else arg.resolve().name)
-            if name not in source_ids:
-                source_ids[name] = _source_id(conn, name)
-            plan = _plan(arg, path, name, chunk_bytes)
-            key = (source_ids[name], plan.sha256)
-            if key in committed:
-                report.files_skipped += 1
-                report.skipped_files.append({"path": str(path), "ingested_as": committed[key]})
-            elif key in first:
-                if path != first[key].path:  # the same file named twice is one file, not a copy
-                    copies[first[key].path].append(str(path))
-                    report.file_copies.append({"path": str(path), "copy_of": str(first[key].path)})
-            else:
-                first[key] = plan
-                copies[path] = []
-                planned.append(plan)
-                continue
-            done += plan.n_bytes
+        report = IngestReport(_start_batch(conn, actor, options))
+        plan = _plan_batch(conn, found, source, chunk_bytes, report)
+        total, done = sum(p.stat().st_size for _, p in found), plan.done
         if progress:
             progress("ingest", done, total)
-        parallel = sum(p.n_bytes for p in planned) >= parallel_min_bytes
-        for plan, parsed in _parse_all(planned, opts, workers, parallel):
-            if plan.reader is None:
-                parsed.rejects.append(Reject(f"{plan.path}:1", "unsupported_format",
-                                             f"unsupported file type {plan.path.suffix or '(none)'!r}"))
-            elif parsed.is_empty():
-                parsed.rejects.append(Reject(f"{plan.path}:1", "empty_file", "the file holds no records"))
-            result = commit_file(conn, parsed, source_id=source_ids[plan.source], batch_id=batch_id,
-                                 sha256=plan.sha256, n_bytes=plan.n_bytes, copies=copies[plan.path])
-            report.files += 1
-            report.documents_added += result.documents
-            report.examples_added += result.examples
-            report.duplicates_skipped += result.duplicates
-            report.rejected += [{"origin": r.origin, "code": r.code, "reason": r.reason} for r in parsed.rejects]
-            done += plan.n_bytes
+        parallel = sum(p.n_bytes for p in plan.planned) >= parallel_min_bytes
+        for one, parsed in _parse_all(plan.planned, opts, workers, parallel):
+            counts = _commit_one(conn, one, parsed, plan, report)
+            done += one.n_bytes
             if progress:
                 progress("ingest", done, total)
             if file_done:
-                file_done(str(plan.path), {"documents": result.documents, "examples": result.examples,
-                                           "duplicates": result.duplicates, "rejects": result.rejects})
-        counts = ({k: v for k, v in report.as_dict().items() if k not in ("rejected", "skipped_files", "file_copies")}
-                  | {"rejects": len(report.rejected), "file_copies": len(report.file_copies)})
-        with transaction(conn):
-            conn.execute(query("ingest.finish_batch"), {"batch": batch_id, "counts": orjson.dumps(counts).decode()})
-            record_audit(conn, actor, "ingest.finish", f"batch:{batch_id}", counts)
+                file_done(str(one.path), counts)
+        _finish_batch(conn, actor, report)
     return report

@@ -44,22 +44,17 @@ def _csv_error(origin: str, exc: csv.Error, feed: _LineCounter) -> Reject:
     return Reject(origin, "malformed_csv", f"malformed CSV: {exc}")
 
 
-def read_csv(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
-    parsed = ParsedFile(path, "csv")
-    lossy = False
+def _decode(data: bytes) -> tuple[str, bool]:
+    """(text, lossy): an invalid byte keeps the rows that decode; its row is rejected by line."""
     try:
-        text = decode_utf8(data)
+        return decode_utf8(data), False
     except RecordError as err:
         if err.code != "invalid_utf8":
             raise
-        # Keep the rows that decode; reject the rows holding bad bytes by their line.
-        text = data.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
-        lossy = True
-    delimiter = "\t" if path.lower().endswith(".tsv") else ","
-    feed = _LineCounter(text)
-    # strict: text after a closing quote or a quote left open at the end is an error for that
-    # row, not silently glued into a cell.
-    reader = csv.reader(iter(feed), delimiter=delimiter, strict=True)
+        return data.decode("utf-8", errors="surrogateescape").lstrip("\ufeff"), True
+
+
+def _header(reader) -> list[str]:
     try:
         header = next(reader)
     except StopIteration:
@@ -69,6 +64,31 @@ def read_csv(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
     header = [h.strip() for h in header]
     if len(set(header)) != len(header) or not all(header):
         raise RecordError("bad_header", f"header must name every column once, got {header}")
+    return header
+
+
+def _row_problem(row: list[str], header: list[str], origin: str, lossy: bool, opts: IngestOptions) -> Reject | None:
+    """Why a (non-blank) row cannot be a record, or None."""
+    if len(row) != len(header):
+        return Reject(origin, "malformed_csv", f"row has {len(row)} fields, the header has {len(header)}")
+    size = sum(len(cell.encode("utf-8", "surrogateescape")) for cell in row)
+    if size > opts.max_record_bytes:
+        return Reject(origin, "too_large", f"record is {size:,} bytes, over the {opts.max_record_bytes:,}-byte limit")
+    bad = lossy and next((m for cell in row if (m := _BAD_BYTE.search(cell))), None)
+    if bad:
+        byte = ord(bad.group()) - 0xDC00
+        return Reject(origin, "invalid_utf8", f"not valid UTF-8 (byte 0x{byte:02x}) in this row; re-save the file as UTF-8")
+    return None
+
+
+def read_csv(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
+    parsed = ParsedFile(path, "csv")
+    text, lossy = _decode(data)
+    feed = _LineCounter(text)
+    # strict: text after a closing quote or a quote left open at the end is an error for that
+    # row, not silently glued into a cell.
+    reader = csv.reader(iter(feed), delimiter="\t" if path.lower().endswith(".tsv") else ",", strict=True)
+    header = _header(reader)
     start = feed.consumed + 1
     while True:
         try:
@@ -83,20 +103,9 @@ def read_csv(data: bytes, path: str, opts: IngestOptions) -> ParsedFile:
         start = feed.consumed + 1
         if not row or all(not cell.strip() for cell in row):
             continue
-        if len(row) != len(header):
-            parsed.rejects.append(Reject(origin, "malformed_csv",
-                                         f"row has {len(row)} fields, the header has {len(header)}"))
-            continue
-        size = sum(len(cell.encode("utf-8", "surrogateescape")) for cell in row)
-        if size > opts.max_record_bytes:
-            parsed.rejects.append(Reject(origin, "too_large",
-                                         f"record is {size:,} bytes, over the {opts.max_record_bytes:,}-byte limit"))
-            continue
-        bad = lossy and next((m for cell in row if (m := _BAD_BYTE.search(cell))), None)
-        if bad:
-            byte = ord(bad.group()) - 0xDC00
-            parsed.rejects.append(Reject(origin, "invalid_utf8",
-                                         f"not valid UTF-8 (byte 0x{byte:02x}) in this row; re-save the file as UTF-8"))
-            continue
-        _take(parsed, dict(zip(header, row)), origin, opts)
+        problem = _row_problem(row, header, origin, lossy, opts)
+        if problem:
+            parsed.rejects.append(problem)
+        else:
+            _take(parsed, dict(zip(header, row)), origin, opts)
     return parsed

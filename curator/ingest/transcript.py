@@ -68,6 +68,8 @@ def looks_like_transcript(text: str, declared: bool = False, roles: dict[str, st
     needs only labelled lines.
     """
     lines = [line for line in text.split("\n") if line.strip()]
+    if text.count(":") + text.count("[") < 0.5 * len(lines):  # every label has one: most text stops here
+        return False
     speakers = Counter(label[0].lower() for line in lines if (label := _label(line)))
     labelled = sum(speakers.values())
     if labelled < 1 or labelled < 0.5 * len(lines):

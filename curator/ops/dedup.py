@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ..dedup.engines import EngineName
 from ..dedup.params import DedupParams
 from ..errors import InputError
 from .base import AnyResult, Context, Params, Result, operation
@@ -17,7 +18,7 @@ class DedupRunParams(DedupParams, Params):
     """The run's MinHash parameters (validated as ``DedupParams``), its target and engine."""
 
     target: Literal["documents", "examples", "all"] = "all"
-    engine: Literal["local", "ray"] = "local"
+    engine: EngineName = "local"
 
 
 @operation("dedup", params=DedupRunParams, result=AnyResult, kind="job", role="steward", method="POST",

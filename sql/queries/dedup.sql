@@ -1,17 +1,28 @@
 -- Near-duplicate detection. Rows of a target are read through dedup_texts_* so documents and
 -- examples (message contents joined) are shingled the same way.
 
--- name: unsigned_documents
-SELECT d.id FROM documents d
+-- Streamed in record batches while signing: every row without a signature, with its text, in one
+-- scan (no id list to bind). No ORDER BY (a sort drags every text through it); the caller sorts.
+-- name: unsigned_texts_documents
+SELECT d.id, d.text FROM documents d
 WHERE NOT EXISTS (SELECT 1 FROM signatures s
-                  WHERE s.target = 'document' AND s.row_id = d.id AND s.params_key = $params_key)
-ORDER BY d.id;
+                  WHERE s.target = 'document' AND s.row_id = d.id AND s.params_key = $params_key);
 
--- name: unsigned_examples
-SELECT e.id FROM examples e
+-- name: unsigned_texts_examples
+SELECT e.id, array_to_string(json_extract_string(e.messages, '$[*].content'), chr(10)) AS text
+FROM examples e
 WHERE NOT EXISTS (SELECT 1 FROM signatures s
-                  WHERE s.target = 'example' AND s.row_id = e.id AND s.params_key = $params_key)
-ORDER BY e.id;
+                  WHERE s.target = 'example' AND s.row_id = e.id AND s.params_key = $params_key);
+
+-- name: count_unsigned_documents
+SELECT count(*) FROM documents d
+WHERE NOT EXISTS (SELECT 1 FROM signatures s
+                  WHERE s.target = 'document' AND s.row_id = d.id AND s.params_key = $params_key);
+
+-- name: count_unsigned_examples
+SELECT count(*) FROM examples e
+WHERE NOT EXISTS (SELECT 1 FROM signatures s
+                  WHERE s.target = 'example' AND s.row_id = e.id AND s.params_key = $params_key);
 
 -- The id range ($lo..$hi, the smallest and largest of $ids) is a filter the scan prunes row groups
 -- with (zone maps), so a batch of neighbouring ids reads only the part of the table they sit in.
