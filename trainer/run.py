@@ -10,34 +10,14 @@ holds the DuckDB store, can follow the run without importing torch.
 from __future__ import annotations
 
 import logging
-import os
-import time
 from pathlib import Path
 
 from .config import TrainConfig
 from .errors import TrainerError
-from .stages import Run, console, stages
-from .train import write_json
+from .stages import Run, stages
+from .status import Status, console
 
 log = logging.getLogger("trainer")
-
-
-class Status:
-    """``status.json``: state, stage, pid, error, timestamps."""
-
-    def __init__(self, run_dir: Path):
-        self.path = run_dir / "status.json"
-        self.data = {"state": "running", "stage": "starting", "pid": os.getpid(), "started_at": time.time(),
-                     "error": None}
-
-    def stage(self, name: str) -> None:
-        self.data.update(stage=name, updated_at=time.time())
-        write_json(self.path, self.data)
-        console.print(f"[bold]== {name}[/bold]")
-
-    def finish(self, state: str, error: str | None = None) -> None:
-        self.data.update(state=state, error=error, finished_at=time.time(), updated_at=time.time())
-        write_json(self.path, self.data)
 
 
 def run(export_dir: Path, base_model: str, config: TrainConfig, run_dir: Path, name: str | None = None) -> dict:

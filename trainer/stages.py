@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from rich.console import Console
 
 from .config import TrainConfig
 from .data import Preflight, preflight_and_tokenize
@@ -22,14 +21,12 @@ from .errors import TrainerError
 from .evaluate import comparison_table, generate, score_outputs, test_prompts
 from .model import attach_lora, load_base, load_tokenizer, world_size
 from .pairwise import write_pairwise
+from .status import Status, console
 from .train import build_trainer, loss_curve, train, write_json
 from .version import Export
 
 if TYPE_CHECKING:
-    from .run import Status
     from .tracking import Tracking
-
-console = Console(stderr=True, highlight=False)
 
 
 @dataclass
