@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import duckdb
-import httpx
 import pytest
 import yaml
 
@@ -172,13 +171,13 @@ def test_outcome_needs_both_orders_to_agree():
 
 
 def test_stats_page_shows_the_runs_across_versions(two_runs):
-    from test_api import _serving
+    import service_fixture
 
-    root = Path(two_runs["env"]["CURATOR_DB"]).parent
+    env = two_runs["env"]
     a, b = (r["id"] for r in two_runs["runs"])
-    with _serving(root, roles=("steward",)) as svc:
-        with httpx.Client(base_url=svc.url, headers={"Authorization": f"Bearer {svc.keys['steward']}"}) as client:
-            page = client.get("/")
+    key = run_json(["keys", "create", "--name", "steward", "--role", "steward"], env)["key"]
+    with service_fixture.start(env) as served, served.client(key) as client:
+        page = client.get("/")
     assert page.status_code == 200
     section = page.text.split('<table id="runs-compared">', 1)[1].split("</table>", 1)[0]
     assert f"{a} → {b}" in section and "routing@1 → routing@2" in section

@@ -8,8 +8,9 @@ import hashlib
 import duckdb
 import pytest
 
-from conftest import make_env, run_curator
-from test_api import _serving
+import service_fixture
+from conftest import make_env, run_curator, run_json
+from test_api import ROLES, Service
 
 CORPUS = "mts-dialog/Main-Dataset/MTS-Dialog-ValidationSet.csv"
 
@@ -22,8 +23,9 @@ def service(tmp_path_factory, shared_data):
     run_curator(["candidates", "extract", "--recipe", "note"], env)
     with duckdb.connect(str(root / "curator.duckdb")) as conn:
         conn.execute("UPDATE examples SET status = 'approved'")
-    with _serving(root) as svc:
-        yield svc
+    keys = {role: run_json(["keys", "create", "--name", role, "--role", role], env)["key"] for role in ROLES}
+    with service_fixture.start(env) as served:
+        yield Service(served.url, env, root, keys)
 
 
 def test_versions_and_exports_over_http(service):
