@@ -24,9 +24,7 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +32,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import service_fixture  # noqa: E402  (the tests' way of starting `curator serve`)
 
 from curator.keys import create_key
 from curator.store import open_store
@@ -97,42 +98,13 @@ def generate(db: Path, n: int, version_items: int) -> str:
     return key
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def serving(db: Path, cache: bool, log: Path):
-    port = _free_port()
+    """`curator serve` on the store, started and stopped the way the tests do it."""
     env = dict(os.environ, CURATOR_DB=str(db), CURATOR_STATS_CACHE=str(cache).lower(),
                CURATOR_STATE_DIR=str(db.parent / "state"))
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "curator", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=sink, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit(f"curator serve exited:\n{log.read_text()}")
-                try:
-                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"curator serve did not come up:\n{log.read_text()}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with service_fixture.start(env, timeout=120, log=log) as served:
+        yield served.url
 
 
 def _p95(values: list[float]) -> float:

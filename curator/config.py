@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = Field(None, description="signs the stats page's login sessions; unset: "
                                              "a random one per service start (logins end on restart)")
     session_ttl_s: int = Field(8 * 3600, gt=0, description="how long a stats page login lasts")
+    gil_switch_interval_ms: float = Field(1.0, gt=0, le=100, description="the service's Python thread switch "
+                                          "interval (CPython's default is 5): shorter answers requests sooner "
+                                          "while a job runs")
+    job_nice: int = Field(10, ge=0, le=19, description="the job runner's nice value above the requests' (Linux): "
+                          "reads and webhooks get a core first; 0 runs jobs at the service's priority")
 
     label_studio_url: str = Field("http://127.0.0.1:8080", description="the Label Studio reviewers work in")
     label_studio_token: SecretStr = Field(SecretStr("curator-dev-token"),

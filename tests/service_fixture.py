@@ -41,11 +41,17 @@ class Served:
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(30)
 
+    def __enter__(self) -> "Served":
+        return self
 
-def start(env: dict[str, str], port: int | None = None, timeout: float = 60.0) -> Served:
-    """Start the service and wait for /health; the test stops it."""
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start(env: dict[str, str], port: int | None = None, timeout: float = 60.0, log: Path | None = None) -> Served:
+    """Start the service and wait for /health; the caller stops it (or uses it as a context manager)."""
     port = port or free_port()
-    log = Path(env["CURATOR_STATE_DIR"]).parent / f"serve-{time.monotonic_ns()}.log"
+    log = log or Path(env["CURATOR_STATE_DIR"]).parent / f"serve-{time.monotonic_ns()}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as sink:
         proc = subprocess.Popen([sys.executable, "-m", "curator", "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -112,6 +112,7 @@ def test_jobs_run_in_order_reads_answer_meanwhile_and_cancel_rolls_back(tmp_path
     try:
         files = [("files", (f"corpus/{p.name}", p.read_bytes(), "application/json")) for p in sorted(corpus.iterdir())]
         with served.client(served.token) as client:
+            empty = client.get("/stats").json()  # kept in memory until the runner's next write
             first = client.post("/ingest", files=files, headers={"Prefer": "respond-async"},
                                 data={"params": json.dumps({"paths": ["corpus"], "source": "first"})}).json()
             second = client.post("/dedup", json={"target": "documents"}, headers={"Prefer": "respond-async"}).json()
@@ -134,7 +135,12 @@ def test_jobs_run_in_order_reads_answer_meanwhile_and_cancel_rolls_back(tmp_path
         with served.client(served.token) as client:
             missing = client.get("/jobs/999999")
             again = client.post(f"/jobs/{first['id']}/cancel")
+            after = client.get("/stats").json()
+            counted = client.post("/sql", json={"sql": "SELECT count(*) AS n FROM documents"}).json()["rows"][0]
         assert missing.status_code == 404 and again.status_code == 400
+        # Each finished job moved the runner's generation, so no answer from before it is served.
+        assert sum(empty["documents_by_kind"].values()) == 0
+        assert sum(after["documents_by_kind"].values()) == counted[0] == done["result"]["documents_added"] > 0
     finally:
         served.stop()
 

@@ -24,6 +24,7 @@ from ..jobs.runner import Runner
 from ..store import open_store
 from . import errors, headers, openapi, sessions
 from .limits import BodyLimit
+from .read_cache import ReadCache
 from .routes import (audit, dedup, examples, exports, health, ingest, jobs, keys, operations, page, sources, stats,
                      webhooks)
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.runner = Runner(app.state.conn, settings, Inbox(settings.state_dir / "webhook-inbox"),
                                   apply_deliveries(settings))
         app.state.runner.start()
+        app.state.read_cache = ReadCache()
         announced = service_file.write(settings.db, settings.host, app.state.port or settings.port)
         app.state.local_token = announced.token
         pulls = asyncio.create_task(periodic_pull(app, settings)) if settings.review_pull_interval else None

@@ -44,7 +44,7 @@ def friendly_errors() -> Iterator[None]:
     except ValidationError as exc:  # a settings or parameter object refused a value
         fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']} (got {e.get('input')!r})"
                        for e in exc.errors()))
-    except (CuratorError, ValueError) as exc:
+    except CuratorError as exc:
         fail(str(exc))
     except Exception:
         traceback.print_exc()

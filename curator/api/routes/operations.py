@@ -80,6 +80,8 @@ async def run_operation(request: Request, op: Operation, params: BaseModel, call
     if op.kind != "job":
         with app.state.conn.cursor() as cursor:
             result = await run_in_threadpool(op.execute, Context(cursor, settings, who, role=caller.role), params)
+        if op.kind == "direct":
+            app.state.runner.touch()
         return JSONResponse(result, status_code=op.status_code)
     runner = app.state.runner
     job = await run_in_threadpool(runner.submit, op, params, who, uploads)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Optional
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from ... import stats
 from ...ops.stats import MAX_SEQ_LEN
@@ -23,8 +23,11 @@ def _report(conn, settings, version: str | None = None, max_seq_len: int | None 
 
 
 @router.get("/stats")
-def overview(conn: Conn, settings: SettingsDep, _caller: Steward) -> dict:
-    return stats.cached_overview(conn, settings.stats_cache)
+def overview(request: Request, conn: Conn, settings: SettingsDep, _caller: Steward) -> dict:
+    if not settings.stats_cache:
+        return stats.cached_overview(conn, False)
+    return request.app.state.read_cache.get("stats.overview", request.app.state.runner.generation,
+                                            lambda: stats.cached_overview(conn, True))
 
 
 @router.get("/stats/lengths")
