@@ -166,16 +166,20 @@ class _Packer:
                  count_tokens: Callable[[str], int] | None):
         self.text, self.units, self.n = text, units, len(units)
         self.max_tokens, self.overlap_tokens, self.count_tokens = max_tokens, overlap_tokens, count_tokens
-        self.prefix = None
-        if count_tokens is not None:
-            self.prefix = [0]
+        self.prefix = [0]
+        if count_tokens is None:
+            self.cost = self._span_cost
+        else:
             for s, e, _ in units:
                 self.prefix.append(self.prefix[-1] + count_tokens(text[s:e]))
+            self.cost = self._summed_cost
 
-    def cost(self, i: int, j: int) -> int:
-        """Tokens of units ``i`` to ``j``, both included."""
-        if self.prefix is None:
-            return math.ceil((self.units[j][1] - self.units[i][0]) / 4)
+    def _span_cost(self, i: int, j: int) -> int:
+        """Tokens of units ``i`` to ``j``, both included, by the default counter."""
+        return math.ceil((self.units[j][1] - self.units[i][0]) / 4)
+
+    def _summed_cost(self, i: int, j: int) -> int:
+        """Tokens of units ``i`` to ``j``, both included, summed per unit."""
         return self.prefix[j + 1] - self.prefix[i]
 
     def after(self, j: int) -> int:
