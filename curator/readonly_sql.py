@@ -17,6 +17,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from typing import Iterator
 
 import duckdb
 import orjson
@@ -43,6 +44,11 @@ HARMLESS_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 # (current_setting('temp_directory') is an absolute path; an unknown setting loaded an extension).
 REFUSED_FUNCTIONS = frozenset({"nextval", "setval", "currval", "getenv", "read_text", "read_blob", "setseed",
                                "current_setting", "getvariable", "query", "query_table"})
+# Rows are fetched in batches of about this many bytes of JSON (at most MAX_BATCH rows), starting
+# with FIRST_BATCH rows before any size is known.
+BATCH_BYTES = 1024 * 1024
+FIRST_BATCH = 16
+MAX_BATCH = 2048
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -60,10 +66,12 @@ class SqlResult:
     rows: list[list]
     truncated: bool
     seconds: float
+    truncated_by: str | None = None
 
     def as_dict(self) -> dict:
-        return {"columns": self.columns, "rows": self.rows, "row_count": len(self.rows),
-                "truncated": self.truncated, "seconds": round(self.seconds, 4)}
+        found = {"columns": self.columns, "rows": self.rows, "row_count": len(self.rows),
+                 "truncated": self.truncated, "seconds": round(self.seconds, 4)}
+        return found | ({"truncated_by": self.truncated_by} if self.truncated_by else {})
 
 
 def _walk(node, ctes: frozenset[str] = frozenset()):
@@ -156,49 +164,142 @@ def _scrub(message: str, hide: tuple[str, ...]) -> str:
     return message
 
 
-def _fetch(result, max_rows: int, max_bytes: int) -> tuple[list[list], bool]:
-    """Rows as JSON-ready lists, a batch at a time, until ``max_rows`` rows or ``max_bytes`` of
-    JSON: the response (and the memory behind it) stays bounded however wide the rows are."""
-    rows: list[list] = []
-    size = 0
-    while True:
-        batch = result.fetchmany(min(256, max_rows + 1 - len(rows)) or 1)
-        if not batch:
-            return rows, False
-        for row in batch:
-            if len(rows) == max_rows:
-                return rows, True
+class Answer:
+    """An open read-only query whose rows come out encoded as JSON lists, a batch at a time, until
+    ``max_rows`` rows or ``max_bytes`` bytes: nothing holds the whole answer, so memory stays
+    bounded however wide the rows are and the service can stream it. Batches are sized to about
+    ``BATCH_BYTES`` from the rows seen so far (a fixed 256 once meant 256 one-megabyte strings).
+    ``stopped`` says why rows ended early (rows, bytes, time, error); ``close()`` ends the
+    read-only transaction and may be called more than once."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, result, limits: tuple[int, int, float],
+                 timer: threading.Timer, hide: tuple[str, ...]) -> None:
+        self.conn, self.result, self.timer, self.hide = conn, result, timer, hide
+        self.max_rows, self.max_bytes, self.timeout_s = limits
+        self.columns = [d[0] for d in result.description]
+        self.row_count = self.size = 0
+        self.stopped: str | None = None
+        self.error: str | None = None
+        self.started = time.perf_counter()
+        self._want = FIRST_BATCH
+        self._lock = threading.Lock()
+        self._open = True
+        self._pending = self._next(first=True)
+
+    @property
+    def truncated(self) -> bool:
+        return self.stopped is not None
+
+    def _next(self, first: bool = False) -> list[bytes]:
+        """The next batch of encoded rows ([] at the end or at a cap). Before any row has gone out
+        a timeout or failure raises; afterwards it ends the rows and says so in ``stopped``."""
+        with self._lock:
+            return self._fetch(first) if self._open and not self.stopped else []
+
+    def _fetch(self, first: bool) -> list[bytes]:
+        try:
+            fetched = self.result.fetchmany(min(self._want, self.max_rows + 1 - self.row_count))
+        except duckdb.InterruptException:
+            if first:
+                raise SqlTimeout(f"the query ran past the {self.timeout_s:g} s limit and was stopped") from None
+            self.stopped, self.error = "time", f"the query ran past the {self.timeout_s:g} s limit"
+            return []
+        except duckdb.Error as exc:
+            message = _scrub(f"the query failed: {exc}", self.hide)
+            if first:
+                raise SqlRefused(message) from None
+            self.stopped, self.error = "error", message
+            return []
+        out: list[bytes] = []
+        for row in fetched:
             encoded = orjson.dumps(list(row), default=str)
-            size += len(encoded) + 1
-            if size > max_bytes:
-                return rows, True
-            rows.append(orjson.loads(encoded))
+            if self.row_count == self.max_rows or self.size + len(encoded) + 1 > self.max_bytes:
+                self.stopped = "rows" if self.row_count == self.max_rows else "bytes"
+                break
+            self.size += len(encoded) + 1
+            self.row_count += 1
+            out.append(encoded)
+        self._want = max(1, min(MAX_BATCH, BATCH_BYTES * self.row_count // max(self.size, 1)))
+        return out
+
+    def batches(self) -> Iterator[list[bytes]]:
+        batch, self._pending = self._pending, []
+        while batch:
+            yield batch
+            batch = self._next()
+
+    def summary(self) -> dict:
+        """What follows the rows: how many, whether and why they were cut, how long it took."""
+        found = {"row_count": self.row_count, "truncated": self.truncated, "seconds":
+                 round(time.perf_counter() - self.started, 4)}
+        if self.stopped:
+            found["truncated_by"] = self.stopped
+        if self.error:
+            found["error"] = self.error
+        return found
+
+    def close(self) -> bool:
+        """End the transaction (after any fetch in flight: a client that left mid-stream); True
+        for the call that ended it."""
+        self.timer.cancel()
+        with self._lock:
+            if not self._open:
+                return False
+            self._open = False
+            try:
+                self.conn.execute("ROLLBACK")
+            except duckdb.Error:  # interrupted or already ended: nothing of it is kept either way
+                pass
+        return True
+
+
+def _interrupt(conn: duckdb.DuckDBPyConnection) -> None:
+    try:
+        conn.interrupt()
+    except duckdb.Error:  # the answer ended (and its cursor closed) as the limit came
+        pass
+
+
+def open_query(conn: duckdb.DuckDBPyConnection, sql: str, max_rows: int, timeout_s: float, *,
+               role: str = "steward", max_bytes: int = 16 * 1024 * 1024,
+               table_functions: frozenset[str] = frozenset(), hide: tuple[str, ...] = ()) -> Answer:
+    """Check ``sql``, then start it on ``conn`` (a cursor of its own) in a read-only transaction,
+    with a timer that interrupts it after ``timeout_s`` seconds; the first batch is fetched here,
+    so a refusal, failure or timeout before any row raises. The caller closes the answer."""
+    try:
+        check(conn, sql, role, table_functions)
+    except SqlRefused as exc:
+        raise SqlRefused(_scrub(str(exc), hide)) from None
+    timer = threading.Timer(timeout_s, _interrupt, [conn])
+    conn.execute("BEGIN TRANSACTION READ ONLY")
+    timer.start()
+    try:
+        try:
+            result = conn.execute(sql)
+        except duckdb.InterruptException:
+            raise SqlTimeout(f"the query ran past the {timeout_s:g} s limit and was stopped") from None
+        except duckdb.Error as exc:
+            raise SqlRefused(_scrub(f"the query failed: {exc}", hide)) from None
+        return Answer(conn, result, (max_rows, max_bytes, timeout_s), timer, hide)
+    except BaseException:
+        timer.cancel()
+        conn.execute("ROLLBACK")
+        raise
 
 
 def run(conn: duckdb.DuckDBPyConnection, sql: str, max_rows: int, timeout_s: float, *, role: str = "steward",
         max_bytes: int = 16 * 1024 * 1024, table_functions: frozenset[str] = frozenset(),
         hide: tuple[str, ...] = ()) -> SqlResult:
-    """Check ``sql``, then run it on ``conn`` (a cursor of its own) in a read-only transaction;
-    at most ``max_rows`` rows and ``max_bytes`` bytes of JSON come back, and a timer interrupts
-    it after ``timeout_s`` seconds. Messages name no path of ``hide``."""
+    """The whole answer at once (the CLI in-process): ``open_query``, every row collected; a
+    timeout or failure after the first rows raises as it would have before them."""
+    answer = open_query(conn, sql, max_rows, timeout_s, role=role, max_bytes=max_bytes,
+                        table_functions=table_functions, hide=hide)
     try:
-        check(conn, sql, role, table_functions)
-    except SqlRefused as exc:
-        raise SqlRefused(_scrub(str(exc), hide)) from None
-    timer = threading.Timer(timeout_s, conn.interrupt)
-    started = time.perf_counter()
-    conn.execute("BEGIN TRANSACTION READ ONLY")
-    try:
-        timer.start()
-        try:
-            result = conn.execute(sql)
-            columns = [d[0] for d in result.description]
-            rows, truncated = _fetch(result, max_rows, max_bytes)
-        except duckdb.InterruptException:
-            raise SqlTimeout(f"the query ran past the {timeout_s:g} s limit and was stopped") from None
-        except duckdb.Error as exc:
-            raise SqlRefused(_scrub(f"the query failed: {exc}", hide)) from None
+        rows = [orjson.loads(row) for batch in answer.batches() for row in batch]
     finally:
-        timer.cancel()
-        conn.execute("ROLLBACK")
-    return SqlResult(columns, rows, truncated, time.perf_counter() - started)
+        answer.close()
+    if answer.stopped == "time":
+        raise SqlTimeout(f"the query ran past the {timeout_s:g} s limit and was stopped")
+    if answer.stopped == "error":
+        raise SqlRefused(answer.error or "the query failed")
+    return SqlResult(answer.columns, rows, answer.truncated, answer.summary()["seconds"], answer.stopped)

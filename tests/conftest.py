@@ -17,6 +17,21 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CURATOR_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+# Tests that need an expensive session fixture are in the slow lane, and run in one pytest-xdist
+# worker (scripts/test.sh runs `-n auto --dist loadgroup`), so Label Studio starts once and the
+# tiny model is built once.
+SHARED_WORKERS = {"label_studio": "label_studio", "tiny": "trainer"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = next((g for fixture, g in SHARED_WORKERS.items() if fixture in item.fixturenames), None)
+        if group:
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

@@ -10,10 +10,14 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import httpx
+
+ROLES = ("admin", "steward", "reviewer")
 
 
 def free_port() -> int:
@@ -70,3 +74,41 @@ def start(env: dict[str, str], port: int | None = None, timeout: float = 60.0, l
             proc.kill()
             raise AssertionError(f"curator serve did not answer within {timeout:.0f} s:\n{log.read_text()}")
         time.sleep(0.2)
+
+
+@dataclass
+class Service:
+    """A served store with one API key per role, made beforehand with the real CLI."""
+
+    url: str
+    env: dict[str, str]
+    root: Path
+    keys: dict[str, str]
+
+    @property
+    def uploads(self) -> Path:
+        return self.root / "state" / "uploads"
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+    def as_role(self, role: str) -> httpx.Client:
+        return self.client(self.keys[role])
+
+    def batch_dirs(self) -> set[Path]:
+        return set(self.uploads.iterdir()) if self.uploads.is_dir() else set()
+
+
+@contextmanager
+def serving_with_keys(root: Path, roles: tuple[str, ...] = ROLES, **env_extra: str) -> Iterator[Service]:
+    """Make a key per role with the CLI (before the service holds the store), then serve the store;
+    a traceback in the service's log fails the test."""
+    from conftest import make_env, run_json
+
+    env = make_env(root, **env_extra)
+    keys = {role: run_json(["keys", "create", "--name", role, "--role", role], env)["key"] for role in roles}
+    log = root / "server.log"
+    with start(env, log=log) as served:
+        yield Service(served.url, env, root, keys)
+    assert "Traceback" not in log.read_text(), log.read_text()

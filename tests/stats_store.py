@@ -132,8 +132,8 @@ def bin_label(n: int) -> str:
 @contextmanager
 def serving(root: Path, shared: Path, **env: str):
     """The planted store, served by the real `curator serve` with a key of each role."""
-    from test_api import _serving
+    from service_fixture import serving_with_keys
 
     build(root, shared)
-    with _serving(root, **env) as svc:
+    with serving_with_keys(root, **env) as svc:
         yield svc

@@ -3,13 +3,8 @@ DuckDB file, keys made beforehand with the real CLI, and httpx speaking HTTP to 
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -17,77 +12,13 @@ import httpx
 import orjson
 import pytest
 
-from service_fixture import free_port as _free_port
+from service_fixture import Service, serving_with_keys
 from conftest import make_env, run_curator, run_json
-
-ROLES = ("admin", "steward", "reviewer")
-
-
-
-
-@dataclass
-class Service:
-    url: str
-    env: dict[str, str]
-    root: Path
-    keys: dict[str, str]
-
-    @property
-    def uploads(self) -> Path:
-        return self.root / "state" / "uploads"
-
-    def client(self, key: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
-
-    def as_role(self, role: str) -> httpx.Client:
-        return self.client(self.keys[role])
-
-    def batch_dirs(self) -> set[Path]:
-        return set(self.uploads.iterdir()) if self.uploads.is_dir() else set()
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"curator serve exited {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"curator serve did not answer /health within {timeout:.0f} s:\n{log.read_text()}")
-
-
-@contextmanager
-def _serving(root: Path, roles: tuple[str, ...] = ROLES, **env_extra: str) -> Iterator[Service]:
-    """Bootstrap keys with the CLI (the server will hold the store's lock), then run the server."""
-    env = make_env(root, **env_extra)
-    keys = {role: run_json(["keys", "create", "--name", role, "--role", role], env)["key"] for role in roles}
-    port = _free_port()
-    log = root / "server.log"
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "curator", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=sink, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_healthy(url, proc, log)
-            yield Service(url, env, root, keys)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    assert "Traceback" not in log.read_text(), log.read_text()
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory) -> Iterator[Service]:
-    with _serving(tmp_path_factory.mktemp("api")) as svc:
+    with serving_with_keys(tmp_path_factory.mktemp("api")) as svc:
         yield svc
 
 
@@ -322,7 +253,7 @@ def test_malformed_ingest_requests_are_4xx(service, kwargs):
 
 @pytest.fixture(scope="module")
 def small_limit_service(tmp_path_factory) -> Iterator[Service]:
-    with _serving(tmp_path_factory.mktemp("api-limit"), roles=("steward",), CURATOR_MAX_UPLOAD_BYTES="1024") as svc:
+    with serving_with_keys(tmp_path_factory.mktemp("api-limit"), roles=("steward",), CURATOR_MAX_UPLOAD_BYTES="1024") as svc:
         yield svc
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from stats_store import serving
-from test_api import ROLES
+from service_fixture import ROLES
 
 pytestmark = pytest.mark.slow
 MAX_TIME_S = 45

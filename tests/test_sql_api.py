@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import orjson
 import pytest
 
 from conftest import run_curator, run_json
@@ -46,6 +47,37 @@ def test_answers_are_capped_in_bytes_as_well_as_rows(service):
     body = response.json()
     assert body["truncated"] and 0 < body["row_count"] < 7
     assert len(response.content) < 200_000 + 31_000
+
+
+def test_answers_stream_and_a_capped_body_ends_valid_and_says_why(service):
+    with service.as_role("steward") as client:
+        with client.stream("POST", "/sql", json={"sql": "SELECT repeat('a', 30000) AS s FROM examples",
+                                                 "max_rows": 50}) as response:
+            assert response.status_code == 200
+            assert response.headers.get("transfer-encoding") == "chunked" and "content-length" not in response.headers
+            body = orjson.loads(response.read())
+        rows_capped = client.post("/sql", json={"sql": "SELECT id FROM examples", "max_rows": 3}).json()
+    assert body["truncated"] and body["truncated_by"] == "bytes" and body["row_count"] == len(body["rows"]) > 0
+    assert all(len(row[0]) == 30000 for row in body["rows"])
+    assert rows_capped["truncated_by"] == "rows" and rows_capped["row_count"] == 3
+
+
+def test_a_query_stopped_mid_stream_ends_its_body_validly(tmp_path):
+    """The time limit (or a failure) after rows went out cannot become a 408 any more: the rows
+    end, and the fields after them say why (the interrupt is sent by hand between two batches)."""
+    from curator import readonly_sql
+    from curator.api.routes.sql import _body
+
+    with duckdb.connect(str(tmp_path / "stream.duckdb")) as conn:
+        answer = readonly_sql.open_query(conn.cursor(), "SELECT i FROM range(10000000) t(i) WHERE hash(i) % 7 = 0",
+                                         10_000_000, 60, max_bytes=10**9, table_functions=frozenset({"range"}))
+        pieces = _body(answer, 10_000_000, answer.close)
+        first = next(pieces) + next(pieces)
+        answer.conn.interrupt()
+        body = orjson.loads(first + b"".join(pieces))
+    assert body["truncated"] and body["truncated_by"] == "time" and "60 s limit" in body["error"]
+    assert body["row_count"] == len(body["rows"]) > 0 and body["max_rows"] == 10_000_000
+    assert not answer.close(), "the body closed the answer (its transaction) before its last bytes"
 
 
 def test_tables_follow_the_role(service):

@@ -11,7 +11,7 @@ import pytest
 from browser_fixture import chromium
 from conftest import REPO
 from stats_store import build
-from test_api import _serving
+from service_fixture import serving_with_keys
 
 pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves it out
 
@@ -31,7 +31,7 @@ def chromium_path() -> str:
 def service(tmp_path_factory, shared_data):
     root = tmp_path_factory.mktemp("page")
     build(root, shared_data)
-    with _serving(root) as svc:
+    with serving_with_keys(root) as svc:
         yield svc
 
 
@@ -136,7 +136,10 @@ def test_login_session_is_signed_expiring_and_ends_with_its_key(service):
 
     with service.as_role("admin") as admin:
         key = admin.post("/keys", json={"name": "page-session", "role": "steward"}).json()["key"]
-    login = httpx.post(f"{service.url}/login", data={"key": key})
+    with httpx.Client(base_url=service.url) as fresh:  # the form first, for its CSRF token
+        form = fresh.get("/login").text
+        csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
+        login = fresh.post("/login", data={"key": key, "csrf_token": csrf})
     token = login.cookies["curator_session"]
     assert login.status_code == 303 and key not in token and "Max-Age=" in login.headers["set-cookie"]
     with httpx.Client(base_url=service.url, cookies={"curator_session": token}) as browser:

@@ -12,9 +12,8 @@ import time
 import duckdb
 import pytest
 
-import service_fixture
 from conftest import make_env, run_curator, run_json
-from test_api import Service
+from service_fixture import serving_with_keys
 from trainer_data import SYSTEM, build_tiny_model, routing_examples
 
 pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves it out
@@ -40,10 +39,7 @@ def service(tmp_path_factory, shared_data):
     conn.close()
     created = run_json(["version", "create", "routing", "--seed", "1"], env)
     assert created["created"], created
-    keys = {role: run_json(["keys", "create", "--name", role, "--role", role], env)["key"]
-            for role in ("admin", "steward")}
-    with service_fixture.start(env) as served:
-        svc = Service(served.url, env, root, keys)
+    with serving_with_keys(root, OMP_NUM_THREADS="1") as svc:
         svc.model = model
         yield svc
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 import yaml
 
@@ -171,13 +172,13 @@ def test_outcome_needs_both_orders_to_agree():
 
 
 def test_stats_page_shows_the_runs_across_versions(two_runs):
-    import service_fixture
+    from service_fixture import serving_with_keys
 
-    env = two_runs["env"]
+    root = Path(two_runs["env"]["CURATOR_DB"]).parent
     a, b = (r["id"] for r in two_runs["runs"])
-    key = run_json(["keys", "create", "--name", "steward", "--role", "steward"], env)["key"]
-    with service_fixture.start(env) as served, served.client(key) as client:
-        page = client.get("/")
+    with serving_with_keys(root, roles=("steward",)) as svc:
+        with httpx.Client(base_url=svc.url, headers={"Authorization": f"Bearer {svc.keys['steward']}"}) as client:
+            page = client.get("/")
     assert page.status_code == 200
     section = page.text.split('<table id="runs-compared">', 1)[1].split("</table>", 1)[0]
     assert f"{a} → {b}" in section and "routing@1 → routing@2" in section

@@ -8,9 +8,8 @@ import hashlib
 import duckdb
 import pytest
 
-import service_fixture
-from conftest import make_env, run_curator, run_json
-from test_api import ROLES, Service
+from conftest import make_env, run_curator
+from service_fixture import serving_with_keys
 
 CORPUS = "mts-dialog/Main-Dataset/MTS-Dialog-ValidationSet.csv"
 
@@ -23,9 +22,8 @@ def service(tmp_path_factory, shared_data):
     run_curator(["candidates", "extract", "--recipe", "note"], env)
     with duckdb.connect(str(root / "curator.duckdb")) as conn:
         conn.execute("UPDATE examples SET status = 'approved'")
-    keys = {role: run_json(["keys", "create", "--name", role, "--role", role], env)["key"] for role in ROLES}
-    with service_fixture.start(env) as served:
-        yield Service(served.url, env, root, keys)
+    with serving_with_keys(root) as svc:
+        yield svc
 
 
 def test_versions_and_exports_over_http(service):

@@ -22,11 +22,11 @@ from ..jobs import recovery
 from ..jobs.inbox import Inbox
 from ..jobs.runner import Runner
 from ..store import open_store
-from . import errors, headers, openapi, sessions
+from . import csrf, errors, headers, openapi, sessions
 from .limits import BodyLimit
 from .read_cache import ReadCache
-from .routes import (audit, dedup, examples, exports, health, ingest, jobs, keys, operations, page, sources, stats,
-                     webhooks)
+from .routes import (audit, dedup, examples, exports, health, ingest, jobs, keys, operations, page, sources, sql,
+                     stats, webhooks)
 
 log = logging.getLogger("curator.service")
 
@@ -112,10 +112,12 @@ def create_app(settings: Settings) -> FastAPI:
                                 else secrets.token_bytes(32))
     errors.install(app)
     openapi.install(app)
-    # Added last, so it runs first: the cap holds before any route or dependency reads the body.
+    # Added last, so it runs first: the cap holds before any route or dependency reads the body;
+    # then the Origin check and the headers, then the CSRF token (its 403 gets the headers too).
+    app.add_middleware(csrf.CsrfCheck, secret=app.state.session_secret)
     app.add_middleware(headers.SecurityHeaders)
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_request_bytes)
-    for module in (health, sources, ingest, examples, dedup, stats, keys, audit, webhooks, exports, jobs, operations,
-                   page):
+    for module in (health, sources, ingest, sql, examples, dedup, stats, keys, audit, webhooks, exports, jobs,
+                   operations, page):
         app.include_router(module.router)
     return app

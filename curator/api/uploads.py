@@ -8,6 +8,7 @@ on any failure the batch directory is removed, so nothing partial is left behind
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -74,6 +75,22 @@ class Upload:
 
     def discard(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+    def prune(self, kept: set[str]) -> list[str]:
+        """Delete the files whose absolute path is not in ``kept`` (rejected whole, or skipped as
+        already ingested), then the directories left empty, the batch directory included: an
+        upload that partly succeeded keeps only what the store points at. Returns the names removed."""
+        removed = []
+        for path in self.files:
+            if str(path.resolve()) not in kept:
+                path.unlink(missing_ok=True)
+                removed.append(path.relative_to(self.directory).as_posix())
+        for folder, _dirs, _files in sorted(os.walk(self.directory), key=lambda w: len(w[0]), reverse=True):
+            try:
+                os.rmdir(folder)  # only succeeds when empty
+            except OSError:
+                pass
+        return removed
 
     def relative(self, origin: str) -> str:
         """An origin as the client knows it (``name:line``), without the server's directories."""

@@ -109,6 +109,8 @@ def sql(sql: Annotated[str, typer.Argument(help="one SELECT statement")],
         if fmt == "table":
             out.print(table(f"{len(result['rows'])} rows" + (" (truncated)" if result["truncated"] else ""),
                             tuple(result["columns"]), result["rows"]))
+            if result.get("truncated_by") not in (None, "rows"):
+                err.print(truncation(result), highlight=False, markup=False)
             return
         write_frame(result, fmt, output)
 
@@ -133,4 +135,14 @@ def write_frame(result: dict, fmt: str, output: Path | None) -> None:
         else:
             output.write_text(text, encoding="utf-8")
     if result["truncated"]:
-        err.print(f"truncated at {result['max_rows']} rows (--max-rows, CURATOR_SQL_MAX_ROWS)", highlight=False)
+        err.print(truncation(result), highlight=False, markup=False)
+
+
+def truncation(result: dict) -> str:
+    """Why the rows stopped early, in one line (``truncated_by``: rows, bytes, time or error)."""
+    why = result.get("truncated_by", "rows")
+    if why == "rows":
+        return f"truncated at {result['max_rows']} rows (--max-rows, CURATOR_SQL_MAX_ROWS)"
+    if why == "bytes":
+        return f"truncated after {result['row_count']} rows: the answer reached CURATOR_SQL_MAX_BYTES"
+    return f"truncated after {result['row_count']} rows: {result.get('error') or why}"

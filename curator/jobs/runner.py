@@ -25,7 +25,7 @@ import orjson
 from pydantic import BaseModel
 
 from ..config import Settings
-from ..errors import CuratorError, NotFoundError
+from ..errors import CuratorError, InputError, NotFoundError
 from ..ops.base import Context, JobCancelled, Operation
 from ..ops.errors import describe
 from ..store import rows
@@ -273,7 +273,7 @@ class Runner:
     def _apply_one(self, path, payload: dict) -> bool:
         try:
             self._apply(self._cursor, [payload])
-        except ValueError as exc:  # a payload this labeling config cannot have produced
+        except (InputError, ValueError) as exc:  # a payload this labeling config cannot have produced
             log.warning("webhook delivery %s set aside: %s", path.name, exc)
             self.inbox.reject(path, f"{exc.__class__.__name__}: {exc}")
             return True

@@ -51,6 +51,9 @@ class SqlParams(Params):
 
 
 class SqlResult(Result):
+    """A truncated answer also says ``truncated_by`` (rows, bytes, time or error) and, when the query
+    failed after rows were sent (POST /sql streams), the ``error``."""
+
     columns: list[str]
     rows: list[list]
     row_count: int
@@ -64,16 +67,14 @@ def sql(ctx: Context, p: SqlParams) -> dict:
     """Run one read-only SELECT on the tables the caller's role may read (checked, capped in rows and bytes,
     timed out); each query is audited."""
     from .. import readonly_sql
-    from ..audit import record_audit
 
-    cap = min(p.max_rows or ctx.settings.sql_max_rows, ctx.settings.sql_max_rows)
     outcome = "ok"
     try:
         with ctx.conn.cursor() as cursor:
             s = ctx.settings
-            hide = tuple(str(path.resolve()) for path in (s.db.parent, s.state_dir))
-            return readonly_sql.run(cursor, p.sql, cap, s.sql_timeout_s, role=ctx.role, max_bytes=s.sql_max_bytes,
-                                    table_functions=s.sql_table_functions, hide=hide).as_dict() | {"max_rows": cap}
+            cap = sql_row_cap(s, p)
+            answer = readonly_sql.run(cursor, p.sql, cap, s.sql_timeout_s, **sql_limits(ctx))
+            return answer.as_dict() | {"max_rows": cap}
     except readonly_sql.SqlTimeout:
         outcome = "timeout"
         raise
@@ -81,5 +82,22 @@ def sql(ctx: Context, p: SqlParams) -> dict:
         outcome = "refused"
         raise
     finally:  # an append only: it does not wait for a running writing job
-        with ctx.conn.cursor() as cursor:
-            record_audit(cursor, ctx.actor, "sql.query", None, {"sql": p.sql[:2000], "outcome": outcome})
+        audit_sql(ctx, p.sql, outcome)
+
+
+def sql_row_cap(settings, p: SqlParams) -> int:
+    return min(p.max_rows or settings.sql_max_rows, settings.sql_max_rows)
+
+
+def sql_limits(ctx: Context) -> dict:
+    """The guard's settings for ``ctx``'s caller (POST /sql streams with the same ones)."""
+    s = ctx.settings
+    return {"role": ctx.role, "max_bytes": s.sql_max_bytes, "table_functions": s.sql_table_functions,
+            "hide": tuple(str(path.resolve()) for path in (s.db.parent, s.state_dir))}
+
+
+def audit_sql(ctx: Context, text: str, outcome: str) -> None:
+    from ..audit import record_audit
+
+    with ctx.conn.cursor() as cursor:
+        record_audit(cursor, ctx.actor, "sql.query", None, {"sql": text[:2000], "outcome": outcome})

@@ -25,7 +25,9 @@ from ...ops import Context, Operation, all_operations
 from ..deps import actor, require
 
 router = APIRouter()
-CUSTOM_FACES = {"ingest"}  # multipart uploads: written by hand in routes/ingest.py, over the same operation
+# Written by hand over the same operation: multipart uploads (routes/ingest.py) and the streamed
+# SQL answer (routes/sql.py).
+CUSTOM_FACES = {"ingest", "sql"}
 
 
 def _is_list(model: type[BaseModel], name: str) -> bool:
@@ -111,7 +113,7 @@ def _endpoint(op: Operation):
     return endpoint
 
 
-def _openapi(op: Operation) -> dict:
+def openapi_extra(op: Operation) -> dict:
     schema = op.params.model_json_schema(ref_template="#/components/schemas/{model}")
     schema.pop("$defs", None)
     path_fields = re.findall(r"{(\w+)}", op.path)
@@ -131,7 +133,7 @@ def _openapi(op: Operation) -> dict:
     return extra
 
 
-def _responses(op: Operation) -> dict:
+def responses(op: Operation) -> dict:
     """The statuses ``op`` really answers with (api/openapi.py adds 400/401/403/413/422 to every route)."""
     from ..openapi import error
 
@@ -151,5 +153,5 @@ for _op in all_operations().values():
         continue
     router.add_api_route(
         _op.path, _endpoint(_op), methods=[_op.method], status_code=_op.status_code, response_model=None,
-        summary=_op.summary, tags=[_op.name.split(".")[0]], openapi_extra=_openapi(_op),
-        responses=_responses(_op))
+        summary=_op.summary, tags=[_op.name.split(".")[0]], openapi_extra=openapi_extra(_op),
+        responses=responses(_op))

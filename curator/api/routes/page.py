@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 from fastapi import APIRouter, Form, Query, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from ... import stats
@@ -23,7 +23,7 @@ from ...keys import verify_key
 from ...training_compare import latest_per_dataset
 from ...store import rows
 from ...web import charts
-from .. import sessions
+from .. import csrf, sessions
 from ..deps import KEY_COOKIE, Conn, SettingsDep
 
 router = APIRouter(tags=["page"], include_in_schema=False)
@@ -31,7 +31,13 @@ templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / 
 
 
 def _login_page(request: Request, error: str | None = None, code: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, "login.html", {"error": error}, status_code=code)
+    """The form, with a CSRF token bound to the browser's pre-session cookie (set here)."""
+    binding = csrf.presession(request.cookies)
+    response = templates.TemplateResponse(request, "login.html", {
+        "error": error, "csrf_token": csrf.token(request.app.state.session_secret, binding)}, status_code=code)
+    response.set_cookie(csrf.PRESESSION_COOKIE, binding, httponly=True, samesite="strict", path="/",
+                        secure=request.url.scheme == "https")
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -40,22 +46,32 @@ def login_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/login")
-def login(request: Request, conn: Conn, settings: SettingsDep, key: Annotated[str, Form()]) -> Response:
+def login(request: Request, conn: Conn, settings: SettingsDep, key: Annotated[str, Form()],
+          csrf_token: Annotated[str, Form()] = "") -> Response:
+    secret = request.app.state.session_secret
+    if not csrf.valid(secret, request.cookies.get(csrf.PRESESSION_COOKIE), csrf_token):
+        return _login_page(request, csrf.refusal("post the login form of this service"), status.HTTP_403_FORBIDDEN)
     principal = verify_key(conn, key.strip())
     if principal is None:
         return _login_page(request, "invalid or revoked API key", status.HTTP_401_UNAUTHORIZED)
     response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
-    token = sessions.issue(conn, principal, request.app.state.session_secret, settings.session_ttl_s)
+    token = sessions.issue(conn, principal, secret, settings.session_ttl_s)
     response.set_cookie(KEY_COOKIE, token, httponly=True, samesite="strict", path="/",
                         max_age=settings.session_ttl_s, secure=request.url.scheme == "https")
+    response.delete_cookie(csrf.PRESESSION_COOKIE, path="/")
     return response
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    """End the session for good: the token is revoked here, not only deleted from the browser."""
+def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+    """End the session for good: the token is revoked here, not only deleted from the browser.
+    The form carries the session's CSRF token (or a script sends it in X-CSRF-Token)."""
     token = request.cookies.get(KEY_COOKIE)
     if token:
+        sent = csrf_token or request.headers.get(csrf.HEADER)
+        if not csrf.valid(request.app.state.session_secret, token, sent):
+            return JSONResponse({"detail": csrf.refusal("log out with the page's own button")},
+                                status.HTTP_403_FORBIDDEN)
         request.app.state.revoked_sessions.add(token)
     response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(KEY_COOKIE, path="/")
@@ -102,6 +118,7 @@ def _charts(store: dict, scoped: dict) -> dict:
 def page(request: Request, conn: Conn, settings: SettingsDep,
          version: Annotated[Optional[str], Query()] = None) -> Response:
     auth = request.headers.get("authorization", "")
+    token = None
     if auth.lower().startswith("bearer "):
         who = verify_key(conn, auth[7:].strip())
     else:
@@ -131,4 +148,5 @@ def page(request: Request, conn: Conn, settings: SettingsDep,
         "scope_label": scoped.get("version", "whole store"), "lengths": scoped["lengths"],
         "counts": counts, "charts": _charts(store, scoped), "generation": scoped["generation"],
         "runs_compared": latest_per_dataset(conn),
+        "csrf_token": csrf.token(request.app.state.session_secret, token) if token else "",
     })
