@@ -44,15 +44,27 @@ PLACEHOLDERS = frozenset({"", "change-me", "changeme", "change-me-please", "cura
 MIN_SECRET_CHARS = 16
 
 
+def placeholder_weakness(value: str) -> str | None:
+    """Why ``value`` is no real key (a placeholder), or None."""
+    return "it is a placeholder" if value.strip().lower() in PLACEHOLDERS else None
+
+
 def secret_weakness(value: str) -> str | None:
     """Why ``value`` is too weak to guard a production service, or None."""
-    if value.strip().lower() in PLACEHOLDERS:
-        return "it is a placeholder"
+    if (placeholder := placeholder_weakness(value)) is not None:
+        return placeholder
     if len(value) < MIN_SECRET_CHARS:
         return f"it has {len(value)} characters, fewer than {MIN_SECRET_CHARS}"
     if len(set(value)) < 6:
         return "it repeats too few distinct characters"
     return None
+
+
+# What prod demands of each secret, and the rule that finds it wanting. The OpenAI key only has
+# to be real: local OpenAI-compatible servers accept any key, however short.
+_STRONG = ("a strong secret (e.g. `openssl rand -hex 24`)", secret_weakness)
+PROD_SECRETS = {"webhook_secret": _STRONG, "session_secret": _STRONG, "label_studio_token": _STRONG,
+                "label_studio_password": _STRONG, "openai_api_key": ("a real key", placeholder_weakness)}
 
 
 class Settings(BaseSettings):
@@ -168,22 +180,16 @@ class Settings(BaseSettings):
             raise ValueError(f"sql_table_functions may name only {sorted(HARMLESS_TABLE_FUNCTIONS)}, got {sorted(bad)}")
         return frozenset(v.lower() for v in value)
 
-    @field_validator("webhook_secret", "session_secret", "label_studio_token", "label_studio_password")
+    @field_validator(*PROD_SECRETS)
     @classmethod
-    def _strong_in_prod(cls, value, info):
+    def _secret_fit_for_prod(cls, value, info):
+        """Prod refuses each secret its rule in ``PROD_SECRETS`` finds weak."""
         if info.data.get("environment") == "prod" and value is not None:
-            weakness = secret_weakness(value.get_secret_value() if isinstance(value, SecretStr) else value)
+            demand, rule = PROD_SECRETS[info.field_name]
+            weakness = rule(value.get_secret_value() if isinstance(value, SecretStr) else value)
             if weakness:
-                raise ValueError(f"set CURATOR_{info.field_name.upper()} to a strong secret: {weakness} "
-                                 "(refused when CURATOR_ENVIRONMENT=prod; e.g. `openssl rand -hex 24`)")
-        return value
-
-    @field_validator("openai_api_key")
-    @classmethod
-    def _no_placeholder_key_in_prod(cls, value: SecretStr, info) -> SecretStr:
-        # Local OpenAI-compatible servers accept any key, so only placeholders are refused here.
-        if info.data.get("environment") == "prod" and value.get_secret_value().strip().lower() in PLACEHOLDERS:
-            raise ValueError("set CURATOR_OPENAI_API_KEY: the placeholder is refused when CURATOR_ENVIRONMENT=prod")
+                raise ValueError(f"set CURATOR_{info.field_name.upper()} to {demand}: {weakness} "
+                                 "(refused when CURATOR_ENVIRONMENT=prod)")
         return value
 
     @field_validator("prices")

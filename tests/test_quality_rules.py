@@ -9,6 +9,7 @@ import csv
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from curator.errors import InputError
 
@@ -147,7 +148,8 @@ def test_pii_policy_counts_response_findings_only():
 def test_config_lists_rules_and_refuses_unknown_ones():
     assert set(QualityConfig().active) == set(RULES)
     assert QualityConfig(skip=["language"]).active == [r for r in RULES if r != "language"]
-    with pytest.raises(ValueError, match="unknown rule"):
+    with pytest.raises(ValidationError, match="Input should be 'empty', 'length', .* or 'pii'"):
         QualityConfig(rules=["spelling"])
+    assert QualityConfig.model_json_schema()["properties"]["skip"]["items"]["enum"] == list(RULES)
     flags = check(sample("q", "{{Order Number}} is on its way"), QualityConfig().filters())
     assert [f.rule for f in flags] == ["placeholder"]

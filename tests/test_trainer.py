@@ -311,12 +311,24 @@ def test_cli_lists_shows_and_refuses_to_cancel_a_finished_run(trained):
     assert missing.returncode == 1 and "training run 99 does not exist" in missing.stderr
 
 
+def _wait_until_underway(env: dict, run_id: int, timeout: float = 120) -> dict:
+    """The run as ``training show`` reports it once its process has entered a stage of the pipeline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = json.loads(run_curator(["training", "show", str(run_id), "--json"], env).stdout)
+        if shown["status"] != "running" or shown["stage"] not in (None, "starting"):
+            return shown
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.2)
+
+
 def test_detached_run_is_cancelled(tiny, tmp_path):
     env = make_env(tmp_path, OMP_NUM_THREADS="1")
     started = json.loads(run_curator(["train", str(tiny["export"]), "--base-model", str(tiny["model"]), "--detach",
                                       "--json"], env).stdout)
     assert started["status"] == "running"
-    time.sleep(2)
+    underway = _wait_until_underway(env, started["id"])
+    assert underway["status"] == "running", underway
     cancelled = json.loads(run_curator(["training", "cancel", str(started["id"]), "--json"], env).stdout)
     assert cancelled["status"] == "cancelled" and cancelled["error"].startswith("cancelled by cli:")
     stat = Path(f"/proc/{started['pid']}/stat")

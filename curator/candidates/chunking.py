@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from ..errors import InputError
+
 PARAGRAPH, LINE, SENTENCE, WORD = 3, 2, 1, 0
 _END = 4  # the end of the text is the best place to stop
 
@@ -142,6 +144,77 @@ def _units(text: str, max_tokens: int, count: Callable[[str], int]) -> list[tupl
     return units
 
 
+def _check_budget(max_tokens: int, overlap_tokens: int) -> None:
+    if max_tokens < 1:
+        raise InputError(f"max_tokens must be at least 1, got {max_tokens}")
+    if overlap_tokens < 0:
+        raise InputError(f"overlap_tokens must not be negative, got {overlap_tokens}")
+    if overlap_tokens >= max_tokens:
+        raise InputError(
+            f"overlap_tokens ({overlap_tokens}) must be smaller than max_tokens ({max_tokens}); "
+            "lower the overlap or raise the budget"
+        )
+
+
+class _Packer:
+    """Where a chunk that starts at unit ``i`` ends, and where the next one starts.
+
+    Costs are exact for the default counter; with ``count_tokens`` they are per-unit sums, and
+    each chunk is checked once with the real counter."""
+
+    def __init__(self, text: str, units: list[tuple[int, int, int]], max_tokens: int, overlap_tokens: int,
+                 count_tokens: Callable[[str], int] | None):
+        self.text, self.units, self.n = text, units, len(units)
+        self.max_tokens, self.overlap_tokens, self.count_tokens = max_tokens, overlap_tokens, count_tokens
+        self.prefix = [0]
+        if count_tokens is None:
+            self.cost = self._span_cost
+        else:
+            for s, e, _ in units:
+                self.prefix.append(self.prefix[-1] + count_tokens(text[s:e]))
+            self.cost = self._summed_cost
+
+    def _span_cost(self, i: int, j: int) -> int:
+        """Tokens of units ``i`` to ``j``, both included, by the default counter."""
+        return math.ceil((self.units[j][1] - self.units[i][0]) / 4)
+
+    def _summed_cost(self, i: int, j: int) -> int:
+        """Tokens of units ``i`` to ``j``, both included, summed per unit."""
+        return self.prefix[j + 1] - self.prefix[i]
+
+    def after(self, j: int) -> int:
+        """The strength of the break after unit ``j``."""
+        return self.units[j + 1][2] if j + 1 < self.n else _END
+
+    def end(self, i: int) -> int:
+        """The last unit of the chunk starting at ``i``: as many as fit, then back to the strongest
+        break in the last half of the budget."""
+        k = i
+        while k + 1 < self.n and self.cost(i, k + 1) <= self.max_tokens:
+            k += 1
+        j, best = k, self.after(k)
+        for cand in range(k - 1, i - 1, -1):
+            if self.cost(i, cand) * 2 < self.max_tokens:
+                break
+            if self.after(cand) > best:
+                j, best = cand, self.after(cand)
+        if self.count_tokens is not None:
+            while j > i and self.count_tokens(self.text[self.units[i][0]:self.units[j][1]]) > self.max_tokens:
+                j -= 1
+        return j
+
+    def next_start(self, i: int, j: int) -> int:
+        """The first unit of the chunk after ``i..j``: whole units of its tail, about the overlap."""
+        nxt = j + 1
+        while nxt > i + 1 and self.cost(nxt - 1, j) <= self.overlap_tokens:
+            nxt -= 1
+        if nxt == j + 1 and self.overlap_tokens and j > i and self.cost(j, j) * 2 <= self.max_tokens:
+            nxt = j  # no tail fits the overlap: take the last whole sentence, if it is short
+        while nxt <= j and self.cost(nxt, j + 1) > self.max_tokens:
+            nxt += 1  # leave room for new text
+        return nxt
+
+
 def chunk_text(
     text: str,
     max_tokens: int = 512,
@@ -152,60 +225,17 @@ def chunk_text(
 
     Together the chunks cover every non-whitespace character of ``text``. A chunk exceeds
     the budget only when ``count_tokens`` rates a single character above it."""
-    if max_tokens < 1:
-        raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
-    if overlap_tokens < 0:
-        raise ValueError(f"overlap_tokens must not be negative, got {overlap_tokens}")
-    if overlap_tokens >= max_tokens:
-        raise ValueError(
-            f"overlap_tokens ({overlap_tokens}) must be smaller than max_tokens ({max_tokens}); "
-            "lower the overlap or raise the budget"
-        )
-    count = count_tokens or approx_tokens
-    units = _units(text, max_tokens, count)
+    _check_budget(max_tokens, overlap_tokens)
+    units = _units(text, max_tokens, count_tokens or approx_tokens)
     if not units:
         return []
-
-    n = len(units)
-    if count_tokens is None:
-        def cost(i: int, j: int) -> int:  # exact for the default counter
-            return math.ceil((units[j][1] - units[i][0]) / 4)
-    else:
-        prefix = [0]
-        for s, e, _ in units:
-            prefix.append(prefix[-1] + count(text[s:e]))
-
-        def cost(i: int, j: int) -> int:  # per-unit sums; checked with the real counter below
-            return prefix[j + 1] - prefix[i]
-
-    def after(j: int) -> int:
-        return units[j + 1][2] if j + 1 < n else _END
-
+    packer = _Packer(text, units, max_tokens, overlap_tokens, count_tokens)
     chunks: list[Chunk] = []
     i = 0
     while True:
-        k = i
-        while k + 1 < n and cost(i, k + 1) <= max_tokens:
-            k += 1
-        j = k
-        best = after(k)
-        for cand in range(k - 1, i - 1, -1):  # strongest break in the last half of the budget
-            if cost(i, cand) * 2 < max_tokens:
-                break
-            if after(cand) > best:
-                j, best = cand, after(cand)
-        if count_tokens is not None:
-            while j > i and count(text[units[i][0]:units[j][1]]) > max_tokens:
-                j -= 1
+        j = packer.end(i)
         start, end = units[i][0], units[j][1]
         chunks.append(Chunk(len(chunks), start, end, text[start:end]))
-        if j + 1 >= n:
+        if j + 1 >= len(units):
             return chunks
-        nxt = j + 1
-        while nxt > i + 1 and cost(nxt - 1, j) <= overlap_tokens:
-            nxt -= 1
-        if nxt == j + 1 and overlap_tokens and j > i and cost(j, j) * 2 <= max_tokens:
-            nxt = j  # no tail fits the overlap: take the last whole sentence, if it is short
-        while nxt <= j and cost(nxt, j + 1) > max_tokens:
-            nxt += 1  # leave room for new text
-        i = nxt
+        i = packer.next_start(i, j)

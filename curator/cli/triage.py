@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..quality.config import RULES
 from .dispatch import run
 from .output import JsonOpt, friendly_errors, out, table
 
@@ -14,8 +15,8 @@ triage_app = typer.Typer(help="Triage before review: quality filters with reason
 
 @triage_app.command("filter")
 def filter_examples(
-        rules: Annotated[Optional[list[str]], typer.Option("--rule", help="run only this rule (repeatable)")] = None,
-        skip: Annotated[Optional[list[str]], typer.Option(help="do not run this rule (repeatable)")] = None,
+        rules: Annotated[Optional[list[str]], typer.Option("--rule", help=f"run only this rule (repeatable): {'|'.join(RULES)}")] = None,
+        skip: Annotated[Optional[list[str]], typer.Option(help=f"do not run this rule (repeatable): {'|'.join(RULES)}")] = None,
         languages: Annotated[Optional[list[str]], typer.Option("--language", help="allowed response language "
                                                                 "(repeatable; default en)")] = None,
         min_response_chars: Annotated[int, typer.Option(help="letters/digits below which a response is empty")] = 3,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Optional
+from typing import Literal, Optional
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import lengths
 from .base import QualityFilter
@@ -18,6 +18,7 @@ from .text_rules import EmptyResponse, Placeholders, Refusal, Truncated
 RULES: dict[str, str] = {cls.name: cls.description for cls in
                          (EmptyResponse, LengthBounds, Repetition, Placeholders, Truncated, Refusal, Language,
                           PiiPolicy)}
+Rule = Literal[tuple(RULES)]  # a closed choice: the CLI, the API's schema and pydantic all name the rules
 
 
 class QualityConfig(BaseModel):
@@ -25,8 +26,8 @@ class QualityConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rules: Optional[list[str]] = Field(None, description="run only these rules (default: all)")
-    skip: list[str] = Field(default_factory=list, description="rules not to run")
+    rules: Optional[list[Rule]] = Field(None, description="run only these rules (default: all)")
+    skip: list[Rule] = Field(default_factory=list, description="rules not to run")
     languages: list[str] = Field(default_factory=lambda: ["en"], description="allowed response languages")
     min_response_chars: int = Field(3, ge=0, description="letters/digits below which a response is empty")
     min_assistant_tokens: Optional[int] = Field(2, ge=0, description="shortest response, stats tokenizer units")
@@ -34,14 +35,6 @@ class QualityConfig(BaseModel):
     max_user_tokens: Optional[int] = Field(16384, ge=1, description="longest prompt, stats tokenizer units")
     pii_max_findings: int = Field(0, ge=0, description="PII findings allowed in a response")
     tokenizer: Optional[str] = Field(None, description="local tokenizer for length units (default: the stats one)")
-
-    @field_validator("rules", "skip")
-    @classmethod
-    def _known(cls, names: list[str] | None) -> list[str] | None:
-        unknown = sorted(set(names or ()) - set(RULES))
-        if unknown:
-            raise ValueError(f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(RULES)}")
-        return names
 
     @property
     def active(self) -> list[str]:

@@ -14,7 +14,7 @@ def _identifier():
     try:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
     except ImportError as exc:  # a dependency of curator; say how to get it back
-        raise RuntimeError("the language rule needs py3langid: pip install py3langid") from exc
+        raise InputError("the language rule needs py3langid: pip install py3langid") from exc
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 

@@ -32,7 +32,7 @@ from ..errors import InputError
 from ..normalize import sha256_text
 from ..store import rows, transaction
 from ..sqlfiles import query
-from .client import ChatRequest, generate
+from .client import ChatRequest, ChatResult, generate
 from .pii import Redactor, apply_policy, require_name_detector, scan
 from .templates import Template, load_template
 # codes after which a document stays pending: the request may succeed on a later run
@@ -182,51 +182,65 @@ def synthesize(conn: duckdb.DuckDBPyConnection, settings: Settings, *, template:
                        max_cost_usd=max_cost_usd, template_hash=spec.hash)
         report.run_id, report.cache_hits, report.cost_usd = run.run_id, run.cache_hits, run.cost_usd
         report.sent = run.requests
-    pending: set[int] = set()
-    added_ids: list[int] = []
     with transaction(conn):
-        def fail(doc: dict, chunk: Chunk, code: str, reason: str, payload: str | None = None) -> None:
-            report.failures[code] += 1
-            conn.execute(query("synth.insert_failure"), {
-                "run_id": report.run_id, "document_id": doc["id"], "chunk_index": chunk.index,
-                "template_hash": spec.hash, "code": code, "reason": reason, "payload_hash": payload})
-
+        store = _Store(conn, spec, settings, report)
         for doc, chunk, reason in blocked:
-            fail(doc, chunk, "pii_blocked", reason)
+            store.fail(doc, chunk, "pii_blocked", reason)
         for result in run.results if run else []:
-            item = items[result.key]
-            if not result.ok:
-                fail(item.document, item.chunk, result.code, result.reason or result.code, result.payload_hash)
-                if result.code.startswith(RETRYABLE):
-                    pending.add(item.document["id"])
-                continue
-            quote = item.redactor.restore(spec.evidence(result.value))
-            span = ground(quote, item.chunk.text)
-            if span is None:
-                fail(item.document, item.chunk, "ungrounded",
-                     f"{spec.spec.grounding} not found in chunk {item.chunk.index}: {quote[:120]!r}",
-                     result.payload_hash)
-                continue
-            exact = item.chunk.text[span[0]:span[1]]
-            row = _example(item, result.value, exact, span, spec, report.run_id, settings.pii_restore)
-            found = conn.execute(query("synth.insert_example"), row).fetchall()
-            if found:
-                added_ids.append(found[0][0])
-                report.outputs_with_pii += row["pii_findings"] != "[]"
-            else:
-                report.duplicates += 1
-        report.examples_added = len(added_ids)
+            store.result(items[result.key], result)
+        report.examples_added = len(store.added)
         for doc in documents:
-            if doc["id"] not in pending:
+            if doc["id"] not in store.pending:
                 conn.execute(query("synth.mark_done"), {"document_id": doc["id"], "template_hash": spec.hash,
                                                         "run_id": report.run_id})
         record_audit(conn, actor, "candidates.synthesize", spec.name,
                      report.summary() | {"options": {"limit": limit, "n_per_chunk": n_per_chunk,
                                                      "chunk_tokens": chunk_tokens, "max_cost_usd": max_cost_usd,
                                                      "pii_policy": settings.pii_policy}})
-    if dedup and added_ids:
-        report.near_duplicates = near_duplicates_of(conn, added_ids, actor)
+    if dedup and store.added:
+        report.near_duplicates = near_duplicates_of(conn, store.added, actor)
     return report
+
+
+class _Store:
+    """Writes one run's outcomes inside the caller's transaction: an example for each grounded
+    answer, a ``generation_failures`` row for anything else; remembers the examples added and
+    the documents left pending (a retryable failure)."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, spec: Template, settings: Settings,
+                 report: SynthesizeReport):
+        self.conn, self.spec, self.settings, self.report = conn, spec, settings, report
+        self.pending: set[int] = set()
+        self.added: list[int] = []
+
+    def fail(self, doc: dict, chunk: Chunk, code: str, reason: str, payload: str | None = None) -> None:
+        self.report.failures[code] += 1
+        self.conn.execute(query("synth.insert_failure"), {
+            "run_id": self.report.run_id, "document_id": doc["id"], "chunk_index": chunk.index,
+            "template_hash": self.spec.hash, "code": code, "reason": reason, "payload_hash": payload})
+
+    def result(self, item: _Item, result: ChatResult) -> None:
+        """One answer: a failure, an ungrounded quote, a duplicate or a new example."""
+        if not result.ok:
+            self.fail(item.document, item.chunk, result.code, result.reason or result.code, result.payload_hash)
+            if result.code.startswith(RETRYABLE):
+                self.pending.add(item.document["id"])
+            return
+        quote = item.redactor.restore(self.spec.evidence(result.value))
+        span = ground(quote, item.chunk.text)
+        if span is None:
+            self.fail(item.document, item.chunk, "ungrounded",
+                      f"{self.spec.spec.grounding} not found in chunk {item.chunk.index}: {quote[:120]!r}",
+                      result.payload_hash)
+            return
+        exact = item.chunk.text[span[0]:span[1]]
+        row = _example(item, result.value, exact, span, self.spec, self.report.run_id, self.settings.pii_restore)
+        found = self.conn.execute(query("synth.insert_example"), row).fetchall()
+        if found:
+            self.added.append(found[0][0])
+            self.report.outputs_with_pii += row["pii_findings"] != "[]"
+        else:
+            self.report.duplicates += 1
 
 
 def near_duplicates_of(conn: duckdb.DuckDBPyConnection, ids: list[int], actor: str) -> int:

@@ -12,6 +12,7 @@ plus source document, source record and ``--group-by``, so a fresh version passe
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 import duckdb
 import orjson
@@ -46,10 +47,97 @@ def apply_edit(messages: list[dict], final_response: str | None) -> list[dict]:
     return out
 
 
-def _key(params: dict, item: tuple) -> tuple:
-    """A staged item (id, split, group, text, hash, label) as content_hash covers it."""
-    return item_key(params, {"example_id": item[0], "split": item[1], "group_key": item[2],
-                             "example_hash": item[4], "label": item[5]})
+class Item(NamedTuple):
+    """One example as the version will hold it (a row of ``version_items``)."""
+    example_id: int
+    split: str
+    group_key: str
+    messages: str  # canonical JSON, the reviewer's edit applied
+    example_hash: str
+    label: str | None
+
+
+def _key(params: dict, item: Item) -> tuple:
+    """A staged item as content_hash covers it."""
+    return item_key(params, item._asdict())
+
+
+def _check(name: str, split: str | dict, seed: int, min_rating: float | None,
+           min_class_share: float) -> tuple[dict, int, float | None]:
+    """The split shares, seed and rating floor as they are stored and hashed; bad ones are refused."""
+    check_name(name)
+    shares = parse_split(split)
+    if min_rating is not None and not 1 <= min_rating <= 5:
+        raise InputError(f"--min-rating is a correctness rating from 1 to 5, got {min_rating}")
+    min_rating = None if min_rating is None else float(min_rating)  # hashed as stored (DOUBLE): 4 → 4.0
+    seed = int(seed)
+    if not 0 <= min_class_share < 1:
+        raise InputError(f"--min-class-share is a share between 0 and 1, got {min_class_share}")
+    if seed < 0:
+        raise InputError(f"--seed must be a non-negative integer, got {seed}")
+    return shares, seed, min_rating
+
+
+def _items(conn: duckdb.DuckDBPyConnection, name: str, ids: list[int], shares: dict, seed: int,
+           group_by: str | None, stratify_by: str | None, overlap: OverlapParams, dedup_params: dict | None):
+    """The pool's examples, edited, grouped and placed in splits; and the relations found."""
+    pool = rows(conn, "versions.pool", {"ids": ids})
+    frozen = {r["example_id"] for r in rows(conn, "versions.frozen_test", {"name": name})}
+    user_keys = group_values(conn, group_by, ids) if group_by is not None else {}
+    members = [Member(r["id"], r["cluster_id"], r["document_id"], r["origin"], user_keys.get(r["id"]))
+               for r in pool]
+    edited = {r["id"]: apply_edit(orjson.loads(r["messages"]), r["final_response"]) for r in pool}
+    labels = class_labels(conn, stratify_by, ids) if stratify_by is not None else None
+    links, found = relation_links(conn, edited, dedup_params, overlap)  # signs those: the gate will compare them
+    placed = (assign(members, seed, shares, frozen, links) if labels is None
+              else assign_stratified(members, seed, shares, frozen, links, labels))
+    items = []
+    for r in pool:
+        text = canonical(edited[r["id"]])
+        split_name, group = placed[r["id"]]
+        items.append(Item(r["id"], split_name, group, text, sha256_text(text), labels[r["id"]] if labels else None))
+    return items, found
+
+
+def _grouping(items: list[Item], shares: dict, found, overlap: OverlapParams, group_by: str | None,
+              stratify_by: str | None, min_class_share: float) -> dict:
+    """The version's grouping record: the relations used, their report and, when stratified, the classes."""
+    grouping = {"overlap": overlap.as_dict(), "group_by": group_by,
+                "report": grouping_report([(i.split, i.group_key) for i in items], shares, found)}
+    if stratify_by is not None:  # only then: versions cut without it keep their grouping (and hash) shape
+        grouping |= {"stratify_by": stratify_by,
+                     "classes": class_report([(i.split, i.label) for i in items], shares, min_class_share)}
+    return grouping
+
+
+def _unchanged(conn: duckdb.DuckDBPyConnection, previous: list[dict], params: dict, items: list[Item]) -> dict | None:
+    """The latest version of the name when it holds exactly these items with these parameters."""
+    if not previous:
+        return None
+    latest = resolve(conn, f"{params['name']}@{previous[0]['number']}", verify=False)
+    held = [item_key(latest, i) for i in verify_version(conn, latest)]
+    if all(latest[k] == params[k] for k in SAME) and held == [_key(params, i) for i in items]:
+        return latest
+    return None
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, params: dict, items: list[Item], actor: str, audit: dict) -> int:
+    """Insert the version, its items and the audit row in one transaction; returns the version id."""
+    staged = pa.table({field: [getattr(i, field) for i in items] for field in Item._fields[:-1]}
+                      | {"label": pa.array([i.label for i in items], pa.string())})
+    with transaction(conn):
+        json_cols = {k: orjson.dumps(params[k], option=orjson.OPT_SORT_KEYS).decode()
+                     for k in ("split_spec", "counts", "grouping")}
+        json_cols["dedup_params"] = (None if params["dedup_params"] is None
+                                     else orjson.dumps(params["dedup_params"], option=orjson.OPT_SORT_KEYS).decode())
+        version_id = conn.execute(query("versions.insert_version"), {**params, **json_cols}).fetchone()[0]
+        conn.register("staged_items", staged)
+        conn.execute(query("versions.insert_items"), {"version_id": version_id})
+        conn.unregister("staged_items")
+        record_audit(conn, actor, "version.create", f"{params['name']}@{params['number']}",
+                     {"version_id": version_id, "counts": params["counts"], "content_hash": params["content_hash"]}
+                     | audit)
+    return version_id
 
 
 def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split: str | dict = "0.8,0.1,0.1",
@@ -65,73 +153,29 @@ def create_version(conn: duckdb.DuckDBPyConnection, name: str, actor: str, split
     ``stratify_by``: an SQL expression whose value is each example's class: every class's split
     shares then follow the requested ones (``stratify``), and classes under ``min_class_share``
     are warned about in the report."""
-    check_name(name)
-    shares = parse_split(split)
+    shares, seed, min_rating = _check(name, split, seed, min_rating, min_class_share)
     overlap = overlap or OverlapParams()
-    if min_rating is not None and not 1 <= min_rating <= 5:
-        raise InputError(f"--min-rating is a correctness rating from 1 to 5, got {min_rating}")
-    min_rating = None if min_rating is None else float(min_rating)  # hashed as stored (DOUBLE): 4 → 4.0
-    seed = int(seed)
-    if not 0 <= min_class_share < 1:
-        raise InputError(f"--min-class-share is a share between 0 and 1, got {min_class_share}")
-    if seed < 0:
-        raise InputError(f"--seed must be a non-negative integer, got {seed}")
     ids = selected_ids(conn, where, min_rating)
     if not ids:
         raise InputError("no approved, non-duplicate example passes the filter: nothing to version "
                          "(examples enter a version only after review approves them)")
-    pool = rows(conn, "versions.pool", {"ids": ids})
-    frozen = {r["example_id"] for r in rows(conn, "versions.frozen_test", {"name": name})}
-    user_keys = group_values(conn, group_by, ids) if group_by is not None else {}
-    members = [Member(r["id"], r["cluster_id"], r["document_id"], r["origin"], user_keys.get(r["id"]))
-               for r in pool]
-    edited = {r["id"]: apply_edit(orjson.loads(r["messages"]), r["final_response"]) for r in pool}
     dedup = rows(conn, "versions.latest_dedup_run")
-    dedup_params = orjson.loads(dedup[0]["params"]) if dedup else None
-    unclustered = rows(conn, "versions.unsigned_in_pool", {"ids": ids, "dedup_run_id": dedup[0]["id"] if dedup else None})[0]["n"]
-    labels = class_labels(conn, stratify_by, ids) if stratify_by is not None else None
-    links, found = relation_links(conn, edited, dedup_params, overlap)  # signs those: the gate will compare them
-    placed = (assign(members, seed, shares, frozen, links) if labels is None
-              else assign_stratified(members, seed, shares, frozen, links, labels))
-    items = []
-    for r in pool:
-        text = canonical(edited[r["id"]])
-        split_name, group = placed[r["id"]]
-        items.append((r["id"], split_name, group, text, sha256_text(text), labels[r["id"]] if labels else None))
-    counts = {s: sum(1 for i in items if i[1] == s) for s in SPLITS}
-    grouping = {"overlap": overlap.as_dict(), "group_by": group_by,
-                "report": grouping_report([(i[1], i[2]) for i in items], shares, found)}
-    if stratify_by is not None:  # only then: versions cut without it keep their grouping (and hash) shape
-        grouping |= {"stratify_by": stratify_by,
-                     "classes": class_report([(i[1], i[5]) for i in items], shares, min_class_share)}
+    dedup_id, dedup_params = (dedup[0]["id"], orjson.loads(dedup[0]["params"])) if dedup else (None, None)
+    unclustered = rows(conn, "versions.unsigned_in_pool", {"ids": ids, "dedup_run_id": dedup_id})[0]["n"]
+    items, found = _items(conn, name, ids, shares, seed, group_by, stratify_by, overlap, dedup_params)
     previous = rows(conn, "versions.latest_of_name", {"name": name})
     params = {"name": name, "number": previous[0]["number"] + 1 if previous else 1,
               "parent_id": previous[0]["id"] if previous else None, "filter": where, "min_rating": min_rating,
-              "split_spec": shares, "seed": seed, "dedup_run_id": dedup[0]["id"] if dedup else None,
-              "dedup_params": dedup_params, "counts": counts, "grouping": grouping,
+              "split_spec": shares, "seed": seed, "dedup_run_id": dedup_id, "dedup_params": dedup_params,
+              "counts": {s: sum(1 for i in items if i.split == s) for s in SPLITS},
+              "grouping": _grouping(items, shares, found, overlap, group_by, stratify_by, min_class_share),
               "created_by": actor, "created_at": datetime.now(timezone.utc)}
-    if previous:  # a re-run that would freeze exactly what the latest version holds adds nothing
-        latest = resolve(conn, f"{name}@{previous[0]['number']}", verify=False)
-        held = [item_key(latest, i) for i in verify_version(conn, latest)]
-        if all(latest[k] == params[k] for k in SAME) and held == [_key(params, i) for i in items]:
-            return latest | {"created": False}
+    latest = _unchanged(conn, previous, params, items)
+    if latest is not None:  # a re-run that would freeze exactly what the latest version holds adds nothing
+        return latest | {"created": False}
     params["content_hash"] = content_hash(params, (_key(params, i) for i in items))
-    staged = pa.table({"example_id": [i[0] for i in items], "split": [i[1] for i in items],
-                       "group_key": [i[2] for i in items], "messages": [i[3] for i in items],
-                       "example_hash": [i[4] for i in items], "label": pa.array([i[5] for i in items], pa.string())})
-    with transaction(conn):
-        json_cols = {k: orjson.dumps(params[k], option=orjson.OPT_SORT_KEYS).decode()
-                     for k in ("split_spec", "counts", "grouping")}
-        json_cols["dedup_params"] = (None if params["dedup_params"] is None
-                                     else orjson.dumps(params["dedup_params"], option=orjson.OPT_SORT_KEYS).decode())
-        version_id = conn.execute(query("versions.insert_version"),
-                                  {**params, **json_cols}).fetchone()[0]
-        conn.register("staged_items", staged)
-        conn.execute(query("versions.insert_items"), {"version_id": version_id})
-        conn.unregister("staged_items")
-        record_audit(conn, actor, "version.create", f"{name}@{params['number']}",
-                     {"version_id": version_id, "counts": counts, "content_hash": params["content_hash"],
-                      "filter": where, "min_rating": min_rating, "seed": seed, "split": shares,
-                      "group_by": group_by, "overlap": overlap.as_dict(), "stratify_by": stratify_by})
+    _insert(conn, params, items, actor, {"filter": where, "min_rating": min_rating, "seed": seed, "split": shares,
+                                         "group_by": group_by, "overlap": overlap.as_dict(),
+                                         "stratify_by": stratify_by})
     version = resolve(conn, f"{name}@{params['number']}", verify=False)  # hashed just above
     return version | {"created": True, "unclustered": unclustered}
