@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..errors import InputError
+
 FORMATS = ("auto", "text", "transcript", "chat", "alpaca", "prompt_completion", "csv")
 
 # Field names tried, in order, when no explicit mapping is given. General names, no
@@ -32,7 +34,7 @@ class IngestOptions:
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
-            raise ValueError(f"unknown format {self.format!r}; choose one of {', '.join(FORMATS)}")
+            raise InputError(f"unknown format {self.format!r}; choose one of {', '.join(FORMATS)}")
         unknown = set(self.fields) - set(AUTO_FIELDS)
         if unknown:
-            raise ValueError(f"unknown field role(s) {sorted(unknown)}; known: {', '.join(AUTO_FIELDS)}")
+            raise InputError(f"unknown field role(s) {sorted(unknown)}; known: {', '.join(AUTO_FIELDS)}")
