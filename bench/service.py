@@ -14,7 +14,7 @@ Side by side, in one run:
 Reads (`GET /stats`, `POST /sql`, `GET /jobs/{id}`) are timed while the job runs.
 
 Review tasks are rows written straight into the store for the bench (no Label Studio needed);
-the payloads are Label Studio's annotation webhook format, as tests/test_review.py sends them.
+the payloads are Label Studio's annotation webhook format, as tests/annotation/test_review.py sends them.
 Nothing here is asserted; timings depend on the machine (the load average is printed).
 """
 

@@ -200,7 +200,7 @@ def main() -> int:
     if not torch.cuda.is_available():
         print("bench/train.py needs a CUDA GPU: torch.cuda.is_available() is False on this machine "
               f"(torch {torch.__version__}). It compares QLoRA training throughput and VRAM; on the CPU "
-              "the trainer is exercised by tests/test_trainer.py instead.", file=sys.stderr)
+              "the trainer is exercised by tests/trainer/test_trainer.py instead.", file=sys.stderr)
         return 2
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)

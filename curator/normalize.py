@@ -27,7 +27,7 @@ _FTFY = ftfy.TextFixerConfig(
 )
 # ftfy fixes text line by line; lines that are pure ASCII cannot hold mojibake, so only the
 # others go through it, and its control-character removal (ftfy's CONTROL_CHARS) runs once
-# over the whole text. Same output as ftfy.fix_text (tests/test_normalize.py), ~40% faster.
+# over the whole text. Same output as ftfy.fix_text (tests/ingest/test_normalize.py), ~40% faster.
 _FTFY_LINE = _FTFY._replace(remove_control_chars=False)
 _FTFY_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\ufffc]")
 _BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n\n"})

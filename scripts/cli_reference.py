@@ -1,6 +1,6 @@
 """Write docs/cli.md, the reference of every `curator` command, from the CLI itself (its --help),
 the way sqlite-utils keeps docs/cli-reference.rst with cog: the page cannot drift from the code,
-and tests/test_docs.py fails when it is out of date.
+and tests/project/test_docs.py fails when it is out of date.
 
     python scripts/cli_reference.py          # rewrite docs/cli.md
     python scripts/cli_reference.py --check  # exit 1 when docs/cli.md is stale

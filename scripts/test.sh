@@ -5,7 +5,7 @@
 # the command to run is printed and the run stops), then pytest with the arguments given.
 #   scripts/test.sh                   the whole suite (what .ci/run runs)
 #   scripts/test.sh -m "not slow"     the fast lane (no Label Studio, trainer, Ray, browser)
-#   scripts/test.sh tests/test_pii.py -x
+#   scripts/test.sh tests/synth/test_pii.py -x
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -220,3 +220,25 @@ def rubric_judge(body: dict) -> str:
     verdict = "accept" if score >= 0.6 else "edit" if score >= 0.3 else "reject"
     return json.dumps({"correctness": 1 + round(score * 4), "style": 1 + round((1 - score) * 4), "verdict": verdict,
                        "accept_probability": round(score, 6), "rationale": f"rule score {score:.3f}"})
+
+
+UNGROUNDED = "The parties agree to share all profits equally forever."
+
+
+def passage(body: dict) -> str:
+    """The document chunk a synthesis prompt carries between its <passage> tags."""
+    text = last_user_message(body)
+    return text.split("<passage>\n", 1)[1].rsplit("\n</passage>", 1)[0]
+
+
+def respond(body: dict) -> str:
+    """A question-answer reply grounded in the passage it was sent (its own words), except for a
+    passage containing ZEBRA, which gets an evidence quote found nowhere in it."""
+    chunk = passage(body)
+    words = chunk.split()
+    if "ZEBRA" in chunk:
+        quote = UNGROUNDED
+    else:  # words re-joined by single spaces: grounded after whitespace normalisation
+        quote = " ".join(words[2:14])
+    return json.dumps({"question": f"What does the passage say about {' '.join(words[:3])}?",
+                       "answer": " ".join(words[:20]), "evidence_quote": quote})

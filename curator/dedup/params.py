@@ -44,7 +44,7 @@ class DedupParams(BaseModel):
         Every candidate is verified exactly, so a false positive costs one merge while a false
         negative is a duplicate missed for good. datasketch's default equal weights pick 9 × 13 at
         0.8 and 128 permutations, which makes a pair at Jaccard 0.8 a candidate with probability
-        0.40 (recall 0.72 on tests/test_dedup_planted.py); these weights pick 17 × 7 (0.98 at 0.8).
+        0.40 (recall 0.72 on tests/dedup/test_dedup_planted.py); these weights pick 17 × 7 (0.98 at 0.8).
         A property, not cached, so ``model_copy(update={"threshold": ...})`` never goes stale.
         """
         return lsh_bands_rows(self.threshold, self.num_perm)

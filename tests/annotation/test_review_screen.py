@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import expect
 
 from browser_fixture import chromium
-from conftest import REPO, run_curator, run_json
+from conftest import REPO, run_json
 from service_fixture import free_port
-from test_review import _db, _env, _seed, _settled, serving
+from review_fixture import review_env, seed_sample, serving, settled, store_db
 
 pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves it out
 
@@ -39,11 +39,11 @@ def store(tmp_path_factory, label_studio):
     source: a first push by id alone would have sent only one of them."""
     root = tmp_path_factory.mktemp("review-screen")
     port = free_port()
-    env = _env(root, label_studio, "curator review screen", port)
-    _seed(env)
+    env = review_env(root, label_studio, "curator review screen", port)
+    seed_sample(env)
     run_json(["review", "setup"], env)
     first = run_json(["review", "push", "--kind", "extracted", "--limit", "5"], env)
-    with _db(env) as conn:
+    with store_db(env) as conn:
         code = conn.execute("SELECT name FROM sources WHERE name ILIKE '%codegen%'").fetchone()[0]
     second = run_json(["review", "push", "--source", code, "--limit", "1"], env)
     assert first["pushed"] == 5 and second["pushed"] == 1
@@ -65,7 +65,7 @@ def page(browser, label_studio):
 
 
 def _tasks(env) -> list[dict]:
-    with _db(env) as conn:
+    with store_db(env) as conn:
         rows = conn.execute(
             "SELECT t.ls_project_id, t.ls_task_id, t.example_id, t.draft, e.kind FROM review_tasks t "
             "JOIN examples e ON e.id = t.example_id ORDER BY t.ls_task_id").fetchall()
@@ -131,7 +131,7 @@ def document_task(store):
     """One grounded example synthesised from a bundled NDA through the local OpenAI-compatible
     server (the project's stand-in for the provider), pushed by kind."""
     from openai_server import OpenAIServer
-    from test_synthesize import respond
+    from openai_server import respond
 
     server = OpenAIServer().start()
     server.respond = respond
@@ -201,8 +201,8 @@ def test_verdicts_on_screen_are_what_the_store_holds(page, label_studio, store):
         page.get_by_text("Accept with my edits").click()
         _submit(page, "Update")
 
-        _settled(url, headers)
-    with _db(env) as conn:
+        settled(url, headers)
+    with store_db(env) as conn:
         rows = {r[0]: r[1:] for r in conn.execute(
             "SELECT o.example_id, o.verdict, e.status, e.messages FROM review_outcomes o "
             "JOIN examples e ON e.id = o.example_id").fetchall()}

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import make_env, run_curator, run_json
 from openai_server import openai_server  # noqa: F401  (the fixture)
-from test_synthesize import respond
+from openai_server import respond
 
 N_TRANSCRIPTS, N_NDAS = 24, 6
 

@@ -15,109 +15,26 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
 
-from annotation.labeling import REASONS
+from review_fixture import (REVIEWER_B, SECRET, planned_answer, review_env, seed_sample, serving, settled,
+                            store_db)
 from service_fixture import free_port as _free_port
 from conftest import REPO, make_env, run_curator, run_json
 
 pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves it out
 
-SECRET = "test-webhook-secret"
-REVIEWER_B = "reviewer.b@example.com"
-
-
-
-
-def _env(root: Path, label_studio, title: str, port: int) -> dict[str, str]:
-    return make_env(root, CURATOR_LABEL_STUDIO_URL=label_studio.url, CURATOR_LABEL_STUDIO_TOKEN=label_studio.token,
-                    CURATOR_LABEL_STUDIO_PROJECT=title, CURATOR_WEBHOOK_SECRET=SECRET,
-                    CURATOR_REVIEW_WEBHOOK_URL=f"http://127.0.0.1:{port}/webhooks/label-studio",
-                    CURATOR_REVIEW_PULL_INTERVAL="0")
-
-
-def _seed(env: dict[str, str]) -> None:
-    """Transcripts first, so the first candidates by id are extracted ones with evidence spans;
-    then the rest of the sample (imported examples, no source document)."""
-    samples = sorted((REPO / "examples" / "data").iterdir())
-    transcripts = [str(p) for p in samples if p.name.startswith(("aci-bench", "mts-dialog"))]
-    run_curator(["ingest", *transcripts], env)
-    run_curator(["candidates", "extract", "--recipe", "turns"], env)
-    run_curator(["ingest", *(str(p) for p in samples if str(p) not in transcripts)], env)
-
-
-@contextmanager
-def serving(env: dict[str, str], port: int):
-    """The real `curator serve` on a fixed port (Label Studio's webhook points at it)."""
-    log = Path(env["CURATOR_STATE_DIR"]).parent / f"serve-{time.monotonic_ns()}.log"
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "curator", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(15)
-    assert "Traceback" not in log.read_text(), log.read_text()
-
-
-def _settled(url: str, headers: dict, timeout: float = 30.0) -> None:
-    """Wait until the service has applied every webhook delivery it acknowledged."""
-    deadline = time.monotonic() + timeout
-    while httpx.get(f"{url}/webhooks/inbox", headers=headers).json()["pending"]:
-        assert time.monotonic() < deadline, "webhook deliveries still pending"
-        time.sleep(0.1)
-
-
-def _db(env) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(env["CURATOR_DB"], read_only=True)
-
-
-def _answer(i: int, draft: str) -> tuple[list[dict], dict]:
-    """A planned annotation (Label Studio result) and what the store must hold for it."""
-    verdict = ("accept", "edit", "reject", "accept", "edit")[i % 5]
-    text = draft + f"\n\nChecked against the source ({i})." if verdict == "edit" else draft
-    reasons = sorted({REASONS[i % len(REASONS)], "other"}) if verdict == "reject" else []
-    expected = {"verdict": verdict, "edited_response": text, "rating_correctness": 1 + i % 5,
-                "rating_style": 1 + (i * 3) % 5, "reasons": reasons, "comment": f"note {i}" if i % 3 == 0 else None}
-
-    def item(name, kind, value):
-        return {"from_name": name, "to_name": "source", "type": kind, "value": value}
-
-    result = [item("response", "textarea", {"text": [text]}), item("verdict", "choices", {"choices": [verdict]}),
-              item("correctness", "rating", {"rating": expected["rating_correctness"]}),
-              item("style", "rating", {"rating": expected["rating_style"]})]
-    if reasons:
-        result.append(item("reasons", "choices", {"choices": reasons}))
-    if expected["comment"]:
-        result.append(item("comment", "textarea", {"text": [expected["comment"]]}))
-    return result, expected
-
-
 def _tasks(env) -> list[tuple[int, int, str]]:
-    with _db(env) as conn:
+    with store_db(env) as conn:
         return conn.execute("SELECT t.ls_task_id, t.example_id, t.draft FROM review_tasks t JOIN review_projects p "
                             "USING (ls_project_id) WHERE p.role = 'review' ORDER BY t.example_id").fetchall()
 
 
 def _review_table(env) -> list[tuple]:
-    with _db(env) as conn:
+    with store_db(env) as conn:
         return conn.execute("SELECT * EXCLUDE (recorded_at) FROM reviews ORDER BY id").fetchall()
 
 
@@ -125,8 +42,8 @@ def _review_table(env) -> list[tuple]:
 def store(tmp_path_factory, label_studio):
     root = tmp_path_factory.mktemp("review")
     port = _free_port()
-    env = _env(root, label_studio, "curator review acceptance", port)
-    _seed(env)
+    env = review_env(root, label_studio, "curator review acceptance", port)
+    seed_sample(env)
     keys = {role: run_json(["keys", "create", "--name", role, "--role", role], env)["key"]
             for role in ("steward", "reviewer")}
     return {"env": env, "port": port, "keys": keys}
@@ -153,7 +70,7 @@ def test_push_in_bulk_and_a_re_push_never_duplicates(store, label_studio):
     assert report["pushed"] == 240 and report["adopted"] == 0
     tasks = _tasks(env)
     assert len(tasks) == 240
-    with _db(env) as conn:
+    with store_db(env) as conn:
         project = conn.execute("SELECT ls_project_id FROM review_projects WHERE role = 'review'").fetchone()[0]
         assert conn.execute("SELECT count(*) FROM examples WHERE status = 'in_review'").fetchone()[0] == 240
         spans = conn.execute("SELECT e.id, substr(d.text, e.span_start + 1, e.span_end - e.span_start) FROM examples e "
@@ -191,14 +108,14 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
 
     def annotate(i):
         task_id, example_id, draft = tasks[i]
-        result, want = _answer(i, draft)
+        result, want = planned_answer(i, draft)
         ann = clients[i % 2].create_annotation(task_id, result, lead_time=10.0 + i)
         expected[example_id] = want | {"reviewer": emails[i % 2]}
         annotation_ids[example_id] = ann["id"]
 
     with serving(env, port), ThreadPoolExecutor(4) as pool:
         list(pool.map(annotate, range(80)))
-    with _db(env) as conn:
+    with store_db(env) as conn:
         via = dict(conn.execute("SELECT received_via, count(*) FROM reviews GROUP BY ALL").fetchall())
     assert via == {"webhook": 80}
 
@@ -206,7 +123,7 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(annotate, range(80, 120)))
     changed_example = tasks[5][1]
-    changed = _answer(7, tasks[5][2])
+    changed = planned_answer(7, tasks[5][2])
     clients[5 % 2].update_annotation(annotation_ids[changed_example], changed[0])
     expected[changed_example] = changed[1] | {"reviewer": emails[5 % 2]}
     deleted_example = tasks[6][1]
@@ -215,7 +132,7 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
 
     report = run_json(["review", "pull"], env)
     assert report["recorded"] == 41 and report["deleted"] == 1 and report["annotations_seen"] == 119
-    with _db(env) as conn:
+    with store_db(env) as conn:
         live = conn.execute("SELECT example_id, reviewer_name, verdict, edited_response, rating_correctness, "
                             "rating_style, CAST(reasons AS VARCHAR), comment, lead_time FROM current_reviews").fetchall()
         got = {r[0]: {"reviewer": r[1], "verdict": r[2], "edited_response": r[3], "rating_correctness": r[4],
@@ -242,7 +159,7 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
         # Webhooks without (or with a wrong) secret: 401 and nothing recorded.
         payload = {"action": "ANNOTATION_UPDATED", "task": {"id": tasks[0][0]},
                    "annotation": {"id": annotation_ids[tasks[0][1]], "task": tasks[0][0], "completed_by": 1,
-                                  "result": _answer(2, tasks[0][2])[0]}}
+                                  "result": planned_answer(2, tasks[0][2])[0]}}
         assert httpx.post(f"{url}/webhooks/label-studio", json=payload).status_code == 401
         assert httpx.post(f"{url}/webhooks/label-studio", json=payload,
                           headers={"X-Curator-Webhook-Secret": "wrong"}).status_code == 401
@@ -258,12 +175,12 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
         # The same annotation again, with the secret: recognised by its payload hash, nothing added.
         same = {"action": "ANNOTATION_UPDATED", "task": {"id": tasks[2][0]},
                 "annotation": {"id": annotation_ids[tasks[2][1]], "task": tasks[2][0], "completed_by": 1,
-                               "result": _answer(2, tasks[2][2])[0]}}
+                               "result": planned_answer(2, tasks[2][2])[0]}}
         replay = httpx.post(f"{url}/webhooks/label-studio", json=same, headers={"X-Curator-Webhook-Secret": SECRET})
         assert replay.status_code == 202 and replay.json()["queued"]  # in the inbox, acknowledged at once
         steward = {"Authorization": f"Bearer {keys['steward']}"}
         reviewer = {"Authorization": f"Bearer {keys['reviewer']}"}
-        _settled(url, steward)
+        settled(url, steward)
         status = httpx.get(f"{url}/review/status", headers=reviewer).json()
         assert status["queue"]["review_events"] == len(before)
         assert httpx.post(f"{url}/review/push", headers=reviewer, json={}).status_code == 403
@@ -273,18 +190,18 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
         assert pushed["pushed"] == 5 and pushed["adopted"] == 0
         assert httpx.post(f"{url}/review/push", headers=steward, json={"overlap": 0}).status_code == 422
         # A live update while the receiver is up arrives as an `updated` row through the webhook.
-        clients[0].update_annotation(annotation_ids[tasks[0][1]], _answer(2, tasks[0][2])[0])
-        expected[tasks[0][1]] = _answer(2, tasks[0][2])[1]
+        clients[0].update_annotation(annotation_ids[tasks[0][1]], planned_answer(2, tasks[0][2])[0])
+        expected[tasks[0][1]] = planned_answer(2, tasks[0][2])[1]
         # A deletion while the receiver is up arrives as a `deleted` row through the webhook.
         clients[1].delete_annotation(annotation_ids[tasks[3][1]])
         del expected[tasks[3][1]]
-        _settled(url, steward)
+        settled(url, steward)
         status = httpx.get(f"{url}/review/status", headers=reviewer).json()
         assert status["queue"]["review_events"] == len(before) + 2
         assert {t["reviewer"] for t in status["throughput"]} == set(emails)
         rejected = [w for w in expected.values() if w["verdict"] == "reject"]
         assert status["rejection_reasons"] == dict(Counter(r for w in rejected for r in w["reasons"]))
-    with _db(env) as conn:
+    with store_db(env) as conn:
         last = conn.execute("SELECT received_via, event, verdict, example_id FROM reviews ORDER BY id DESC LIMIT 2").fetchall()
         assert last == [("webhook", "deleted", None, tasks[3][1]), ("webhook", "updated", "reject", tasks[0][1])]
         assert conn.execute("SELECT status FROM examples WHERE id = ?", [tasks[3][1]]).fetchone()[0] == "in_review"
@@ -296,7 +213,7 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
         ls.sdk.webhooks.update(hook, is_active=False)
     try:
         with serving(dict(env, CURATOR_REVIEW_PULL_INTERVAL="1"), port) as url:
-            clients[1].update_annotation(annotation_ids[tasks[1][1]], _answer(0, tasks[1][2])[0])
+            clients[1].update_annotation(annotation_ids[tasks[1][1]], planned_answer(0, tasks[1][2])[0])
             deadline = time.monotonic() + 30
             reviewer = {"Authorization": f"Bearer {keys['reviewer']}"}
             while httpx.get(f"{url}/review/status", headers=reviewer).json()["queue"]["review_events"] <= len(before) + 2:
@@ -305,7 +222,7 @@ def test_verdicts_come_home_by_webhook_and_by_pull(store, label_studio):
     finally:
         with label_studio.client() as ls:
             ls.sdk.webhooks.update(hook, is_active=True)
-    with _db(env) as conn:
+    with store_db(env) as conn:
         last = conn.execute("SELECT received_via, event, verdict, example_id FROM reviews ORDER BY id DESC LIMIT 1").fetchone()
         assert last == ("pull", "updated", "accept", tasks[1][1])
     for client in clients:
@@ -320,8 +237,8 @@ def test_overlap_agreement_and_adjudication(tmp_path, label_studio):
     n = 24, n_a = 15, n_r = 9; alpha = 1 - (n - 1) * (o_ar + o_ra) / (2 * n_a * n_r)
     = 1 - 23 * 6 / 270 = 132 / 270 = 0.48888…"""
     port = _free_port()
-    env = _env(tmp_path, label_studio, "curator review overlap", port)
-    _seed(env)
+    env = review_env(tmp_path, label_studio, "curator review overlap", port)
+    seed_sample(env)
     run_json(["review", "setup"], env)
     assert run_json(["review", "push", "--limit", "12", "--overlap", "2"], env)["pushed"] == 12
     tasks = _tasks(env)
@@ -346,7 +263,7 @@ def test_overlap_agreement_and_adjudication(tmp_path, label_studio):
     assert disputed == {tasks[i][1] for i in (6, 7, 11)}
     assert status["queue"]["awaiting_adjudication"] == 3
 
-    with _db(env) as conn:
+    with store_db(env) as conn:
         adj = dict(conn.execute("SELECT t.example_id, t.ls_task_id FROM review_tasks t JOIN review_projects p "
                                 "USING (ls_project_id) WHERE p.role = 'adjudication'").fetchall())
         assert set(adj) == disputed
@@ -360,7 +277,7 @@ def test_overlap_agreement_and_adjudication(tmp_path, label_studio):
                            "value": {"text": ["The adjudicated answer."]}})
         a.create_annotation(adj[example_id], result)
     assert run_json(["review", "pull"], env)["adjudication_tasks"] == 0
-    with _db(env) as conn:
+    with store_db(env) as conn:
         outcomes = {e: (v, s) for e, v, s in conn.execute("SELECT example_id, verdict, source FROM review_outcomes").fetchall()}
         statuses = dict(conn.execute("SELECT id, status FROM examples").fetchall())
         edited = json.loads(conn.execute("SELECT messages FROM examples WHERE id = ?", [tasks[11][1]]).fetchone()[0])

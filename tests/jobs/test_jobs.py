@@ -146,11 +146,11 @@ def test_jobs_run_in_order_reads_answer_meanwhile_and_cancel_rolls_back(tmp_path
 
 
 def _payload(i: int, task_id: int, draft: str) -> dict:
-    from test_review import _answer
+    from review_fixture import planned_answer
 
     return {"action": "ANNOTATION_CREATED", "task": {"id": task_id},
             "annotation": {"id": 50_000_000 + i, "task": task_id, "completed_by": 1, "lead_time": 5.0 + i % 7,
-                           "result": _answer(i, draft)[0]}}
+                           "result": planned_answer(i, draft)[0]}}
 
 
 @pytest.mark.slow

@@ -8,30 +8,11 @@ import json
 import pytest
 
 from conftest import make_env, query, run_curator, run_json
-from openai_server import last_user_message, openai_server  # noqa: F401  (the fixture)
+from openai_server import UNGROUNDED, last_user_message, openai_server, respond  # noqa: F401  (the fixture)
 
 EMAIL, PHONE = "jane.doe@example-legal.com", "212-555-0147"
 PLANTED = f"Notices go by email to {EMAIL} or by phone to {PHONE}.\n\n"
 OFF_TEXT = "ZEBRA clause. "
-UNGROUNDED = "The parties agree to share all profits equally forever."
-
-
-def passage(body: dict) -> str:
-    text = last_user_message(body)
-    return text.split("<passage>\n", 1)[1].rsplit("\n</passage>", 1)[0]
-
-
-def respond(body: dict) -> str:
-    chunk = passage(body)
-    words = chunk.split()
-    if "ZEBRA" in chunk:
-        quote = UNGROUNDED
-    else:  # words re-joined by single spaces: grounded after whitespace normalisation
-        quote = " ".join(words[2:14])
-    return json.dumps({"question": f"What does the passage say about {' '.join(words[:3])}?",
-                       "answer": " ".join(words[:20]), "evidence_quote": quote})
-
-
 @pytest.fixture
 def ndas(shared_data, tmp_path):
     docs = json.loads((shared_data / "contractnli" / "dev.json").read_text(encoding="utf-8"))["documents"][:3]

@@ -104,7 +104,7 @@ def test_readme_main_job_runs_in_both_modes(mode, tmp_path, label_studio):
 
 
 def _verdict_by_webhook(env, root, label_studio) -> None:
-    from test_review import _answer
+    from review_fixture import planned_answer
 
     jobs = json.loads(run_curator(["jobs", "list", "--json"], env, cwd=root).stdout)
     assert {j["kind"] for j in jobs} >= {"ingest", "candidates.extract", "dedup", "review.setup", "review.push"}
@@ -112,7 +112,7 @@ def _verdict_by_webhook(env, root, label_studio) -> None:
     task_id, draft = json.loads(run_curator(["sql", "SELECT ls_task_id, draft FROM review_tasks ORDER BY example_id "
                                              "LIMIT 1", "--json"], env, cwd=root).stdout)["rows"][0]
     with label_studio.client() as ls:
-        ls.create_annotation(task_id, _answer(0, draft)[0], lead_time=12.0)
+        ls.create_annotation(task_id, planned_answer(0, draft)[0], lead_time=12.0)
     deadline = time.monotonic() + 30
     while True:
         status = json.loads(run_curator(["review", "status", "--json"], env, cwd=root).stdout)
