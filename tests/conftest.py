@@ -19,7 +19,7 @@ SHARED_DATA = Path(os.environ.get("CURATOR_SHARED_DATA", REPO.parent / "shared" 
 
 # Tests that need an expensive session fixture are in the slow lane, and run in one pytest-xdist
 # worker (scripts/test.sh runs `-n auto --dist loadgroup`), so Label Studio starts once and the
-# tiny model is built once.
+# tiny model is built once; the other tests are spread over the workers module by module.
 SHARED_WORKERS = {"label_studio": "label_studio", "tiny": "trainer"}
 
 
@@ -29,7 +29,8 @@ def pytest_collection_modifyitems(config, items):
         group = next((g for fixture, g in SHARED_WORKERS.items() if fixture in item.fixturenames), None)
         if group:
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group(group))
+        # Otherwise a module's tests stay together, so its module-scoped store is built once.
+        item.add_marker(pytest.mark.xdist_group(group or item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session")

@@ -346,6 +346,7 @@ def test_cli_goes_through_the_service_holding_the_store(service):
     assert "steward" in proc.stdout
 
 
+@pytest.mark.slow
 def test_cli_reaches_a_remote_service_with_its_own_key(service, tmp_path):
     """Another machine's CLI: no service file, `CURATOR_URL` and `CURATOR_API_KEY` (its role applies)."""
     remote = make_env(tmp_path, CURATOR_URL=service.url, CURATOR_API_KEY=service.keys["steward"])

@@ -110,6 +110,7 @@ def test_note_recipe_one_example_per_distinct_dialogue_with_its_target(env, shar
     assert run_json(["candidates", "extract", "--recipe", "note"], env)["examples_added"] == 0
 
 
+@pytest.mark.slow
 def test_conversation_recipe_keeps_turn_order_and_splits_on_budget(env):
     turns = stored_turns(env)
     with_exchange = {i for i, t in turns.items() if exchanges(t)}
@@ -148,6 +149,7 @@ def test_conversation_recipe_keeps_turn_order_and_splits_on_budget(env):
     assert again["examples_added"] == 0
 
 
+@pytest.mark.slow
 def test_turns_recipe_one_example_per_exchange_with_prior_context(env):
     turns = stored_turns(env)
     expected = sum(exchanges(t) for t in turns.values())
@@ -167,6 +169,7 @@ def test_turns_recipe_one_example_per_exchange_with_prior_context(env):
     assert run_json(["candidates", "extract", "--recipe", "turns"], env)["examples_added"] == 0
 
 
+@pytest.mark.slow
 def test_bitext_imported_examples_are_left_as_they_are(env, shared_data):
     """bitext-support rows are instruction/response pairs: ingest imports them as examples and
     extraction, which reads transcripts only, neither adds to nor changes them."""

@@ -15,6 +15,8 @@ from dedup_truth import components, found_pairs, latest_decisions, pairs_at_leas
 
 from curator.dedup.params import DedupParams
 
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
+
 N_DOCS = 2000
 THRESHOLD = 0.8
 

@@ -23,6 +23,8 @@ from curator.dedup.leakage import cross_pairs
 from curator.dedup.params import DedupParams
 from curator.store import open_store
 
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
+
 PARAMS = DedupParams()
 KEY = PARAMS.key
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import query, run_curator, run_json
 
 
@@ -16,6 +18,7 @@ def _ndas(shared_data: Path, first: int, n: int) -> str:
     return json.dumps({"documents": [{"title": d["file_name"], "text": d["text"]} for d in docs[first:first + n]]})
 
 
+@pytest.mark.slow
 def test_byte_identical_pair_is_traced_and_earlier_files_are_named(tmp_path, cli_env, shared_data):
     inbox = tmp_path / "contracts"
     inbox.mkdir()

@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
+
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
 
 FILES = 24
 LINES = 2500

@@ -18,6 +18,8 @@ import pytest
 import service_fixture
 from conftest import REPO, make_env, run_curator, run_json
 
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
+
 WORDS = ("agreement party confidential information disclosure receiving obligations term notice law court "
          "patient dose symptom history exam plan order refund account shipping invoice delivery").split()
 

@@ -303,6 +303,7 @@ def test_queries_are_audited(service):
     assert ("DROP TABLE examples", "refused", "api:steward") in seen
 
 
+@pytest.mark.slow
 def test_cli_sql_uses_the_same_guard(tmp_path, shared_data):
     planted = build(tmp_path, shared_data)
     ok = run_json(["sql", "SELECT count(*) AS n FROM dataset_items", "--max-rows", "3"], planted.env)
@@ -336,6 +337,7 @@ def test_stats_routes_agree_with_the_report(service):
     assert zero.status_code == 422 and refused.status_code == 403
 
 
+@pytest.mark.slow
 def test_cli_stats_tables_print(tmp_path, shared_data):
     planted = build(tmp_path, shared_data)
     out = run_curator(["stats"], planted.env).stdout

@@ -8,10 +8,12 @@ import json
 import re
 
 import pandas as pd
+import pytest
 
 from conftest import run_curator
 
 
+@pytest.mark.slow
 def test_sql_writes_csv_json_and_parquet(cli_env, tmp_path):
     run_curator(["init"], cli_env)
     query = "SELECT 1 AS n, 'a, quoted \"text\"' AS label UNION ALL SELECT 2, NULL ORDER BY n"
@@ -28,6 +30,7 @@ def test_sql_writes_csv_json_and_parquet(cli_env, tmp_path):
     assert wrong.returncode == 1 and "table, csv, json, parquet" in wrong.stderr
 
 
+@pytest.mark.slow
 def test_every_format_through_the_service_matches_local_mode(tmp_path):
     """POST /sql streams its answer; `curator sql` through the service prints what it prints
     in-process, in every format, and a byte-capped answer says so the same way in both modes."""

@@ -121,6 +121,7 @@ def test_version_counts_splits_edited_lengths_and_cost(store):
         assert conn.execute("SELECT count(*) FROM version_stats").fetchone()[0] == 1
 
 
+@pytest.mark.slow
 def test_length_cache_follows_new_examples(store, shared_data, tmp_path):
     first = run_json(["stats"], store.env)["lengths"]
     extra = tmp_path / "extra.jsonl"
@@ -136,6 +137,7 @@ def test_length_cache_follows_new_examples(store, shared_data, tmp_path):
         assert conn.execute("SELECT count(*) FROM example_lengths").fetchone()[0] == second["examples"]
 
 
+@pytest.mark.slow
 def test_token_lengths_under_a_local_tokenizer(store, tmp_path):
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
@@ -179,6 +181,7 @@ def test_bad_options_are_one_line_errors(store, args, message):
     assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_cached_lengths_match_a_recomputation_from_the_messages(store):
     """The caches (example_lengths, item_lengths, version_stats) against CURATOR_STATS_CACHE=false,
     which recomputes every length from the messages on each call."""
@@ -191,6 +194,7 @@ def test_cached_lengths_match_a_recomputation_from_the_messages(store):
         assert cached["counts"] == recomputed["counts"]
 
 
+@pytest.mark.slow
 def test_store_snapshot_is_reused_until_the_store_changes(store):
     first = run_json(["stats"], store.env)
     with store.connect() as conn:

@@ -18,6 +18,8 @@ from conftest import make_env, run_curator, run_json
 from openai_server import openai_server  # noqa: F401  (the fixture)
 from openai_server import respond
 
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
+
 N_TRANSCRIPTS, N_NDAS = 24, 6
 
 

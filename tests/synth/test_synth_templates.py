@@ -18,6 +18,8 @@ import pytest
 from conftest import make_env, query, run_curator, run_json
 from openai_server import last_user_message, openai_server  # noqa: F401  (the fixture)
 
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
+
 LEAKED_PHONE = "415-555-0199"
 
 

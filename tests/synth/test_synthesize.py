@@ -10,6 +10,8 @@ import pytest
 from conftest import make_env, query, run_curator, run_json
 from openai_server import UNGROUNDED, last_user_message, openai_server, respond  # noqa: F401  (the fixture)
 
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
+
 EMAIL, PHONE = "jane.doe@example-legal.com", "212-555-0147"
 PLANTED = f"Notices go by email to {EMAIL} or by phone to {PHONE}.\n\n"
 OFF_TEXT = "ZEBRA clause. "

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import query, run_curator, run_json
 
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
+
 BITEXT = "bitext-support/Bitext_Sample_Customer_Support_Training_Dataset.csv"
 MTS = "mts-dialog/Main-Dataset/MTS-Dialog-ValidationSet.csv"
 

@@ -12,6 +12,8 @@ import pytest
 from conftest import make_env, query, run_curator, run_json
 from openai_server import OpenAIServer, last_user_message, rubric_judge, rubric_score
 
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
+
 BITEXT = "bitext-support/Bitext_Sample_Customer_Support_Training_Dataset.csv"
 T_STAR = 0.25 / 0.45
 N = 600

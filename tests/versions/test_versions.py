@@ -17,6 +17,8 @@ import pytest
 
 from conftest import make_env, run_curator, run_json
 
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
+
 CORPUS = "mts-dialog/Main-Dataset/MTS-Dialog-ValidationSet.csv"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # datasets, imported below, reads it once; local files only
 

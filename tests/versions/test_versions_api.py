@@ -11,6 +11,8 @@ import pytest
 from conftest import make_env, run_curator
 from service_fixture import serving_with_keys
 
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
+
 CORPUS = "mts-dialog/Main-Dataset/MTS-Dialog-ValidationSet.csv"
 
 

@@ -16,6 +16,8 @@ import pytest
 
 from conftest import make_env, query, run_curator, run_json
 
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
+
 # A deterministic paraphrase: word-level rewrites a translation round trip typically makes.
 REWRITES = {"yes": "yeah", "okay": "alright", "ok": "alright", "pain": "discomfort", "doctor": "doctor",
             "have": "have got", "think": "believe", "really": "truly", "little": "bit", "about": "around",

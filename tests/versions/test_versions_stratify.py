@@ -8,9 +8,12 @@ import json
 from collections import Counter
 
 import duckdb
+import pytest
 
 from conftest import make_env, query, run_curator, run_json
 from curator.versions.stratify import place_stratified
+
+pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
 
 CATEGORY = "metadata->>'category'"
 
