@@ -9,6 +9,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import duckdb
+import pytest
+
+pytestmark = pytest.mark.slow  # every shared corpus through the real CLI: the full suite, not the fast lane
 
 
 def _csv_rows(path: Path) -> int:

@@ -37,9 +37,10 @@ def patterns(findings) -> list:
     return [f for f in findings if f.entity_type not in NER_TYPES]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def nda_text(shared_data) -> str:
-    """The first ~4,000 characters of a contractnli NDA in which no detector finds anything."""
+    """The first ~4,000 characters of a contractnli NDA in which no detector finds anything (found
+    once per module: each candidate costs a full scan)."""
     docs = json.loads((shared_data / "contractnli" / "dev.json").read_text())["documents"]
     for doc in docs:
         text = doc["text"][:4000]
