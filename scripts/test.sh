@@ -4,7 +4,8 @@
 # for the stats page test (installed with apt-get when missing and running as root; otherwise
 # the command to run is printed and the run stops), then pytest with the arguments given.
 #   scripts/test.sh                   the whole suite (what .ci/run runs)
-#   scripts/test.sh -m "not slow"     the fast lane (no Label Studio, trainer, Ray, browser)
+#   scripts/test.sh -m "not slow"     the fast lane, ~2 min on 2 cores (no Label Studio, trainer, Ray,
+#                                     browser, nor the end-to-end pipelines over the shared corpora)
 #   scripts/test.sh tests/synth/test_pii.py -x
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +25,6 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
   fi
 fi
 
-exec .venv/bin/pytest -q "$@"
+# Every core, tests that share Label Studio or the tiny model (and each module's own store) kept
+# on one worker (tests/conftest.py); pass -n 0 to run in this process.
+exec .venv/bin/pytest -q -n auto --dist loadgroup "$@"
