@@ -105,13 +105,9 @@ def run(conn: duckdb.DuckDBPyConnection, actor: str) -> dict:
             decided = [(c["id"], policy["id"], c["score"], drawn_for_audit(policy["id"], c["id"], policy["audit_share"]))
                        for c in found]
             if decided:
-                conn.executemany("INSERT INTO example_auto_accept (example_id, policy_id, score, audit) VALUES (?, ?, ?, ?)",
-                                 decided)
+                conn.executemany(query("judge.auto_accept_insert"), decided)
                 approve = [d[0] for d in decided if not d[3]]
-                # provenance on the example itself: versions see it as metadata->'auto_accept'
-                conn.executemany("UPDATE examples SET status = 'approved', metadata = json_merge_patch(metadata, "
-                                 "json_object('auto_accept', json_object('policy_id', ?, 'score', ?))) WHERE id = ?",
-                                 [(policy["id"], d[2], d[0]) for d in decided if not d[3]])
+                conn.executemany(query("judge.auto_accept_approve"), [(policy["id"], d[2], d[0]) for d in decided if not d[3]])
                 entry["auto_accepted"], entry["audit_sample"] = len(approve), len(decided) - len(approve)
                 record_audit(conn, actor, "triage.auto_accept.run", f"auto-accept:{policy['id']}",
                              {"auto_accepted": len(approve), "audit_sample": entry["audit_sample"]})

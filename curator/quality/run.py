@@ -95,7 +95,7 @@ def _write(conn: duckdb.DuckDBPyConnection, flags: list[dict], decided: list[dic
     conn.register("new_flags", pa.Table.from_pylist(flags, schema=FLAGS))
     conn.register("new_decided", pa.Table.from_pylist(decided, schema=DECIDED))
     try:
-        conn.execute("INSERT INTO quality_flags SELECT * FROM new_flags")
+        conn.execute(query("quality.insert_flags"))
         conn.execute(query("quality.upsert_decided"))
     finally:
         conn.unregister("new_flags")

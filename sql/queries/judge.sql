@@ -84,3 +84,12 @@ WHERE e.status = 'candidate' AND coalesce(q.flags, 0) = 0 AND j.score >= $thresh
   AND coalesce(e.metadata->>'template', '(none)') = $template
   AND NOT EXISTS (SELECT 1 FROM example_auto_accept a WHERE a.example_id = e.id)
 ORDER BY e.id;
+
+-- name: auto_accept_insert
+INSERT INTO example_auto_accept (example_id, policy_id, score, audit) VALUES (?, ?, ?, ?);
+
+-- Provenance on the example itself: versions see it as metadata->'auto_accept'.
+-- name: auto_accept_approve
+UPDATE examples SET status = 'approved',
+       metadata = json_merge_patch(metadata, json_object('auto_accept', json_object('policy_id', ?, 'score', ?)))
+WHERE id = ?;

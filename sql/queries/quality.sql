@@ -63,3 +63,6 @@ SELECT s.name AS source, coalesce(e.metadata->>'template', e.metadata->>'recipe'
        length(array_to_string(json_extract_string(e.messages, '$[*].content'), chr(10))) AS chars
 FROM examples e JOIN sources s ON s.id = e.source_id
 WHERE e.status IN ('in_review', 'approved', 'rejected');
+
+-- name: insert_flags
+INSERT INTO quality_flags SELECT * FROM new_flags;
