@@ -16,6 +16,17 @@ def _fmt(value: float, percent: bool = False) -> str:
     return f"{value:.0%}" if percent else f"{value:,}"
 
 
+def _open(chart_id: str, title: str, width: float, height: float, empty: bool, empty_y: float) -> list[str]:
+    """The chart's <svg> element and title (and a "no data" line when there is nothing to draw)."""
+    parts = [f'<svg class="chart" data-chart="{escape(chart_id)}" xmlns="http://www.w3.org/2000/svg" '
+             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="{escape(title)}">',
+             f'<text x="{width / 2}" y="16" text-anchor="middle" class="title">{escape(title)}</text>']
+    if empty:
+        parts.append(f'<text x="{width / 2}" y="{empty_y}" text-anchor="middle" class="empty">no data</text>')
+    return parts
+
+
 def vertical_bars(chart_id: str, title: str, labels: list[str], values: list[float],
                   width: int | None = None, height: int = 220, color: str = PALETTE[0]) -> str:
     """Columns, one per label (histograms): labels under the axis, values above the bars."""
@@ -25,12 +36,7 @@ def vertical_bars(chart_id: str, title: str, labels: list[str], values: list[flo
     n = max(len(values), 1)
     slot = (width - 2 * left) / n
     peak = max(values, default=0) or 1
-    parts = [f'<svg class="chart" data-chart="{escape(chart_id)}" xmlns="http://www.w3.org/2000/svg" '
-             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{escape(title)}">',
-             f'<text x="{width / 2}" y="16" text-anchor="middle" class="title">{escape(title)}</text>']
-    if not values:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="empty">no data</text>')
+    parts = _open(chart_id, title, width, height, empty=not values, empty_y=height / 2)
     for i, (label, value) in enumerate(zip(labels, values)):
         h = plot_h * value / peak
         x = left + i * slot + slot * 0.1
@@ -56,12 +62,7 @@ def horizontal_bars(chart_id: str, title: str, labels: list[str], values: list[f
     height = top + len(values) * (bar_h + 8) + 10
     peak = scale_max or max(values, default=0) or 1
     plot_w = width - label_w - 70
-    parts = [f'<svg class="chart" data-chart="{escape(chart_id)}" xmlns="http://www.w3.org/2000/svg" '
-             f'width="{width}" height="{max(height, 60)}" viewBox="0 0 {width} {max(height, 60)}" role="img" '
-             f'aria-label="{escape(title)}">',
-             f'<text x="{width / 2}" y="16" text-anchor="middle" class="title">{escape(title)}</text>']
-    if not values:
-        parts.append(f'<text x="{width / 2}" y="44" text-anchor="middle" class="empty">no data</text>')
+    parts = _open(chart_id, title, width, max(height, 60), empty=not values, empty_y=44)
     for i, (label, value) in enumerate(zip(labels, values)):
         y = top + i * (bar_h + 8)
         w = plot_w * value / peak
