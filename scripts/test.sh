@@ -25,6 +25,6 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
   fi
 fi
 
-# Every core, tests that share Label Studio or the tiny model (and each module's own store) kept
-# on one worker (tests/conftest.py); pass -n 0 to run in this process.
-exec .venv/bin/pytest -q -n auto --dist loadgroup "$@"
+# Every core (pytest-xdist), each test module on one worker so its module-scoped store is built
+# once and its tests keep their order; pass -n 0 to run in this process.
+exec .venv/bin/pytest -q -n auto --dist loadfile "$@"

@@ -17,20 +17,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CURATOR_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
-# Tests that need an expensive session fixture are in the slow lane, and run in one pytest-xdist
-# worker (scripts/test.sh runs `-n auto --dist loadgroup`), so Label Studio starts once and the
-# tiny model is built once; the other tests are spread over the workers module by module.
-SHARED_WORKERS = {"label_studio": "label_studio", "tiny": "trainer"}
+# Tests that need Label Studio or the tiny trained model are in the slow lane. (scripts/test.sh
+# runs pytest-xdist with `--dist loadfile`: a module's tests stay together on one worker, in order,
+# and its module-scoped store is built once.)
+SLOW_FIXTURES = ("label_studio", "tiny")
 
 
-@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        group = next((g for fixture, g in SHARED_WORKERS.items() if fixture in item.fixturenames), None)
-        if group:
-            item.add_marker(pytest.mark.slow)
-        # Otherwise a module's tests stay together, so its module-scoped store is built once.
-        item.add_marker(pytest.mark.xdist_group(group or item.nodeid.split("::")[0]))
+def pytest_itemcollected(item):
+    """Marked as each test is collected, before `-m "not slow"` deselects."""
+    if any(fixture in item.fixturenames for fixture in SLOW_FIXTURES):
+        item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
