@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,14 @@ def shared_data() -> Path:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "curator.duckdb"
+
+
+def copy_store(source: Path, target: Path) -> dict[str, str]:
+    """A private copy of the store under ``source`` (a module's, built once) for one test, and the
+    environment that uses it: tests that add rows do not disturb each other."""
+    for path in source.glob("curator.duckdb*"):
+        shutil.copy(path, target / path.name)
+    return make_env(target)
 
 
 def make_env(root: Path, **extra: str) -> dict[str, str]:

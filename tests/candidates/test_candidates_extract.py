@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import make_env, query, run_curator, run_json
+from conftest import copy_store, make_env, query, run_curator, run_json
 from curator.candidates.recipes import RecipeOptions, Transcript, Turn, conversation, merge_turns
 from curator.normalize import normalize_text
 
@@ -41,9 +40,7 @@ def ingested(tmp_path_factory, shared_data) -> Path:
 
 @pytest.fixture
 def env(ingested, tmp_path) -> dict[str, str]:
-    for path in ingested.glob("curator.duckdb*"):
-        shutil.copy(path, tmp_path / path.name)
-    return make_env(tmp_path)
+    return copy_store(ingested, tmp_path)
 
 
 def extracted(env: dict) -> list[dict]:

@@ -6,14 +6,13 @@ when examples arrive, and a version's cached report."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from conftest import make_env, run_curator, run_json
+from conftest import copy_store, run_curator, run_json
 from stats_store import bin_label, build, char_lengths
 
 
@@ -25,10 +24,7 @@ def planted(tmp_path_factory, shared_data):
 @pytest.fixture
 def store(planted, tmp_path):
     """A private copy of the planted store (tests that add rows do not disturb the others)."""
-    for path in planted.root.glob("curator.duckdb*"):
-        shutil.copy(path, tmp_path / path.name)
-    copy = type(planted)(**{**planted.__dict__, "root": tmp_path, "env": make_env(tmp_path)})
-    return copy
+    return type(planted)(**{**planted.__dict__, "root": tmp_path, "env": copy_store(planted.root, tmp_path)})
 
 
 def _messages(db: Path, sql: str) -> dict[int, list[dict]]:

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import duckdb
 import orjson
 import pytest
 
-from conftest import make_env, run_curator, run_json
+from conftest import copy_store, make_env, run_curator, run_json
 
 pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
 
@@ -41,9 +40,7 @@ def corpus_root(tmp_path_factory, shared_data) -> Path:
 @pytest.fixture
 def env(corpus_root, tmp_path) -> dict[str, str]:
     """A private copy of the module's store for one test."""
-    for f in corpus_root.glob("curator.duckdb*"):
-        shutil.copy(f, tmp_path / f.name)
-    return make_env(tmp_path)
+    return copy_store(corpus_root, tmp_path)
 
 
 def sql(env, statement: str, params=None) -> list[tuple]:
