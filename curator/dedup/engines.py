@@ -7,7 +7,7 @@ the same functions over a Ray cluster for corpora that outgrow one machine.
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -15,10 +15,8 @@ import pyarrow as pa
 from . import banding
 from . import shingles as sh
 from ..errors import InputError
-from .params import DedupParams
+from .params import DedupParams, EngineName  # noqa: F401  (EngineName: the choices, re-exported)
 from .verify import exact_jaccard
-
-EngineName = Literal["local", "ray"]
 
 
 class Engine(Protocol):

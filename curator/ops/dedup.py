@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..dedup.engines import EngineName
-from ..dedup.params import DedupParams
+from ..dedup.params import DedupParams, EngineName
 from ..errors import InputError
 from .base import AnyResult, Context, Params, Result, operation
 
