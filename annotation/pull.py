@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from curator.audit import record_audit
+from curator.audit import record_audit, record_audits
 from curator.store import transaction
 
 from .client import LabelStudio
@@ -124,8 +124,7 @@ def handle_webhooks(conn: duckdb.DuckDBPyConnection, payloads: list[dict], min_s
             changes.append((action, sorted(mine)))
         recorder.flush()
         outcomes = recompute(conn, touched, min_similarity)
-        for action, examples in changes:
-            if examples:
-                record_audit(conn, actor, f"review.{action.lower()}", None,
-                             {"action": action, "examples": examples, "batch_outcomes": outcomes})
+        record_audits(conn, [(actor, f"review.{action.lower()}", None,
+                              {"action": action, "examples": examples, "batch_outcomes": outcomes})
+                             for action, examples in changes if examples])
     return {"action": events[-1][0], "examples": sorted(touched), "outcomes": outcomes}
