@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import ConflictError
 
+TARGETS = {"documents": "document", "examples": "example"}  # a dedup target and its row kind
 EngineName = Literal["local", "ray"]  # where the compute stages run (see ``engines``)
 SCHEME = "affine64"  # datasketch >= 2.0 permutation scheme for 64-bit hash values
 

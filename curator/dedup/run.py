@@ -26,11 +26,10 @@ from ..store import arrow, transaction
 from .banding import pair_keys
 from .clusters import RowFacts, clusters_of, representative
 from .engines import Engine, get_engine
-from .params import DedupParams, IncompatibleSignatures
+from .params import TARGETS, DedupParams, IncompatibleSignatures
 from .signing import sign_missing
 from .verify import worth_verifying
 
-TARGETS = {"documents": "document", "examples": "example"}
 VERIFY_PAIRS = 50_000  # candidate pairs verified per batch: at most 100k texts re-read at once
 SIGNATURE_BATCH = 65_536  # stored signatures per record batch while loading the matrix
 BUFFER_POOL = "1GB"  # DuckDB's memory limit during a run, where the store has DuckDB's default

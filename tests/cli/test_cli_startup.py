@@ -1,16 +1,20 @@
-"""The CLI starts without the compute stacks: every command (and each of the suite's hundreds of
-CLI runs) pays the imports of ``curator.cli`` before it does anything, and a client of a running
-service never needs numba, scipy or the readers. They load when a step runs in-process."""
+"""The CLI and the service start without the compute stacks: every command (and each of the
+suite's hundreds of CLI runs and service starts) pays the imports of ``curator.cli`` or
+``curator.api.app`` before it does anything, and a client of a running service never needs
+numba, scipy or the readers. They load when a step runs."""
 
 import json
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("numba", "scipy", "ftfy", "curator.dedup.run", "curator.ingest.pipeline", "torch", "transformers")
 
 
-def test_importing_the_cli_leaves_the_compute_stacks_unloaded():
-    code = f"import sys, json, curator.cli; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+@pytest.mark.parametrize("module", ["curator.cli", "curator.api.app"])
+def test_importing_a_face_leaves_the_compute_stacks_unloaded(module):
+    code = f"import sys, json, {module}; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                        check=True).stdout)
     assert loaded == []

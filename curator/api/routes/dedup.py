@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from ...dedup.run import TARGETS
+from ...dedup.params import TARGETS
 from ...store import rows
 from ..deps import Conn, Steward
 
