@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 _BRACKET = re.compile(r"^\s*\[(?P<speaker>[^\]\n]{1,40})\]\s*:?\s*(?P<text>.*)$")
 # A label starts with a letter of any script ("Médico:", "Врач:"), not a digit: "10:30" is a time.
@@ -37,6 +38,7 @@ def speaker_role(speaker: str, roles: dict[str, str]) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # detection and then parsing label the same lines: the second pass is free
 def _label(line: str) -> tuple[str, str] | None:
     if ":" not in line and "[" not in line:  # each pattern needs one: skip the regex for most prose
         return None
