@@ -16,7 +16,8 @@ offsets are read from ftfy's own compiled pattern at import (``_required``), so 
 tries the pattern only at the few places a match can start, and gives ftfy's answer whatever
 ftfy version is installed. When the pattern has a shape this reading does not understand, the
 shortcut is off and every non-ASCII line goes to ftfy as before. tests/ingest/test_normalize.py
-compares both ``is_bad`` and the normalised text with ftfy's.
+compares both ``is_bad`` and the normalised text with ftfy's, and fails when normalisation turns
+on an ftfy fixer this module does not account for.
 """
 
 from __future__ import annotations

@@ -174,3 +174,17 @@ def test_ascii_control_characters_removed_are_exactly_the_c0_set_and_del():
         if chr(c) in "\r\n\x0b\x0c":
             continue  # line breaks, tested above
         assert normalize_text(f"a{chr(c)}z") == ("az" if c in deleted else f"a{chr(c)}z"), c
+
+
+def test_the_ftfy_shortcut_accounts_for_every_fixer_normalisation_turns_on():
+    """``curator.mojibake.ftfy_leaves_unchanged`` knows what fix_encoding, the C1, line-break,
+    surrogate and terminal-escape fixers and NFC act on; turning on another ftfy fixer in
+    ``curator.normalize`` must come with a matching change there."""
+    from curator import normalize
+
+    config = normalize._FTFY_LINE
+    fixers = ("unescape_html", "fix_encoding", "fix_c1_controls", "fix_latin_ligatures", "fix_character_width",
+              "uncurl_quotes", "fix_line_breaks", "fix_surrogates", "remove_terminal_escapes", "remove_control_chars")
+    assert {name for name in fixers if getattr(config, name)} == {
+        "fix_encoding", "fix_c1_controls", "fix_line_breaks", "fix_surrogates", "remove_terminal_escapes"}
+    assert config.normalization == "NFC"
