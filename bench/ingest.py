@@ -52,7 +52,7 @@ CORPORA = ("aci-bench", "bitext-support", "contractnli", "gpteacher", "mts-dialo
 EXCLUDE = ("*_metadata.csv", "LICENSE*", "SOURCE.txt", "SOURCES.md", "README.md")
 MB = 1_000_000
 GENERATOR_VERSION = 1
-GOAL_MBPS, GOAL_RATIO = 20.0, 10.0
+GOAL_MBPS, GOAL_RATIO = 30.0, 10.0
 csv.field_size_limit(sys.maxsize)
 
 

@@ -31,6 +31,17 @@ def _part_text(part: Any, index: int, j: int) -> str:
                                     "only text parts are")
 
 
+def _copy_extra_keys(message: dict, out: dict, index: int, warnings: list[str]) -> None:
+    """Known keys besides role and content are kept, others dropped with a warning, in message order."""
+    for key, value in message.items():
+        if key in ("role", "content"):
+            continue
+        if key in KNOWN_KEYS:
+            out[key] = value
+        else:
+            warnings.append(f"message {index}: unknown key {key!r} dropped")
+
+
 def validate_messages(messages: Any) -> tuple[list[dict], list[str]]:
     """Return (normalised messages, warnings) or raise ``RecordError`` with the first hard fault."""
     if not isinstance(messages, list) or not messages:
@@ -41,9 +52,9 @@ def validate_messages(messages: Any) -> tuple[list[dict], list[str]]:
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             raise RecordError("wrong_type", f"message {i}: expected an object, got {type(message).__name__}")
-        missing = [k for k in ("role", "content") if k not in message]
-        if missing:
-            raise RecordError("missing_key", f"message {i}: missing key {missing[0]!r}")
+        if "role" not in message or "content" not in message:
+            key = "role" if "role" not in message else "content"
+            raise RecordError("missing_key", f"message {i}: missing key {key!r}")
         role = message["role"]
         if role not in ROLES:
             raise RecordError("unknown_role", f"message {i}: unknown role {role!r} (expected one of {sorted(ROLES)})")
@@ -52,13 +63,8 @@ def validate_messages(messages: Any) -> tuple[list[dict], list[str]]:
         if not text and not has_call:
             raise RecordError("empty_content", f"message {i} ({role}): content is empty")
         out = {"role": role, "content": text}
-        for key, value in message.items():
-            if key in ("role", "content"):
-                continue
-            if key in KNOWN_KEYS:
-                out[key] = value
-            else:
-                warnings.append(f"message {i}: unknown key {key!r} dropped")
+        if len(message) > 2:  # most messages hold only role and content
+            _copy_extra_keys(message, out, i, warnings)
         clean.append(out)
     roles = [m["role"] for m in clean]
     if "assistant" not in roles:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 _BRACKET = re.compile(r"^\s*\[(?P<speaker>[^\]\n]{1,40})\]\s*:?\s*(?P<text>.*)$")
 # A label starts with a letter of any script ("Médico:", "Врач:"), not a digit: "10:30" is a time.
 _COLON = re.compile(r"^\s*(?P<speaker>[^\W\d_][\w .'\-]{0,38}?)\s*:(?:\s+(?P<text>.*)|\s*$)")
 _SUFFIX = re.compile(r"[\s_\-]*\d+$")
+_SPACES = re.compile(r"\s+")
+_WORD_BREAK = re.compile(r"[_\-.]")
 
 
 @dataclass(slots=True)
@@ -28,14 +31,17 @@ class Turn:
 
 def speaker_role(speaker: str, roles: dict[str, str]) -> str | None:
     """Look the speaker up exactly, then without a numeric suffix, then by its first word."""
-    key = re.sub(r"\s+", "_", speaker.strip().lower())
-    for candidate in (key, _SUFFIX.sub("", key), re.split(r"[_\-.]", key)[0]):
+    key = _SPACES.sub("_", speaker.strip().lower())
+    for candidate in (key, _SUFFIX.sub("", key), _WORD_BREAK.split(key, 1)[0]):
         if candidate in roles:
             return roles[candidate]
     return None
 
 
+@lru_cache(maxsize=4096)  # detection and then parsing label the same lines: the second pass is free
 def _label(line: str) -> tuple[str, str] | None:
+    if ":" not in line and "[" not in line:  # each pattern needs one: skip the regex for most prose
+        return None
     match = _BRACKET.match(line) or _COLON.match(line)
     if not match:
         return None
@@ -45,11 +51,14 @@ def _label(line: str) -> tuple[str, str] | None:
 def parse_turns(text: str, roles: dict[str, str]) -> list[Turn]:
     """Split normalised text into turns; unlabelled lines continue the current turn."""
     turns: list[Turn] = []
+    role_of: dict[str, str | None] = {}  # a transcript has few speakers and many turns
     for line in text.split("\n"):
         labelled = _label(line)
         if labelled:
             speaker, said = labelled
-            turns.append(Turn(speaker, speaker_role(speaker, roles), said))
+            if speaker not in role_of:
+                role_of[speaker] = speaker_role(speaker, roles)
+            turns.append(Turn(speaker, role_of[speaker], said))
         elif line.strip():
             if turns:
                 turns[-1].text = f"{turns[-1].text}\n{line.strip()}".strip()

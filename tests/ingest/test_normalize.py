@@ -103,10 +103,88 @@ def test_line_wise_ftfy_equals_ftfy_on_the_real_corpora(shared_data):
     for path in sorted((shared_data / "gpteacher").rglob("*.json")):
         texts += [v for r in json.loads(path.read_text(encoding="utf-8")) for v in r.values()
                   if isinstance(v, str) and not v.isascii()]
-    planted = ["xÂ² and â€œquotedâ€\x9d\r\nnext", "caf\u0065\u0301\x1b[31mred\x1b[0m\ufeff", "a\x85b\u2028c\x00d"]
-    texts += planted
+    planted = ["xÂ² and â€œquotedâ€\x9d\r\nnext", "caf\u0065\u0301\x1b[31mred\x1b[0m\ufeff", "a\x85b\u2028c\x00d",
+               "clean “line”\nÃ at a line start\nâ€™ again", "lone \ud800 surrogate é", "é\rcarriage é"]
+    # The same texts damaged the usual ways: the shortcut past ftfy must not skip any of them.
+    damaged = [t.encode("utf-8").decode(enc, errors="replace") for t in texts[::7] for enc in ("cp1252", "mac_roman")]
+    texts += planted + damaged
     assert len(texts) > 300
     for text in texts:
         if "\x0b" in text or "\x0c" in text or "\u2028" in text or "\u2029" in text:
             continue  # handled before ftfy on purpose (see normalize_text)
         assert normalize._fix_non_ascii_lines(text) == ftfy.fix_text(text, normalize._FTFY), text[:80]
+
+
+def _mojibake_alphabet() -> list[str]:
+    from ftfy.badness import MOJIBAKE_CATEGORIES
+
+    return list("".join(MOJIBAKE_CATEGORIES.values()) + "abcXYZ .,?!\n\t1é“”’ВГРСвЂβ€ā€ГўВЂ‚Ä√≈×²ØÙÃÂàŒœ°")
+
+
+def test_is_bad_shortcut_gives_ftfys_answer():
+    """``curator.mojibake.is_bad`` tries ftfy's pattern only where a match can start; on short
+    strings of the characters the pattern is about (three in four of them bad) it must agree."""
+    import random
+
+    from ftfy.badness import is_bad
+
+    from curator import mojibake
+
+    assert mojibake._REQUIRED is not None, "the shortcut is off with the installed ftfy"
+    rng, alphabet = random.Random(20240601), _mojibake_alphabet()
+    samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(30_000)]
+    assert [mojibake.is_bad(s) for s in samples] == [is_bad(s) for s in samples]
+    assert 0.5 < sum(map(is_bad, samples)) / len(samples) < 0.95  # both answers are exercised
+
+
+@pytest.mark.parametrize("line, unchanged", [
+    ("“Curly” quotes, a café, naïve—dashes…\n", True), ("中文 and Русский\n", True),
+    ("The cafÃ© opens\n", False), ("Ã at a line start\n", False), ("c1 \x85 control é\n", False),
+    ("carriage é\r\n", False), ("cafe\u0301 decomposed\n", False), ("lone \ud800 é\n", False),
+])
+def test_lines_ftfy_leaves_unchanged_are_skipped_only_then(line, unchanged):
+    import ftfy
+
+    from curator import mojibake, normalize
+
+    assert mojibake.ftfy_leaves_unchanged(line) is unchanged
+    if unchanged:
+        assert ftfy.fix_and_explain(line, normalize._FTFY_LINE)[0] == line
+
+
+def test_random_mojibake_lines_normalise_as_with_ftfy_on_every_line(monkeypatch):
+    """The shortcut changes no output: the same as sending every non-ASCII line to ftfy."""
+    import random
+
+    from curator import normalize
+
+    rng, alphabet = random.Random(7), _mojibake_alphabet() + ["\r", "\x85", "\u0301"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(3_000)]
+    fast = [normalize.normalize_text(t) for t in texts]
+    monkeypatch.setattr(normalize, "ftfy_leaves_unchanged", lambda line: False)
+    assert fast == [normalize.normalize_text(t) for t in texts]
+
+
+def test_ascii_control_characters_removed_are_exactly_the_c0_set_and_del():
+    """The ASCII path deletes with bytes.translate what the regex below matches, nothing else."""
+    import re
+
+    deleted = {c for c in range(128) if re.match(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", chr(c))}
+    for c in range(128):
+        if chr(c) in "\r\n\x0b\x0c":
+            continue  # line breaks, tested above
+        assert normalize_text(f"a{chr(c)}z") == ("az" if c in deleted else f"a{chr(c)}z"), c
+
+
+def test_the_ftfy_shortcut_accounts_for_every_fixer_normalisation_turns_on():
+    """``curator.mojibake.ftfy_leaves_unchanged`` knows what fix_encoding, the C1, line-break,
+    surrogate and terminal-escape fixers and NFC act on; turning on another ftfy fixer in
+    ``curator.normalize`` must come with a matching change there."""
+    from curator import normalize
+
+    config = normalize._FTFY_LINE
+    fixers = ("unescape_html", "fix_encoding", "fix_c1_controls", "fix_latin_ligatures", "fix_character_width",
+              "uncurl_quotes", "fix_line_breaks", "fix_surrogates", "remove_terminal_escapes", "remove_control_chars")
+    assert {name for name in fixers if getattr(config, name)} == {
+        "fix_encoding", "fix_c1_controls", "fix_line_breaks", "fix_surrogates", "remove_terminal_escapes"}
+    assert config.normalization == "NFC"

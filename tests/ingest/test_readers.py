@@ -547,3 +547,14 @@ def test_unreadable_file_is_a_reject(tmp_path):
     task = Task(str(tmp_path / "gone.txt"), "text", 0, 10, 1, True)
     parsed = parse_task(task, IngestOptions())
     assert [(r.origin, r.code) for r in parsed.rejects] == [(f"{tmp_path / 'gone.txt'}:1", "unreadable")]
+
+
+def test_count_words_equals_str_split():
+    import random
+
+    from curator.ingest.shapes import count_words
+
+    rng = random.Random(3)
+    alphabet = " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u2003ab.,é"
+    samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(20_000)]
+    assert [count_words(s) for s in samples] == [len(s.split()) for s in samples]
