@@ -238,6 +238,29 @@ def pair_matches(sig, left, right):
     return out
 
 
+@njit(cache=True, nogil=True)
+def permute_rows(matrix, order):
+    """matrix[i] = old matrix[order[i]] for every row, in place, one row of scratch: ``matrix[order]``
+    would hold a second copy (a gigabyte of signatures at a million rows) at the run's peak.
+    Follows each cycle of the permutation once."""
+    n = order.shape[0]
+    done = np.zeros(n, dtype=np.bool_)
+    scratch = np.empty(matrix.shape[1], dtype=matrix.dtype)
+    for start in range(n):
+        if done[start]:
+            continue
+        scratch[:] = matrix[start]
+        i = start
+        while True:
+            done[i] = True
+            j = order[i]
+            if j == start:
+                matrix[i] = scratch
+                break
+            matrix[i] = matrix[j]
+            i = j
+
+
 @njit(cache=True, inline="always")
 def _word_byte(c):
     """The test ``FOLD[c] != 0`` in compares, which vectorise (a table look-up would be a gather)."""

@@ -27,7 +27,7 @@ from .banding import pair_keys
 from .clusters import RowFacts, clusters_of, representative
 from .engines import Engine, get_engine
 from .params import TARGETS, DedupParams, IncompatibleSignatures
-from .signing import sign_missing
+from .signing import sign_missing, sorted_by_id
 from .verify import worth_verifying
 
 VERIFY_PAIRS = 50_000  # candidate pairs verified per batch: at most 100k texts re-read at once
@@ -130,10 +130,7 @@ def load_signatures(conn: duckdb.DuckDBPyConnection, target: str, params: DedupP
             done += batch.num_rows
     if done != n:  # written to while read: the store is owned by one writer, so this is a bug
         raise ConflictError(f"expected {n} signatures, read {done}: the store changed during the run")
-    if n > 1 and np.any(ids[1:] < ids[:-1]):
-        order = np.argsort(ids, kind="stable")
-        ids, sig = ids[order], sig[order]
-    return ids, sig
+    return sorted_by_id(ids, sig)
 
 
 def _texts(conn: duckdb.DuckDBPyConnection, target: str, ids: np.ndarray) -> tuple[np.ndarray, pa.Array]:

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from ..sqlfiles import query
 from ..store import transaction
+from . import kernels
 from .engines import Engine
 from .params import DedupParams
 
@@ -80,11 +81,17 @@ class _Signed:
             self.unstored = []
 
     def sorted(self) -> tuple[np.ndarray, np.ndarray]:
-        ids, sig = self.ids[:self.n], self.sig[:self.n]
-        if self.n > 1 and np.any(ids[1:] < ids[:-1]):
-            order = np.argsort(ids, kind="stable")
-            ids, sig = ids[order], sig[order]
-        return ids, sig
+        return sorted_by_id(self.ids[:self.n], self.sig[:self.n])
+
+
+def sorted_by_id(ids: np.ndarray, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, sig)`` in ascending id order. The scan hands rows over in no fixed order; the
+    matrix is reordered in place (``kernels.permute_rows``), not copied."""
+    if len(ids) > 1 and np.any(ids[1:] < ids[:-1]):
+        order = np.argsort(ids, kind="stable")
+        kernels.permute_rows(sig, order)
+        ids = ids[order]
+    return ids, sig
 
 
 def sign_missing(conn: duckdb.DuckDBPyConnection, target: str, params: DedupParams, engine: Engine,

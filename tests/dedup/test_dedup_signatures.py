@@ -171,3 +171,17 @@ def test_signature_blobs_load_chunk_by_chunk_and_refuse_another_width():
     assert signatures_matrix(empty, 64)[1].shape == (0, 64)
     with pytest.raises(IncompatibleSignatures, match="not 128 values wide"):
         signatures_matrix(table, 128)
+
+
+def test_rows_are_put_in_id_order_in_place():
+    """The signature matrix is reordered without a second copy, to the same result as indexing."""
+    from curator.dedup.signing import sorted_by_id
+
+    rng = np.random.default_rng(7)
+    ids = rng.permutation(5000).astype(np.int64) * 3
+    sig = rng.integers(0, 2**63, size=(5000, 16), dtype=np.uint64)
+    want = sig[np.argsort(ids, kind="stable")].copy()
+    buffer = sig.__array_interface__["data"][0]
+    got_ids, got = sorted_by_id(ids, sig)
+    assert np.array_equal(got_ids, np.sort(ids)) and np.array_equal(got, want)
+    assert got.__array_interface__["data"][0] == buffer  # the same memory, reordered
