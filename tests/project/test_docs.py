@@ -20,8 +20,6 @@ from label_studio_fixture import label_studio  # noqa: F401  (the main job pushe
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
-
-
 def _commands() -> list[str]:
     return re.findall(r"```bash\n(.+?)\n```", README)
 
@@ -32,7 +30,7 @@ def test_readme_opens_with_the_two_commands():
     assert second == "scripts/test.sh"  # it installs everything itself, chromium included
     script = (REPO / "scripts" / "test.sh").read_text(encoding="utf-8")
     assert 'pip install -q -e ".[dev]"' in script and "apt-get install -y -qq chromium" in script
-    assert 'exec .venv/bin/pytest -q -n auto --dist loadfile "$@"' in script
+    assert 'exec .venv/bin/pytest -q -n "$workers" --dist loadfile "$@"' in script
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert second in ci, ".ci/run must call the README's test command verbatim"
 
