@@ -1,7 +1,9 @@
 """The service as the one owner of the store, under load: webhook deliveries and reads while a
 long writing job (near-duplicate detection over a large corpus) runs.
 
-    python bench/service.py                      # 100k documents, 1,000 deliveries (~3 min on 2 cores)
+    python bench/service.py                      # 250k documents, 1,000 deliveries (~2 min on 2 cores)
+    python bench/service.py --senders 8          # eight senders at once: the queue at saturation
+    python bench/service.py --idle               # the same deliveries and reads, no job (the reference)
     python bench/service.py --docs 20000 --deliveries 300     # a quick look
 
 Side by side, in one run:
@@ -107,7 +109,8 @@ def _during(job: dict, sent_at: dict[int, float], acked_at: dict[int, float]) ->
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--docs", type=int, default=100_000)
+    ap.add_argument("--docs", type=int, default=250_000,
+                    help="documents to deduplicate: at 1,000 words the job outlasts 1,000 deliveries")
     ap.add_argument("--words", type=int, default=1000, help="words per document (the planted dedup corpus averages ~1,100)")
     ap.add_argument("--deliveries", type=int, default=1000)
     ap.add_argument("--senders", type=int, default=1,
