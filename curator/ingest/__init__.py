@@ -1,20 +1,17 @@
 """Ingest: one reader per format, one normalisation, one transaction per file.
 
-``ingest_paths`` and its report load on first use (PEP 562), so the CLI's option choices
-(``FORMATS``) do not import every reader."""
+``ingest_paths`` and its report load on first use (lazy_loader, PEP 562), so the CLI's option
+choices (``FORMATS``) do not import every reader."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..lazy import lazy_names
+import lazy_loader
 
-_WHERE = {"FORMATS": ".options", "IngestOptions": ".options", "IngestReport": ".pipeline", "ingest_paths": ".pipeline"}
-__all__ = sorted(_WHERE)
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "options": ["FORMATS", "IngestOptions"], "pipeline": ["IngestReport", "ingest_paths"]})
 
 if TYPE_CHECKING:
     from .options import FORMATS, IngestOptions
     from .pipeline import IngestReport, ingest_paths
-
-
-__getattr__ = lazy_names(__name__, _WHERE)
