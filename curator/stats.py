@@ -74,15 +74,18 @@ def _kappa(matrix: list[dict]) -> float | None:
 
 
 def reviews(conn: duckdb.DuckDBPyConnection) -> dict:
-    """Reviewer throughput and agreement, and the reasons reviewers gave for rejecting."""
-    pairs = _rows(conn, "stats.agreement_pairs")
+    """Reviewer throughput and agreement, counted by outcome (``review_counts.*``, the queries
+    `curator review status` reads too, so the two never disagree on what an answer did)."""
+    pairs = _rows(conn, "review_counts.agreement_pairs")
     n = sum(p["pairs"] for p in pairs)
+    reviewers = [{k: v for k, v in r.items() if k != "project"}
+                 for r in _rows(conn, "review_counts.by_reviewer", {"by_project": False})]
     return {
-        "reviewers": _rows(conn, "stats.reviewers"),
+        "reviewers": reviewers,
         "agreement": {"pairs": n,
                       "verdict": round(sum(p["agree"] for p in pairs) / n, 4) if n else None,
                       "keep_or_reject": round(sum(p["agree_keep"] for p in pairs) / n, 4) if n else None,
-                      "kappa": _kappa(_rows(conn, "stats.agreement_matrix")),
+                      "kappa": _kappa(_rows(conn, "review_counts.agreement_matrix")),
                       "by_pair": [p | {"rate": round(p["agree"] / p["pairs"], 4)} for p in pairs]},
         "outcomes": _rows(conn, "stats.outcomes"),
     }
@@ -90,8 +93,29 @@ def reviews(conn: duckdb.DuckDBPyConnection) -> dict:
 
 def rejections(conn: duckdb.DuckDBPyConnection) -> dict:
     """Why examples were turned down: reviewers' reason codes, and ingest's reject codes."""
-    return {"review": {r["reason"]: r["n"] for r in _rows(conn, "stats.review_reasons")},
+    return {"review": {r["reason"]: r["n"] for r in _rows(conn, "review_counts.reasons")},
             "ingest": {r["code"]: r["n"] for r in _rows(conn, "stats.rejects_by_reason")}}
+
+
+def rejected_examples(conn: duckdb.DuckDBPyConnection, limit: int = 100, offset: int = 0) -> dict:
+    """One page of rejected examples with the reasons, comments and reviewers that rejected them
+    (the steward's list; read live, it is not part of the cached report)."""
+    return {"total": _rows(conn, "stats.rejected_count")[0]["n"], "limit": limit, "offset": offset,
+            "items": _rows(conn, "stats.rejected_examples", {"limit": limit, "offset": offset})}
+
+
+STATUSES = ("candidate", "in_review", "approved", "rejected")
+
+
+def progress_by_source(rows: list[dict]) -> list[dict]:
+    """Examples per source and status, one row per source with a column per status, pivoted from
+    ``stats.examples_by_source_kind_status``: clinical and support work told apart at a glance."""
+    table: dict[str, dict] = {}
+    for r in rows:
+        row = table.setdefault(r["source"], {"source": r["source"], **dict.fromkeys(STATUSES, 0), "examples": 0})
+        row[r["status"]] += r["n"]
+        row["examples"] += r["n"]
+    return [table[s] for s in sorted(table)]
 
 
 def quality(conn: duckdb.DuckDBPyConnection) -> dict:
@@ -143,6 +167,11 @@ def _plain(obj) -> dict:
     return orjson.loads(orjson.dumps(obj, default=str))
 
 
+# Part of every snapshot's fingerprint: a report of an older shape (or counted another way, as
+# reviews were by button before outcomes) is computed again after an upgrade, not served as is.
+REPORT_FORMAT = "2"
+
+
 def _snapshot(conn: duckdb.DuckDBPyConnection, scope: str, tokenizer_key: str, max_seq_len: int, compute) -> dict:
     """``compute()``'s report, or the stored one when the store's fingerprint has not moved since.
 
@@ -150,7 +179,7 @@ def _snapshot(conn: duckdb.DuckDBPyConnection, scope: str, tokenizer_key: str, m
     fingerprint behind and the next call computes again (never a stale report under a new one)."""
     key = {"scope": scope, "tokenizer": tokenizer_key, "max_seq_len": max_seq_len}
     with conn.cursor() as cur:
-        fingerprint = cur.execute(query("stats.fingerprint")).fetchone()[0]
+        fingerprint = f"{REPORT_FORMAT}:{cur.execute(query('stats.fingerprint')).fetchone()[0]}"
         found = cur.execute(query("stats.snapshot_get"), key).fetchone()
     if found and found[0] == fingerprint:
         return orjson.loads(found[1])
@@ -182,7 +211,7 @@ def _store_report(conn: duckdb.DuckDBPyConnection, tokenizer: str | None, max_se
     return {
         "scope": "store",
         "counts": {"by_source": _rollup(by, "source"), "by_kind": _rollup(by, "kind"),
-                   "by_status": _rollup(by, "status"), "rows": by},
+                   "by_status": _rollup(by, "status"), "by_source_status": progress_by_source(by), "rows": by},
         "lengths": store_lengths(conn, tokenizer, max_seq_len, cached),
         "funnel": _rows(conn, "stats.funnel")[0],
         "quality": quality(conn),

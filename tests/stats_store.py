@@ -19,6 +19,7 @@ BITEXT = "bitext-support/Bitext_Sample_Customer_Support_Training_Dataset.csv"
 MTS = "mts-dialog/Main-Dataset/MTS-Dialog-ValidationSet.csv"
 
 # (annotation, example index, reviewer, verdict, reasons, adjudication, event): rows in history order.
+# Each is planted with its outcome equal to its verdict (an edit here is one that changed the text).
 REVIEWS = [
     (1, 0, "ana@x", "accept", [], False, "created"),
     (2, 0, "ben@x", "accept", [], False, "created"),
@@ -68,11 +69,11 @@ def build(root: Path, shared: Path) -> Planted:
         for i, (ann, ex, reviewer, verdict, reasons, adj, event) in enumerate(REVIEWS):
             conn.execute(
                 "INSERT INTO reviews (example_id, ls_project_id, ls_task_id, ls_annotation_id, event, received_via, "
-                "is_adjudication, reviewer, verdict, reasons, lead_time, annotation_updated_at, payload_hash) "
-                "VALUES (?, 1, ?, ?, ?, 'webhook', ?, ?, ?, ?, ?, TIMESTAMPTZ '2026-11-20 10:00:00+00' + "
+                "is_adjudication, reviewer, verdict, outcome, reasons, lead_time, annotation_updated_at, payload_hash) "
+                "VALUES (?, 1, ?, ?, ?, 'webhook', ?, ?, ?, ?, ?, ?, TIMESTAMPTZ '2026-11-20 10:00:00+00' + "
                 "INTERVAL (?) DAY, ?)",
-                [planted.review_examples[ex], 100 + ex, ann, event, adj, reviewer, verdict, json.dumps(reasons),
-                 10.0 * (i + 1), ann // 5, f"h{i}"])
+                [planted.review_examples[ex], 100 + ex, ann, event, adj, reviewer, verdict, verdict,
+                 json.dumps(reasons), 10.0 * (i + 1), ann // 5, f"h{i}"])
         # a dedup run over examples marking some as duplicates of their predecessor
         conn.execute("INSERT INTO dedup_runs (id, target, params_key, params, engine, actor, counts) "
                      "VALUES (nextval('dedup_run_id_seq'), 'example', 'k', '{}', 'local', 'test', '{}')")

@@ -85,11 +85,13 @@ def _render_status(data: dict) -> None:
     for state, n in data["queue"].items():
         queue.add_row(state.replace("_", " "), str(n))
     out.print(queue)
-    people = Table("reviewer", "project", "reviews", "accept", "edit", "reject", "median s", "per hour",
-                   title="throughput")
+    # Counted by outcome (an accept whose text changed is an edit); reviews are accept + edit + reject,
+    # a column left out so that the skips fit in 80 columns.
+    people = Table("reviewer", "project", "accept", "edit", "reject", "skip", "median s", "per hour",
+                   title="throughput by outcome")
     for t in data["throughput"]:
-        people.add_row(t["reviewer"], t["project"], str(t["reviews"]), str(t["accepted"]), str(t["edited"]),
-                       str(t["rejected"]), _fmt(t["median_seconds"], 1), _fmt(t["per_hour"], 1))
+        people.add_row(t["reviewer"], t["project"], str(t["accepted"]), str(t["edited"]), str(t["rejected"]),
+                       str(t["skipped"]), _fmt(t["median_seconds"], 1), _fmt(t["per_hour"], 1))
     out.print(people)
     a = data["agreement"]
     out.print(f"agreement over {a['units']} examples with 2+ reviews: alpha verdict {_fmt(a['alpha_verdict'])}, "

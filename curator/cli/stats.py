@@ -42,6 +42,9 @@ def _print_report(rep: dict) -> None:
     third = ("split", counts["by_split"]) if "by_split" in counts else ("status", counts["by_status"])
     for what, data in (("source", counts["by_source"]), ("kind", counts["by_kind"]), third):
         out.print(table(f"{rep.get('version', 'store')}: examples by {what}", (what, "examples"), data.items()))
+    if counts.get("by_source_status"):
+        out.print(table("progress by source", ("source", "candidate", "in review", "approved", "rejected", "examples"),
+                        [r.values() for r in counts["by_source_status"]]))
     ln = rep["lengths"]
     out.print(table(f"lengths in {ln['unit']}: {ln['over_max_seq_len']} of {ln['examples']} examples over "
                     f"{ln['max_seq_len']}", ("role", "p50", "p90", "p99", "max", "histogram"),
@@ -64,8 +67,8 @@ def _print_report(rep: dict) -> None:
                     [("ingest", k, n) for k, n in rej["ingest"].items()]))
     rv = rep["reviews"]
     out.print(table(f"reviewers (agreement {rv['agreement']['verdict']} on {rv['agreement']['pairs']} pairs)",
-                    ("reviewer", "reviews", "accepted", "edited", "rejected", "per active day", "median s"),
-                    [(r["reviewer"], r["reviews"], r["accepted"], r["edited"], r["rejected"],
+                    ("reviewer", "reviews", "accepted", "edited", "rejected", "skipped", "per active day", "median s"),
+                    [(r["reviewer"], r["reviews"], r["accepted"], r["edited"], r["rejected"], r["skipped"],
                       r["reviews_per_active_day"], r["median_seconds"]) for r in rv["reviewers"]]))
     out.print(table("duplicates removed", tuple(rep["duplicates"]), [rep["duplicates"].values()]))
     out.print(table("versions", ("version", "status", "counts", "created", "approved by"),

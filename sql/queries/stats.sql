@@ -145,45 +145,42 @@ SELECT role_chars(cs, rs, 'system') AS system, role_chars(cs, rs, 'user') AS "us
 FROM (SELECT json_extract_string(messages, '$[*].content') AS cs, json_extract_string(messages, '$[*].role') AS rs
       FROM dataset_items WHERE version_id = $version_id);
 
--- name: review_reasons
-SELECT reason, count(*) AS n
-FROM (SELECT unnest(from_json(reasons, '["VARCHAR"]')) AS reason FROM current_reviews WHERE verdict = 'reject')
-GROUP BY reason ORDER BY n DESC, reason;
-
--- name: reviewers
-SELECT reviewer,
-       count(*) AS reviews,
-       count(*) FILTER (WHERE is_adjudication) AS adjudications,
-       count(*) FILTER (WHERE verdict = 'accept') AS accepted,
-       count(*) FILTER (WHERE verdict = 'edit') AS edited,
-       count(*) FILTER (WHERE verdict = 'reject') AS rejected,
-       count(DISTINCT CAST(coalesce(annotation_updated_at, recorded_at) AS DATE)) AS active_days,
-       round(count(*) / greatest(count(DISTINCT CAST(coalesce(annotation_updated_at, recorded_at) AS DATE)), 1), 2)
-           AS reviews_per_active_day,
-       median(lead_time) AS median_seconds,
-       min(coalesce(annotation_updated_at, recorded_at)) AS first_at,
-       max(coalesce(annotation_updated_at, recorded_at)) AS last_at
-FROM current_reviews GROUP BY reviewer ORDER BY reviews DESC, reviewer;
-
--- Pairs of current, non-adjudication verdicts by two different reviewers on one example:
--- exact agreement (accept/edit/reject) and keep-or-reject agreement (accept and edit both keep).
--- name: agreement_pairs
-WITH cur AS (SELECT example_id, reviewer, verdict FROM current_reviews
-             WHERE NOT is_adjudication AND verdict IS NOT NULL)
-SELECT a.reviewer AS reviewer_a, b.reviewer AS reviewer_b, count(*) AS pairs,
-       count(*) FILTER (WHERE a.verdict = b.verdict) AS agree,
-       count(*) FILTER (WHERE (a.verdict = 'reject') = (b.verdict = 'reject')) AS agree_keep
-FROM cur a JOIN cur b ON a.example_id = b.example_id AND a.reviewer < b.reviewer
-GROUP BY ALL ORDER BY reviewer_a, reviewer_b;
-
 -- name: outcomes
+-- Per example, the verdict that counts. Reviewer counts, rejection reasons and agreement pairs are
+-- in sql/queries/review_counts.sql, the one definition shared with `curator review status`.
 SELECT verdict, source, count(*) AS n FROM review_outcomes GROUP BY ALL ORDER BY verdict, source;
+
+-- Rejected examples for the steward's list, newest rejection first: per example the reason codes,
+-- comments and reviewers of the current answers whose outcome rejected it, and the Label Studio
+-- task of the newest of them (NULL for an example rejected without a recorded answer).
+-- name: rejected_examples
+WITH rej AS (
+    SELECT example_id,
+           list_sort(list_distinct(flatten(list(from_json(reasons, '["VARCHAR"]'))))) AS reasons,
+           list(comment ORDER BY id) FILTER (WHERE nullif(trim(comment), '') IS NOT NULL) AS comments,
+           list_sort(list_distinct(list(reviewer_name))) AS reviewers,
+           max(coalesce(annotation_updated_at, annotation_created_at, recorded_at)) AS rejected_at,
+           arg_max(ls_project_id, id) AS ls_project_id, arg_max(ls_task_id, id) AS ls_task_id
+    FROM current_reviews WHERE outcome = 'reject' GROUP BY example_id)
+SELECT e.id AS example_id, s.name AS source, e.kind, o.source AS decided_by, r.reasons, r.comments,
+       r.reviewers, r.rejected_at, r.ls_project_id, r.ls_task_id
+FROM examples e JOIN sources s ON s.id = e.source_id
+LEFT JOIN review_outcomes o ON o.example_id = e.id
+LEFT JOIN rej r ON r.example_id = e.id
+WHERE e.status = 'rejected'
+ORDER BY r.rejected_at DESC NULLS LAST, e.id DESC
+LIMIT $limit OFFSET $offset;
+
+-- name: rejected_count
+SELECT count(*) AS n FROM examples WHERE status = 'rejected';
 
 -- name: funnel
 -- Every bar counts examples (documents are counted in `counts`, not here): all examples, those
--- reviewed, the approved and the rejected of them, those in a version.
+-- reviewed (a current answer with a verdict: a skip or a deleted answer is not a review), the
+-- approved and the rejected of them, those in a version.
 SELECT (SELECT count(*) FROM examples) AS examples,
-       (SELECT count(DISTINCT example_id) FROM reviews) AS reviewed,
+       (SELECT count(DISTINCT example_id) FROM current_reviews WHERE outcome IN ('accept', 'edit', 'reject'))
+           AS reviewed,
        (SELECT count(*) FROM examples WHERE status = 'approved') AS approved,
        (SELECT count(*) FROM examples WHERE status = 'rejected') AS rejected,
        (SELECT count(DISTINCT example_id) FROM dataset_items) AS in_version;
@@ -251,14 +248,6 @@ WHERE scope = $scope AND tokenizer = $tokenizer AND max_seq_len = $max_seq_len;
 -- name: snapshot_put
 INSERT OR REPLACE INTO stats_snapshots (scope, tokenizer, max_seq_len, fingerprint, report)
 VALUES ($scope, $tokenizer, $max_seq_len, $fingerprint, $report);
-
--- The same pairs as a verdict-by-verdict table, for the chance-corrected agreement.
--- name: agreement_matrix
-WITH cur AS (SELECT example_id, reviewer, verdict FROM current_reviews
-             WHERE NOT is_adjudication AND verdict IS NOT NULL)
-SELECT a.verdict AS a, b.verdict AS b, count(*) AS n
-FROM cur a JOIN cur b ON a.example_id = b.example_id AND a.reviewer < b.reviewer
-GROUP BY ALL ORDER BY a, b;
 
 -- version_cost for every version at once (the versions table of the report and the page).
 -- name: version_costs

@@ -91,7 +91,11 @@ def test_page_draws_the_charts_after_login(page, service):
     cost = report["versions"][0]["generation"]["attributed_cost_usd"]
     assert "support@1" in versions_table and f"{cost:.4f}" in versions_table
     assert page.get_by_role("link", name="review in Label Studio").get_attribute("href").startswith("http")
-    assert page.get_by_role("link", name="rejected examples").get_attribute("href").startswith("/examples?status=rejected")
+    progress = report["counts"]["by_source_status"]
+    assert [page.locator(f'#progress tr[data-source="{r["source"]}"]').inner_text().split()[1:]
+            for r in progress] == [[str(r[s]) for s in ("candidate", "in_review", "approved", "rejected", "examples")]
+                                   for r in progress]
+    assert sum(r["rejected"] for r in progress) == report["counts"]["by_status"]["rejected"]
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "stats_page.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -108,6 +112,19 @@ def test_page_draws_the_charts_after_login(page, service):
                                                 for b in version["lengths"]["roles"]["assistant"]["histogram"]]
     page.screenshot(path=str(ARTIFACTS / "stats_page_version.png"), full_page=True)
     assert all(url.startswith(service.url) for url in page.requests), "the page must load nothing from outside"
+
+    # the rejected examples: a readable list, a page at a time (the planted ones carry no review)
+    page.goto(f"{service.url}/")
+    page.get_by_role("link", name="rejected examples").click()
+    page.wait_for_selector("#rejected")
+    rejected = report["counts"]["by_status"]["rejected"]
+    assert f"{rejected} rejected examples" in page.locator("#rejected-summary").inner_text()
+    assert page.locator("#rejected tr[data-example]").count() == min(rejected, 100)
+    assert "none given" in page.locator("#rejected tr[data-example]").first.inner_text()
+    page.get_by_role("link", name="older").click()
+    page.wait_for_selector("#rejected")
+    assert page.locator("#rejected tr[data-example]").count() == min(rejected - 100, 100)
+    page.screenshot(path=str(ARTIFACTS / "rejected_examples_page.png"), full_page=True)
 
     page.goto(f"{service.url}/?version=<script>window.pwned=1</script>@1")
     assert "<script>window.pwned=1</script>" in page.locator("#error").inner_text()

@@ -1,4 +1,5 @@
-"""GET /: the stewards' stats page (versions, counts, charts), and the key login behind it.
+"""GET /: the stewards' stats page (versions, progress by source, counts, charts), GET /rejected:
+the rejected examples as a readable list, and the key login behind them.
 
 The page is rendered on the server with inline SVG charts (curator/web/charts.py), so it needs
 no script or network. Logging in posts a key once; what comes back is an HttpOnly cookie holding
@@ -19,15 +20,17 @@ from fastapi.templating import Jinja2Templates
 from ... import stats
 from ...errors import InputError
 from ...versions.errors import VersionNotFound
-from ...keys import verify_key
+from ...keys import Principal, verify_key
 from ...training_compare import latest_per_dataset
 from ...store import rows
-from ...web import charts
+from ...web import charts, labels
 from .. import csrf, sessions
 from ..deps import KEY_COOKIE, Conn, SettingsDep
 
 router = APIRouter(tags=["page"], include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "web" / "templates"))
+templates.env.filters["reason_label"] = labels.reason_label
+templates.env.filters["reason_title"] = labels.reason_title
 
 
 def _login_page(request: Request, error: str | None = None, code: int = 200) -> HTMLResponse:
@@ -114,9 +117,9 @@ def _charts(store: dict, scoped: dict) -> dict:
     }
 
 
-@router.get("/", response_class=HTMLResponse)
-def page(request: Request, conn: Conn, settings: SettingsDep,
-         version: Annotated[Optional[str], Query()] = None) -> Response:
+def _steward(request: Request, conn) -> tuple[Principal, str | None] | Response:
+    """The steward behind a Bearer key or the session cookie (and that cookie's token, for the
+    logout form), or the response that sends anyone else to the login form."""
     auth = request.headers.get("authorization", "")
     token = None
     if auth.lower().startswith("bearer "):
@@ -130,6 +133,16 @@ def page(request: Request, conn: Conn, settings: SettingsDep,
     if not who.can("steward"):
         return _login_page(request, f"key {who.name!r} has the {who.role} role; the stats page needs steward",
                            status.HTTP_403_FORBIDDEN)
+    return who, token
+
+
+@router.get("/", response_class=HTMLResponse)
+def page(request: Request, conn: Conn, settings: SettingsDep,
+         version: Annotated[Optional[str], Query()] = None) -> Response:
+    steward = _steward(request, conn)
+    if isinstance(steward, Response):
+        return steward
+    who, token = steward
     store = stats.store_report(conn, settings.stats_tokenizer, settings.max_seq_len, settings.stats_cache)
     try:
         scoped = stats.version_report(conn, version, settings.stats_tokenizer, settings.max_seq_len,
@@ -142,11 +155,31 @@ def page(request: Request, conn: Conn, settings: SettingsDep,
               ("split" if version else "status", scoped["counts"].get("by_split") or scoped["counts"].get("by_status"))]
     review = next((p for p in rows(conn, "review.projects", {}) if p["role"] == "review"), None)
     links = {"label_studio": f"{settings.label_studio_url.rstrip('/')}/projects/{review['ls_project_id']}"
-             if review else settings.label_studio_url, "rejected": "/examples?status=rejected&limit=100"}
+             if review else settings.label_studio_url, "rejected": "/rejected"}
     return templates.TemplateResponse(request, "stats.html", {
         "links": links, "who": who, "version": version, "versions": store["versions"], "store": store,
+        "progress": store["counts"]["by_source_status"], "statuses": stats.STATUSES,
         "scope_label": scoped.get("version", "whole store"), "lengths": scoped["lengths"],
         "counts": counts, "charts": _charts(store, scoped), "generation": scoped["generation"],
         "runs_compared": latest_per_dataset(conn),
         "csrf_token": csrf.token(request.app.state.session_secret, token) if token else "",
     })
+
+
+@router.get("/rejected", response_class=HTMLResponse)
+def rejected(request: Request, conn: Conn, settings: SettingsDep,
+             limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+             offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> Response:
+    """The rejected examples, newest rejection first: reasons in the words of the reviewer's
+    buttons, comments, reviewers, and links to the example and to its Label Studio task."""
+    steward = _steward(request, conn)
+    if isinstance(steward, Response):
+        return steward
+    who, token = steward
+    found = stats.rejected_examples(conn, limit, offset)
+    ls_url = settings.label_studio_url.rstrip("/")
+    for item in found["items"]:
+        item["task_url"] = f"{ls_url}/projects/{item['ls_project_id']}/data?task={item['ls_task_id']}" \
+            if item["ls_task_id"] is not None else None
+    return templates.TemplateResponse(request, "rejected.html", found | {
+        "who": who, "csrf_token": csrf.token(request.app.state.session_secret, token) if token else ""})
