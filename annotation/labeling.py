@@ -1,22 +1,29 @@
 """The labeling interface domain experts see, and the task data that fills it.
 
-A reviewer reads the source excerpt the example came from (the evidence span highlighted),
-the instruction and its context, and the model's draft pre-filled in an editable box through a
-prediction; answers with a verdict, reason codes when rejecting, two 1-5 ratings and a comment.
-The adjudication project shows the same plus every reviewer's answer.
+The screen shows the example as the trainer will see it, top to bottom: the prompt the model is
+given (system and user messages, read-only), then every turn the trainer learns from in its own
+editable box, in order, with the context turns between them read-only (a Label Studio
+``<Repeater>`` over the task's ``turns``: Community has no editable chat view, and its ``<Chat>``
+tag cannot edit turns that came with the task). Beside it, the source the example was cut from
+with the turns under review (or the evidence) highlighted. Then a verdict, reason codes when
+rejecting (a comment is required for "Other"), two 1-5 ratings and a comment. The adjudication
+project shows the same plus every reviewer's answer.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import re
 
 from curator.errors import InputError
+from curator.versions.reviewed import trained_turns
 
 REASONS = ("factually_wrong", "unsafe", "off_policy", "pii", "ungrammatical", "duplicate", "other")
 VERDICTS = ("accept", "edit", "reject")
 # Task data fields holding markup for the screen; hidden from Label Studio's task list columns.
-HTML_FIELDS = ("meta_html", "source_html", "context_html", "pii_html", "reviews_html")
+HTML_FIELDS = ("meta_html", "source_html", "prompt_html", "notes_html", "pii_html", "reviews_html", "turns",
+               "update_hint_html")
 # What the reviewer reads on the button; the annotation stores the code (Choice ``alias``), so the
 # store and every report keep the stable snake_case codes while nobody has to decode them on screen.
 REASON_LABELS = {
@@ -29,19 +36,29 @@ REASON_LABELS = {
     "other": "Other: explain in the comment",
 }
 VERDICT_LABELS = {"accept": "Accept: the response is right as it is",
-                  "edit": "Accept with my edits (the text in the box above)",
+                  "edit": "Accept with my edits (the text in the boxes above)",
                   "reject": "Reject: must not be used for training"}
+UPDATE_HINT = ('<div class="cur-update-hint">Changing an answer you already submitted? Click outside the box you '
+               'changed (or press Shift+Enter in it): Update turns blue once the box has your new text.</div>')
+TURN_FIELD = re.compile(r"^turn_(\d+)$")  # the editable boxes the Repeater names turn_0, turn_1, ...
 
-# Label Studio offers no attribute to hide its region/relations side panel (our controls label
-# the whole task, so it is always empty), nor to keep a submitted answer's text in an open box:
-# on update it shows the text read-only with a hover-only pencil beside a delete button. A
-# <Style> block is its documented way to restyle the labeling screen: the panel goes, the delete
-# button goes (a response is required anyway), the pencil is always shown and says what it does.
+# Label Studio offers no attribute for these, and a <Style> block is its documented way to
+# restyle the labeling screen:
+# - its region/relations side panel and the "Compare All" / "+" annotation tabs (our controls
+#   label the whole task, one answer per reviewer) go;
+# - the boxes are ``transcription`` boxes, so a submitted answer comes back in open boxes (not
+#   read-only text behind a hover-only pencil and a hidden ✓). Label Studio takes a box's new text
+#   when the box loses focus, and keeps Update grey until then: while Update is grey a line says
+#   so (a style on the page's own Update button, the one signal a <Style> block can read);
+# - boxes grow with their text (``field-sizing``), and a box whose turn is code is monospace,
+#   unwrapped and keeps its indentation (marked by a .cur-code element in its heading).
 _STYLE = """
-    .lsf-tabs-panel:has(.lsf-outliner) { display: none !important; }
+    .lsf-tabs-panel:has(.lsf-outliner), .lsf-tabs-panel:has(.lsf-info), .lsf-tabs-panel_alignment_right,
+    [data-testid="compare-all-toggle"], button[aria-label="Create an annotation"] { display: none !important; }
     .cur-grid { display: flex; gap: 24px; align-items: flex-start; }
-    .cur-left { flex: 1 1 52%; min-width: 0; }
-    .cur-right { flex: 1 1 48%; min-width: 0; position: sticky; top: 0; }
+    .cur-left { flex: 1 1 45%; min-width: 0; position: sticky; top: 0; }
+    .cur-left:not(:has(.cur-src)) { display: none; }
+    .cur-right { flex: 1 1 55%; min-width: 0; }
     .cur-scroll { max-height: 460px; overflow-y: auto; border: 1px solid #d0d7de; border-radius: 6px;
                   padding: 8px 12px; background: #fafbfc; }
     .cur-src, .cur-ctx { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -50,24 +67,31 @@ _STYLE = """
     .cur-src .who, .cur-ctx .who { font-weight: 600; color: #1f4e79; margin-right: 6px; }
     .cur-src mark { background: #ffe066; padding: 1px 0; }
     .cur-src .grounding { background: #fff3bf; border-left: 4px solid #f08c00; padding-left: 6px; }
-    .cur-ctx pre, .cur-src pre, .cur-right textarea { font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
+    .cur-ctx pre, .cur-src pre { font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
     .cur-ctx pre { background: #f6f8fa; padding: 8px; border-radius: 6px; white-space: pre; overflow-x: auto; }
-    .cur-right .cur-response textarea { font-size: 14px; line-height: 1.5; white-space: pre-wrap;
-                                       background: #ffffff; border: 2px solid #1c7ed6; }
+    .cur-ctx.cur-between { margin-top: 10px; }
+    .cur-turn-head { font-weight: 600; margin: 10px 0 4px 0; color: #0b5394; }
+    .cur-response textarea { font-size: 14px; line-height: 1.5; white-space: pre-wrap; background: #ffffff;
+                             border: 2px solid #1c7ed6; field-sizing: content; min-height: 4.5em;
+                             max-height: 70vh; overflow-y: auto; }
+    .cur-response:has(.cur-code) textarea, .cur-response:has(.cur-code) [data-testid="htx-textbox-content"] {
+        font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 13px; white-space: pre;
+        overflow-x: auto; tab-size: 4; }
     .cur-response [data-testid="htx-textbox-delete-button"] { display: none !important; }
-    .cur-response .lsf-textarea__region { display: block !important; }
-    .cur-response .lsf-textarea__actions { opacity: 1 !important; visibility: visible !important;
-                                           position: static !important; margin-top: 6px; }
-    .cur-response [data-testid="htx-textbox-edit-button"]::after { content: "Edit the text"; padding: 0 8px 0 0; }
-    .cur-response [data-testid="htx-textbox-content"] { border: 2px solid #1c7ed6; white-space: pre-wrap; }
+    .cur-response [data-testid="htx-textbox-input"] { font-size: 14px; line-height: 1.5; border: 2px solid #1c7ed6;
+                                                      field-sizing: content; max-height: 70vh; }
+    .cur-update-hint { display: none; color: #9a3412; font-size: 13px; margin: 6px 0; }
+    body:has([data-testid="bottombar-update-button"]:disabled) .cur-update-hint { display: block; }
     .cur-meta { color: #57606a; font-size: 13px; margin-bottom: 8px; }
-    .cur-pii { font-size: 13px; }
+    .cur-notes, .cur-pii { font-size: 13px; }
+    .cur-notes p { margin: 4px 0; }
 """
 
 
 def labeling_config(adjudication: bool = False) -> str:
-    """Label Studio XML: the source and conversation on the left (scrolling), what is under review
-    (the draft in an editable box), the verdict, reasons and ratings on the right."""
+    """Label Studio XML: the source on the left (scrolling, only when the example has one that is
+    not already in its prompt); on the right the example top to bottom (prompt, then each trained
+    turn in an editable box with the context between), the verdict, reasons, ratings, notes."""
     reasons = "\n".join(f'        <Choice value="{REASON_LABELS[r]}" alias="{r}"/>' for r in REASONS)
     verdicts = "\n".join(f'        <Choice value="{VERDICT_LABELS[v]}" alias="{v}"/>' for v in VERDICTS)
     reviews = ('      <Header value="What the reviewers said" size="5"/>\n'
@@ -76,40 +100,46 @@ def labeling_config(adjudication: bool = False) -> str:
   <Style>{_STYLE}  </Style>
   <View className="cur-grid">
     <View className="cur-left">
-      <HyperText name="meta" value="$meta_html" inline="true"/>
       <HyperText name="source" value="$source_html" inline="true"/>
-      <HyperText name="context" value="$context_html" inline="true"/>
-      <Header value="Quality flags (pushed although a filter flagged it)" size="6"/>
-      <Text name="quality" value="$quality"/>
-      <Header value="Model judge (a suggestion to overrule: your verdict is yours)" size="6"/>
-      <Text name="judge" value="$judge"/>
     </View>
     <View className="cur-right">
-{reviews}      <Header value="Response under review: correct it directly in this box" size="4"/>
-      <View className="cur-response">
-        <TextArea name="response" toName="source" value="$draft" editable="true" rows="10"
-                  maxSubmissions="1" showSubmitButton="false" required="true"
-                  requiredMessage="The response box is empty: restore or write the response"/>
-      </View>
-      <Header value="Verdict" size="5"/>
-      <Choices name="verdict" toName="source" choice="single-radio" required="true"
+      <HyperText name="meta" value="$meta_html" inline="true"/>
+{reviews}      <HyperText name="prompt" value="$prompt_html" inline="true"/>
+      <Repeater on="$turns" indexFlag="{{{{idx}}}}">
+        <View className="cur-response">
+          <HyperText name="between_{{{{idx}}}}" value="$turns[{{{{idx}}}}].context_html" inline="true"/>
+          <HyperText name="head_{{{{idx}}}}" value="$turns[{{{{idx}}}}].head_html" inline="true"/>
+          <TextArea name="turn_{{{{idx}}}}" toName="prompt" value="$turns[{{{{idx}}}}].draft" editable="true" transcription="true"
+                    rows="3" maxSubmissions="1" showSubmitButton="false" required="true"
+                    requiredMessage="A response box is empty: restore or write the response"/>
+        </View>
+      </Repeater>
+      <HyperText name="update_hint" value="$update_hint_html" inline="true"/>
+      <Header value="Verdict (covers every box above)" size="5"/>
+      <Choices name="verdict" toName="prompt" choice="single-radio" required="true"
                requiredMessage="Choose a verdict: accept, accept with your edits, or reject">
 {verdicts}
       </Choices>
       <View visibleWhen="choice-selected" whenTagName="verdict" whenChoiceValue="{VERDICT_LABELS['reject']}">
         <Header value="Why reject? (at least one reason)" size="5"/>
-        <Choices name="reasons" toName="source" choice="multiple" required="true"
+        <Choices name="reasons" toName="prompt" choice="multiple" required="true"
                  requiredMessage="Give at least one reason for rejecting">
 {reasons}
         </Choices>
+        <View visibleWhen="choice-selected" whenTagName="reasons" whenChoiceValue="{REASON_LABELS['other']}">
+          <Header value="What is wrong? (required for Other)" size="6"/>
+          <TextArea name="other_reason" toName="prompt" rows="2" maxSubmissions="1" showSubmitButton="false"
+                    required="true" requiredMessage="You chose Other: say what is wrong in the box under it"/>
+        </View>
       </View>
       <Header value="Correctness (1-5)" size="6"/>
-      <Rating name="correctness" toName="source" maxRating="5"/>
+      <Rating name="correctness" toName="prompt" maxRating="5"/>
       <Header value="Style (1-5)" size="6"/>
-      <Rating name="style" toName="source" maxRating="5"/>
+      <Rating name="style" toName="prompt" maxRating="5"/>
       <Header value="Comment (optional)" size="6"/>
-      <TextArea name="comment" toName="source" rows="2" maxSubmissions="1" showSubmitButton="false"
+      <TextArea name="comment" toName="prompt" rows="2" maxSubmissions="1" showSubmitButton="false"
                 placeholder="Anything the next reviewer or the data steward should know"/>
+      <HyperText name="notes" value="$notes_html" inline="true"/>
       <Header value="Personal data check" size="6"/>
       <HyperText name="pii" value="$pii_html" inline="true"/>
     </View>
@@ -131,26 +161,35 @@ def meta_html(kind: str, source: str, example_id: int, doc_kind: str | None) -> 
             f'{_esc(source)}</div>')
 
 
-def grounding_span(text: str, start: int | None, end: int | None, draft: str) -> tuple[int, int] | None:
-    """The part of the source the response stands on: where the draft (or its first line) occurs
-    inside the example's span, else the span itself. Highlighting the whole span of a
-    conversation example would mark nearly all of it, which points at nothing."""
+def grounding_spans(text: str, start: int | None, end: int | None, drafts: list[str]) -> list[tuple[int, int]]:
+    """The parts of the source the example stands on: where each turn under review (or its first
+    line) occurs inside the example's span, else the span itself (a synthesised example's
+    evidence). Highlighting the whole span of a conversation would mark its context turns too."""
     if start is None or end is None or not (0 <= start <= end <= len(text)):
-        return None
-    for needle in (draft.strip(), draft.strip().splitlines()[0].strip() if draft.strip() else ""):
-        if len(needle) >= 3:
-            at = text.rfind(needle, start, end)
-            if at >= 0:
-                return at, at + len(needle)
-    return start, end
+        return []
+    found, cursor = [], start
+    for draft in drafts:
+        for needle in (draft.strip(), draft.strip().splitlines()[0].strip() if draft.strip() else ""):
+            if len(needle) >= 3:
+                at = text.find(needle, cursor, end)
+                if at >= 0:
+                    found.append((at, at + len(needle)))
+                    cursor = at + len(needle)
+                    break
+    return found or [(start, end)]
 
 
-def _marked(text: str, lo: int, hi: int, span: tuple[int, int] | None) -> str:
-    """``text[lo:hi]`` escaped, the part inside ``span`` in ``<mark>``."""
-    if span is None or span[1] <= lo or span[0] >= hi:
-        return _esc(text[lo:hi])
-    a, b = max(lo, span[0]), min(hi, span[1])
-    return f"{_esc(text[lo:a])}<mark>{_esc(text[a:b])}</mark>{_esc(text[b:hi])}"
+def _marked(text: str, lo: int, hi: int, spans: list[tuple[int, int]]) -> str:
+    """``text[lo:hi]`` escaped, the parts inside ``spans`` in ``<mark>``."""
+    out, cursor = [], lo
+    for a, b in sorted(spans):
+        a, b = max(cursor, a), min(hi, b)
+        if a >= b:
+            continue
+        out.append(f"{_esc(text[cursor:a])}<mark>{_esc(text[a:b])}</mark>")
+        cursor = b
+    out.append(_esc(text[cursor:hi]))
+    return "".join(out)
 
 
 def _turn_offsets(text: str, turns: list[dict]) -> list[tuple[int, int]]:
@@ -165,32 +204,36 @@ def _turn_offsets(text: str, turns: list[dict]) -> list[tuple[int, int]]:
     return found
 
 
-def source_html(text: str | None, start: int | None, end: int | None, draft: str = "",
+def source_html(text: str | None, start: int | None, end: int | None, drafts: list[str] | str = (),
                 turns: list[dict] | None = None, margin: int = 700) -> str:
     """The source block, or "" when the example has none (imported examples: no empty heading).
-    A transcript is one turn per line with its speaker's own label; the grounding turn is
-    highlighted; the block scrolls (long sources never push the response off screen) and starts
-    ``margin`` characters before the highlight, so the highlight sits in its first screenful."""
+    A transcript is one turn per line with its speaker's own label; the turns under review are
+    highlighted; the block scrolls (long sources never push the boxes off screen) and starts
+    ``margin`` characters before the first highlight, so it sits in the first screenful."""
     if not text:
         return ""
-    span = grounding_span(text, start, end, draft)
-    focus = span or (0, 0)
-    lo, hi = max(0, focus[0] - margin), min(len(text), focus[1] + margin // 3)
-    head = '<h4 style="margin:0 0 6px 0">Source {what} (the part the response stands on is highlighted)</h4>'
+    drafts = [drafts] if isinstance(drafts, str) else list(drafts)
+    spans = grounding_spans(text, start, end, drafts)
+    first, last = (spans[0][0], spans[-1][1]) if spans else (0, 0)
+    lo, hi = max(0, first - margin), min(len(text), max(last, first) + margin // 3)
     if turns:
+        head = ('<h4 style="margin:0 0 6px 0">Source transcript (the turns under review are highlighted; '
+                'the example itself is beside it)</h4>')
         lines = []
         for turn, (a, b) in zip(turns, _turn_offsets(text, turns)):
             if a < 0 or b < lo or a > hi:
                 continue
             who = turn.get("speaker") or turn.get("role") or "?"
-            grounding = span is not None and a < span[1] and b > span[0]
+            grounding = any(a < y and b > x for x, y in spans)
             lines.append(f'<p class="turn{" grounding" if grounding else ""}"><span class="who">'
-                         f'{_esc(str(who).capitalize())}:</span>{_marked(text, a, b, span)}</p>')
+                         f'{_esc(str(who).capitalize())}:</span>{_marked(text, a, b, spans)}</p>')
         body = "".join(lines)
-        return (f'<div class="cur-src">{head.format(what="transcript")}<div class="cur-scroll" id="cur-source">'
+        return (f'<div class="cur-src">{head}<div class="cur-scroll" id="cur-source">'
                 f'{"<p>…</p>" if lo else ""}{body}{"<p>…</p>" if hi < len(text) else ""}</div></div>')
-    body = _marked(text, lo, hi, span)
-    return (f'<div class="cur-src">{head.format(what="document")}<div class="cur-scroll" id="cur-source">'
+    head = ('<h4 style="margin:0 0 6px 0">Source document (the passage the response stands on is '
+            'highlighted)</h4>')
+    body = _marked(text, lo, hi, spans)
+    return (f'<div class="cur-src">{head}<div class="cur-scroll" id="cur-source">'
             f'<div class="turn">{"…" if lo else ""}{body}{"…" if hi < len(text) else ""}</div></div></div>')
 
 
@@ -208,26 +251,63 @@ def _content_html(text: str) -> str:
     return "".join(out)
 
 
-# The turns recipe (curator/candidates/recipes.py) recaps the prior turns in a system message; the
-# transcript block already shows them one per line, so it is not shown twice.
-RECAP = "Conversation so far:"
+_CODE_LINE = re.compile(r"^(?: {2,}|\t)\S|[;{}]\s*$|^\s*(?:def|class|import|from|return|if|for|while|function|const"
+                        r"|let|var|public|private|#include|SELECT|CREATE)\b")
 
 
-def context_html(messages: list[dict], speakers: dict[str, str] | None = None, from_transcript: bool = False) -> str:
-    """What the model was given before the response, with the speakers' own labels. For an
-    example cut from a transcript these turns are already in the source block, so only the
-    instruction (a system message) is repeated."""
-    shown = [m for m in messages if not from_transcript
-             or (m["role"] == "system" and not m["content"].startswith(RECAP))]
-    if not shown:
-        return ('<div class="cur-ctx"><p style="margin:8px 0;color:#57606a">The turns above the highlighted '
-                'one are what the model was given.</p></div>') if from_transcript else ""
-    labels = {"system": "Instruction", "user": "User", "assistant": "Assistant"} | (speakers or {})
-    rows = "".join(f'<div class="turn"><span class="who">{_esc(labels.get(m["role"], m["role"]))}:</span>'
-                   f'{_content_html(m["content"])}</div>' for m in shown)
-    head = "Instruction" if from_transcript else "Instruction and conversation before the response"
-    return (f'<div class="cur-ctx"><h4 style="margin:12px 0 6px 0">{head}</h4>'
-            f'<div class="cur-scroll">{rows}</div></div>')
+def looks_like_code(text: str) -> bool:
+    """A turn to edit in a monospace box: fenced code, or several lines indented or ending like
+    code. Wrong either way costs little: prose in monospace is still readable."""
+    if "```" in text:
+        return True
+    lines = [line for line in text.splitlines() if line.strip()]
+    return len(lines) >= 2 and sum(bool(_CODE_LINE.search(line)) for line in lines) >= max(2, len(lines) // 3)
+
+
+def _rows_html(messages: list[dict], labels: dict[str, str]) -> str:
+    return "".join(f'<div class="turn"><span class="who">{_esc(labels.get(m["role"], str(m["role"]).capitalize()))}:'
+                   f'</span>{_content_html(m["content"])}</div>' for m in messages)
+
+
+def _labels(speakers: dict[str, str] | None) -> dict[str, str]:
+    return {"system": "System (instruction)", "user": "User", "assistant": "Assistant", "tool": "Tool"} | (speakers or {})
+
+
+def screen(messages: list[dict], speakers: dict[str, str] | None = None) -> tuple[str, list[dict]]:
+    """(the prompt block, one Repeater item per trained turn). The prompt is every message before
+    the first trained turn, shown whole: it is what the model is given. Each item carries the
+    read-only context since the previous trained turn, a heading naming the turn, and its text."""
+    trained = trained_turns(messages)
+    if not trained:
+        raise InputError("example has no assistant message to review")
+    labels = _labels(speakers)
+    prompt = messages[:trained[0]]
+    prompt_html = (f'<div class="cur-ctx"><h4 style="margin:0 0 6px 0">What the model is given (read-only)</h4>'
+                   f'<div class="cur-scroll" id="cur-prompt">{_rows_html(prompt, labels)}</div></div>'
+                   if prompt else '<div class="cur-ctx"><p>The model is given no prompt before its first turn.</p></div>')
+    items, previous = [], trained[0]
+    for n, i in enumerate(trained, 1):
+        between = messages[previous + 1:i] if n > 1 else []
+        previous = i
+        who = labels.get("assistant", "Assistant")
+        what = "Response" if len(trained) == 1 else f"{who}'s turn {n} of {len(trained)}"
+        code = '<span class="cur-code" title="code: indentation kept"></span>' if looks_like_code(messages[i]["content"]) else ""
+        items.append({
+            "message": i, "draft": messages[i]["content"],
+            "context_html": f'<div class="cur-ctx cur-between">{_rows_html(between, labels)}</div>' if between else "",
+            "head_html": (f'<div class="cur-turn-head" id="cur-head-{n}">{_esc(what)} (trained: correct it directly '
+                          f'in this box){code}</div>')})
+    return prompt_html, items
+
+
+def notes_html(quality: str | None, judge: str | None) -> str:
+    """Quality flags and the judge's suggestion, only when there is something to say."""
+    parts = []
+    if quality:
+        parts.append(f"<p><b>Quality flags</b> (pushed although a filter flagged it): {_esc(quality)}</p>")
+    if judge:
+        parts.append(f"<p><b>Model judge</b> (a suggestion to overrule: your verdict is yours): {_esc(judge)}</p>")
+    return f'<div class="cur-notes">{"".join(parts)}</div>' if parts else ""
 
 
 def speakers_of(turns: list[dict] | None) -> dict[str, str]:
@@ -239,33 +319,34 @@ def speakers_of(turns: list[dict] | None) -> dict[str, str]:
     return found
 
 
-def split_messages(messages: list[dict]) -> tuple[list[dict], str]:
-    """(messages before the response, the draft = the last assistant message)."""
-    last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=None)
-    if last is None:
-        raise InputError("example has no assistant message to review")
-    return messages[:last], messages[last]["content"]
-
-
 def quality_note(flags: list[dict] | None) -> str:
-    """The quality filters' flags as one line a reviewer reads (curator/quality/)."""
-    if not flags:
-        return "none"
-    return "; ".join(f"{f['rule']}: {f['reason']}" for f in flags)
+    """The quality filters' flags as one line a reviewer reads (curator/quality/); "" when none."""
+    return "; ".join(f"{f['rule']}: {f['reason']}" for f in flags or [])
 
 
 def judge_note(j: dict | None) -> str:
     """The model judge's scores and rationale as text (curator/judge/): shown beside the draft and
     never as a prediction of the verdict, so it is not pre-selected as the reviewer's answer."""
     if not j:
-        return "not judged"
+        return ""
     return (f"{j['verdict']} (p(accept) {j['score']:.2f}; correctness {j['correctness']}/5, style {j['style']}/5) "
             f"by {j['model']} with {j['template_name']}: {j['rationale']}")
 
 
+def _where(finding: dict, messages: list[dict] | None) -> str:
+    """"in the prompt" or "in the response" (which turn, when there are several)."""
+    i = finding.get("message")
+    if not isinstance(i, int) or messages is None or not 0 <= i < len(messages):
+        return ""
+    trained = trained_turns(messages)
+    if i not in trained:
+        return " (in the prompt)"
+    return " (in the response)" if len(trained) == 1 else f" (in the response, turn {trained.index(i) + 1})"
+
+
 def pii_note(findings, messages: list[dict] | None = None) -> str:
-    """What the PII scan found: "not checked" when no scan ran (findings NULL), "none found"
-    only after a scan that found nothing."""
+    """What the PII scan found and where: "not checked" when no scan ran (findings NULL), "none
+    found" only after a scan that found nothing."""
     if findings is None:
         return "not checked"
     items = findings if isinstance(findings, list) else [findings]
@@ -280,7 +361,7 @@ def pii_note(findings, messages: list[dict] | None = None) -> str:
                 i = f["message"]
                 if 0 <= i < len(messages):
                     text = messages[i]["content"][f["start"]:f["end"]]
-            parts.append(f"{kind}: {text}" if text else str(kind))
+            parts.append((f"{kind}: {text}" if text else str(kind)) + _where(f, messages))
         else:
             parts.append(str(f))
     return "; ".join(dict.fromkeys(parts))
@@ -295,10 +376,9 @@ def reviews_html(reviews: list[dict]) -> str:
     for r in reviews:
         reasons = ", ".join(r.get("reasons") or []) or "-"
         rows.append(
-            f"<li><b>{html.escape(r['reviewer'])}</b>: {html.escape(r['verdict'] or '-')}"
+            f"<li><b>{html.escape(r['reviewer'])}</b>: {html.escape(r.get('outcome') or r['verdict'] or '-')}"
             f" (reasons {html.escape(reasons)}; correctness {r.get('rating_correctness') or '-'},"
             f" style {r.get('rating_style') or '-'})"
-            + (f"<br/>edited: <pre>{html.escape(r['edited_response'])}</pre>"
-               if r.get("verdict") == "edit" and r.get("edited_response") else "")
+            + "".join(f"<br/>edited turn {n}: <pre>{html.escape(text)}</pre>" for n, text in r.get("changed_turns") or [])
             + (f"<br/>comment: {html.escape(r['comment'])}" if r.get("comment") else "") + "</li>")
     return "<ul>" + "".join(rows) + "</ul>"

@@ -50,9 +50,8 @@ def pull(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, min_s
             alive = set()
             for task in tasks:
                 for ann in task.get("annotations") or []:
-                    if ann.get("was_cancelled"):
+                    if ann.get("was_cancelled"):  # a Skip: recorded as a skip, never as a verdict
                         report.cancelled_skipped += 1
-                        continue
                     report.annotations_seen += 1
                     alive.add(int(ann["id"]))
                     try:  # one unreadable annotation must not hold back everyone else's verdicts
@@ -88,7 +87,7 @@ def parse_webhook(payload: dict) -> tuple[str | None, list, list[int]] | None:
         if not isinstance(many, list) or not all(a is None or isinstance(a, dict) for a in many):
             raise InvalidAnnotation(f"{action}: the annotation must be an object")
         reviews = [parse_annotation(a, task_id=None if a.get("task") else task.get("id"))
-                   for a in many or [] if a and not a.get("was_cancelled")]
+                   for a in many or [] if a]  # a skip (was_cancelled) is recorded as a skip
         return action, reviews, []
     if action == "ANNOTATIONS_DELETED":
         try:

@@ -22,8 +22,8 @@ from curator.store import transaction
 
 from .client import LabelStudio, LabelStudioAPIError
 from .db import fetch
-from .labeling import (context_html, judge_note, meta_html, pii_html, pii_note, quality_note, reviews_html,
-                       source_html, speakers_of, split_messages)
+from .labeling import (UPDATE_HINT, judge_note, meta_html, notes_html, pii_html, pii_note, quality_note, reviews_html, screen,
+                       source_html, speakers_of)
 from .selection import Selection, select_candidates
 from .setup import project_ids
 
@@ -48,24 +48,30 @@ class PushReport:
                 "flagged_pushed": self.flagged_pushed, "why": self.why}
 
 
-def task_for(row: dict, extra: dict | None = None) -> tuple[dict, str]:
-    """(Label Studio task, the draft) for one example row. The draft fills the editable response
-    box through the ``draft`` data field (no prediction: Label Studio would show it as a
-    read-only "draft 0.00%" annotation tab)."""
+def task_for(row: dict, extra: dict | None = None) -> tuple[dict, list[dict]]:
+    """(Label Studio task, the turns it shows in editable boxes) for one example row. Each
+    trained turn's text fills its box through the task's ``turns`` data (no prediction: Label
+    Studio would show it as a read-only "draft 0.00%" annotation tab). The source block is left
+    out when the prompt already holds the whole document (a note written from a transcript)."""
     messages = orjson.loads(row["messages"])
-    before, draft = split_messages(messages)
-    pii = orjson.loads(row["pii_findings"]) if row.get("pii_findings") is not None else None
     turns = orjson.loads(row["document_turns"]) if row.get("document_turns") else None
-    from_transcript = bool(turns) and row.get("kind") == "extracted"
+    document = row.get("document_text")
+    in_prompt = bool(document) and any(document in str(m.get("content")) for m in messages)
+    # Speakers' own labels only where the messages are the transcript's turns (not a note's prompt).
+    speakers = speakers_of(turns) if row.get("kind") == "extracted" and not in_prompt else None
+    prompt_html, items = screen(messages, speakers)
+    drafts = [item["draft"] for item in items]
+    pii = orjson.loads(row["pii_findings"]) if row.get("pii_findings") is not None else None
     data = {"example_id": row["id"], "kind": row.get("kind"), "origin": row["origin"], "source": row["source"],
             "meta_html": meta_html(row.get("kind") or "example", row["source"], row["id"], row.get("document_kind")),
-            "source_html": source_html(row.get("document_text"), row.get("span_start"), row.get("span_end"),
-                                       draft, turns),
-            "context_html": context_html(before, speakers_of(turns), from_transcript),
-            "draft": draft, "pii": pii_note(pii, messages), "quality": quality_note(row.get("quality_flags")),
+            "source_html": "" if in_prompt else source_html(document, row.get("span_start"), row.get("span_end"),
+                                                            drafts, turns),
+            "prompt_html": prompt_html, "turns": items, "draft": drafts[-1], "update_hint_html": UPDATE_HINT,
+            "pii": pii_note(pii, messages), "quality": quality_note(row.get("quality_flags")),
             "judge": judge_note(row.get("judgement")), **(extra or {})}
     data["pii_html"] = pii_html(data["pii"])
-    return {"data": data}, draft
+    data["notes_html"] = notes_html(data["quality"], data["judge"])
+    return {"data": data}, [{"message": item["message"], "text": item["draft"]} for item in items]
 
 
 def scan_pii(conn: duckdb.DuckDBPyConnection, rows: list[dict], scan: Callable[[list[dict]], list[dict]]) -> int:
@@ -83,15 +89,16 @@ def scan_pii(conn: duckdb.DuckDBPyConnection, rows: list[dict], scan: Callable[[
 
 
 TASKS = pa.schema([("example_id", pa.int64()), ("ls_project_id", pa.int64()), ("ls_task_id", pa.int64()),
-                   ("draft", pa.string()), ("overlap", pa.int32())])
+                   ("draft", pa.string()), ("turns", pa.string()), ("overlap", pa.int32())])
 
 
-def record_tasks(conn: duckdb.DuckDBPyConnection, project: int, overlap: int, items: list[tuple[int, int, str]],
-                 mark_in_review: bool = True) -> None:
-    """(example id, task id, draft) rows into review_tasks in one statement; examples that were
-    candidates become in_review."""
+def record_tasks(conn: duckdb.DuckDBPyConnection, project: int, overlap: int,
+                 items: list[tuple[int, int, list[dict] | None, str]], mark_in_review: bool = True) -> None:
+    """(example id, task id, turns shown, last draft) rows into review_tasks in one statement;
+    examples that were candidates become in_review. ``turns`` None: a task of the old screen."""
     batch = pa.Table.from_pylist([{"example_id": e, "ls_project_id": project, "ls_task_id": t, "draft": d,
-                                   "overlap": overlap} for e, t, d in items], schema=TASKS)
+                                   "turns": None if turns is None else orjson.dumps(turns).decode(),
+                                   "overlap": overlap} for e, t, turns, d in items], schema=TASKS)
     conn.register("new_tasks", batch)
     try:
         conn.execute(query("review.insert_task_batch"))
@@ -108,13 +115,21 @@ def adopt_orphans(conn: duckdb.DuckDBPyConnection, client: LabelStudio, project:
     remote = client.get_project(project).get("task_number")
     if remote is not None and remote <= len(have):
         return 0
-    orphans = [(t["data"]["example_id"], t["id"], t["data"].get("draft", "")) for t in client.iter_tasks(project)
-               if t["id"] not in have and "example_id" in t.get("data", {})]
+    orphans = [(t["data"]["example_id"], t["id"], _shown(t["data"]), t["data"].get("draft", ""))
+               for t in client.iter_tasks(project) if t["id"] not in have and "example_id" in t.get("data", {})]
     if orphans:
         with transaction(conn):
             record_tasks(conn, project, overlap, orphans)
             record_audit(conn, actor, "review.adopt", f"label-studio:{project}", {"tasks": len(orphans)})
     return len(orphans)
+
+
+def _shown(data: dict) -> list[dict] | None:
+    """The turns a task's data put in editable boxes (None: a task of the old one-box screen)."""
+    items = data.get("turns")
+    if not isinstance(items, list):
+        return None
+    return [{"message": int(i["message"]), "text": i.get("draft", "")} for i in items]
 
 
 def import_batch(client: LabelStudio, project: int, tasks: list[dict]) -> list[int]:
@@ -180,48 +195,55 @@ def attach_notes(conn: duckdb.DuckDBPyConnection, project: int, candidates: list
 def send_batch(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str, rows: list[dict],
                report: PushReport) -> None:
     """One import call, then one store transaction (task rows, in_review, audit)."""
-    batch, drafts = [], []
+    batch, shown = [], []
     for row in rows:
         try:
-            task, draft = task_for(row)
+            task, turns = task_for(row)
         except (InputError, orjson.JSONDecodeError) as exc:
             report.skipped.append({"example_id": row["id"], "reason": str(exc)})
             continue
         batch.append(task)
-        drafts.append((row["id"], draft))
+        shown.append((row["id"], turns))
     if not batch:
         return
     ids = import_batch(client, report.project, batch)
     with transaction(conn):
-        record_tasks(conn, report.project, report.overlap, [(e, t, d) for (e, d), t in zip(drafts, ids)])
+        record_tasks(conn, report.project, report.overlap,
+                     [(e, t, turns, turns[-1]["text"]) for (e, turns), t in zip(shown, ids)])
         record_audit(conn, actor, "review.push", f"label-studio:{report.project}",
-                     {"tasks": len(ids), "first_example": drafts[0][0], "last_example": drafts[-1][0],
+                     {"tasks": len(ids), "first_example": shown[0][0], "last_example": shown[-1][0],
                       "overlap": report.overlap})
     report.pushed += len(ids)
     report.batches += 1
 
 
 def push_adjudication(conn: duckdb.DuckDBPyConnection, client: LabelStudio, actor: str) -> int:
-    """Disputed examples without an adjudication task get one, showing every reviewer's answer."""
+    """Disputed examples without an adjudication task get one, showing every reviewer's answer;
+    the boxes hold the texts under review (a disputed example keeps its drafts)."""
     projects = project_ids(conn)
     project = projects.get("adjudication")
     disputed = [r["example_id"] for r in fetch(conn, "review.disputed_without_adjudication")]
     if project is None or not disputed:
         return 0
-    batch, drafts = [], []
+    batch, shown = [], []
     for example_id in disputed:
         row = fetch(conn, "review.example_for_task", {"example_id": example_id})[0]
         reviews = [r for r in fetch(conn, "review.current_for_example", {"example_id": example_id})
                    if r["project_role"] == "review"]
+        task, turns = task_for(row)
         for r in reviews:
             r["reasons"] = orjson.loads(r["reasons"]) if isinstance(r["reasons"], str) else r["reasons"]
-        draft = fetch(conn, "review.review_task_of_example", {"example_id": example_id})[0]["draft"]
-        task, _ = task_for(row, {"reviews_html": reviews_html(reviews), "draft": draft})
+            texts = (orjson.loads(r["edited_turns"]) if r.get("edited_turns")
+                     else [None] * (len(turns) - 1) + [r["edited_response"]])
+            r["changed_turns"] = [(n, text) for n, (text, turn) in enumerate(zip(texts, turns), 1)
+                                  if text is not None and text != turn["text"]]
+        task["data"]["reviews_html"] = reviews_html(reviews)
         batch.append(task)
-        drafts.append((example_id, draft))
+        shown.append((example_id, turns))
     ids = import_batch(client, project, batch)
     with transaction(conn):
-        record_tasks(conn, project, 1, [(e, t, d) for (e, d), t in zip(drafts, ids)], mark_in_review=False)
+        record_tasks(conn, project, 1, [(e, t, turns, turns[-1]["text"]) for (e, turns), t in zip(shown, ids)],
+                     mark_in_review=False)
         record_audit(conn, actor, "review.adjudication_push", f"label-studio:{project}",
-                     {"tasks": len(ids), "examples": [e for e, _ in drafts][:100]})
+                     {"tasks": len(ids), "examples": [e for e, _ in shown][:100]})
     return len(ids)

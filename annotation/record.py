@@ -15,6 +15,7 @@ import pyarrow as pa
 from curator.sqlfiles import query
 
 from .db import fetch
+from .outcomes import outcome_of, review_texts, task_turns
 from .parse import Review, edit_diff
 
 COLUMNS = pa.schema([
@@ -25,7 +26,18 @@ COLUMNS = pa.schema([
     ("rating_correctness", pa.int32()), ("rating_style", pa.int32()), ("reasons", pa.string()),
     ("comment", pa.string()), ("lead_time", pa.float64()),
     ("annotation_created_at", pa.timestamp("us", tz="UTC")), ("annotation_updated_at", pa.timestamp("us", tz="UTC")),
-    ("payload_hash", pa.string())])
+    ("payload_hash", pa.string()), ("edited_turns", pa.string()), ("skipped", pa.bool_()), ("outcome", pa.string())])
+
+
+def turns_diff(drafts: list[str], texts: list[str | None]) -> str | None:
+    """The unified diff of each changed box against its draft, headed by the turn; None when
+    nothing changed."""
+    parts = []
+    for n, (draft, text) in enumerate(zip(drafts, texts), 1):
+        diff = edit_diff(draft, text)
+        if diff:
+            parts.append(diff if len(drafts) == 1 else f"turn {n}:\n{diff}")
+    return "\n".join(parts) or None
 
 
 def remember_users(conn: duckdb.DuckDBPyConnection, users: list[dict]) -> None:
@@ -60,6 +72,10 @@ class Recorder:
         latest = self.latest.get(review.ls_annotation_id)
         if latest and latest["event"] != "deleted" and latest["payload_hash"] == review.payload_hash:
             return None
+        drafts = [t["text"] for t in task_turns(task)]
+        answer = {"verdict": review.verdict, "edited_response": review.edited_response, "skipped": review.skipped,
+                  "edited_turns": review.edited_turns}
+        texts = review_texts(answer, len(drafts))
         return self._add({
             "example_id": task["example_id"], "ls_project_id": task["ls_project_id"],
             "ls_task_id": review.ls_task_id, "ls_annotation_id": review.ls_annotation_id,
@@ -68,11 +84,13 @@ class Recorder:
             "ls_user_id": review.ls_user_id,
             "reviewer": self.users.get(review.ls_user_id, f"ls-user:{review.ls_user_id}"),
             "verdict": review.verdict, "edited_response": review.edited_response,
-            "edit_diff": edit_diff(task["draft"], review.edited_response),
+            "edit_diff": turns_diff(drafts, texts),
             "rating_correctness": review.rating_correctness, "rating_style": review.rating_style,
             "reasons": orjson.dumps(review.reasons).decode(), "comment": review.comment,
             "lead_time": review.lead_time, "annotation_created_at": review.created_at,
-            "annotation_updated_at": review.updated_at, "payload_hash": review.payload_hash})
+            "annotation_updated_at": review.updated_at, "payload_hash": review.payload_hash,
+            "edited_turns": None if review.edited_turns is None else orjson.dumps(review.edited_turns).decode(),
+            "skipped": review.skipped, "outcome": outcome_of(answer, drafts)})
 
     def deletion(self, annotation_id: int) -> int | None:
         """Queue a deletion copying who and where from the annotation's last row; None if the
@@ -84,6 +102,7 @@ class Recorder:
             k: latest[k] for k in ("example_id", "ls_project_id", "ls_task_id", "ls_user_id", "reviewer",
                                    "is_adjudication")} | {
             "ls_annotation_id": annotation_id, "event": "deleted", "received_via": self.via, "reasons": "[]",
+            "skipped": False,
             "payload_hash": f"deleted:{annotation_id}"})
 
     def live(self, project: int) -> list[int]:

@@ -19,11 +19,14 @@ from .record import remember_users
 
 ADJUDICATION_SUFFIX = " / adjudication"
 INSTRUCTIONS = {
-    "review": ("Read the source excerpt (the evidence is highlighted) and the instruction. Accept the response "
-               "if it is right, fix it in the box and choose edit, or reject it with the reasons. Rate its "
-               "correctness and its style from 1 to 5."),
+    "review": ("Read what the model is given and, where there is one, the source (the turns or passage under "
+               "review are highlighted). Every box is a turn the model will learn from: correct any of them "
+               "directly in its box. Then choose \"Accept\" if every box is right as it is, \"Accept with my "
+               "edits\" if you corrected a box, or \"Reject\" with the reasons (\"Other\" needs a word on what "
+               "is wrong). Rate correctness and style from 1 to 5. Not your field, or unsure? Press Skip: the "
+               "task goes to another reviewer."),
     "adjudication": ("Reviewers disagreed on this example. Their answers are listed; give the verdict that "
-                     "counts, with the final text in the box when you edit."),
+                     "counts, with the final text in the boxes when you choose \"Accept with my edits\"."),
 }
 
 
@@ -38,7 +41,8 @@ def setup_projects(conn: duckdb.DuckDBPyConnection, client: LabelStudio, setting
     for role, title in project_titles(settings).items():
         config = labeling_config(adjudication=role == "adjudication")
         fields = {"title": title, "label_config": config, "expert_instruction": INSTRUCTIONS[role],
-                  "show_instruction": True, "show_skip_button": False, "enable_empty_annotation": False,
+                  "show_instruction": True, "show_skip_button": True,
+                  "skip_queue": "REQUEUE_FOR_OTHERS", "enable_empty_annotation": False,
                   "show_overlap_first": True, "maximum_annotations": 1 if role == "adjudication"
                   else (known.get(role, {}).get("overlap") or 1)}
         project = client.find_project(title)

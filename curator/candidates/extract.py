@@ -140,7 +140,7 @@ def extract_candidates(conn: duckdb.DuckDBPyConnection, recipe: str, *, actor: s
         if len(items) > report.examples_added:
             report.skipped["duplicate"] += len(items) - report.examples_added
         record_audit(conn, actor, "candidates.extract", recipe,
-                     report.summary() | {"options": {"max_tokens": opts.max_tokens, "target_field": opts.target_field,
+                     report.summary() | {"options": {"max_tokens": opts.max_tokens, "max_turns": opts.max_turns, "target_field": opts.target_field,
                                                      "section_field": opts.section_field,
                                                      "instruction": opts.instruction, "limit": limit}})
     return report

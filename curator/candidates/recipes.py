@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from typing import Iterator
 
 RECIPES = ("conversation", "note", "turns")
+# The most trained (assistant) turns one conversation example holds: each is a box a reviewer
+# must read and may correct on one screen (annotation/labeling.py), and past a handful an approval
+# stops meaning that every turn was read. Longer conversations become consecutive windows.
+MAX_TURNS = 6
 DEFAULT_INSTRUCTION = "Write the {section} section of the clinical note for this visit."
 GENERIC_INSTRUCTION = "Write the clinical note for this visit."
 TARGET_FIELDS = ("section_text", "note")
@@ -66,6 +70,7 @@ class Skip:
 @dataclass(frozen=True)
 class RecipeOptions:
     max_tokens: int = 4096
+    max_turns: int = MAX_TURNS           # conversation: assistant turns per example (windows beyond)
     target_field: str | None = None        # None: the first of TARGET_FIELDS present
     section_field: str = "section_header"
     instruction: str = DEFAULT_INSTRUCTION
@@ -104,14 +109,15 @@ def _message(turn: Turn) -> dict:
     return {"role": turn.role, "content": turn.text}
 
 
-def _pack(pairs: list[tuple[Turn, Turn]], budget: int) -> list[list[tuple[Turn, Turn]]]:
+def _pack(pairs: list[tuple[Turn, Turn]], budget: int, max_pairs: int) -> list[list[tuple[Turn, Turn]]]:
     """Greedy split at exchange boundaries: each part starts with a user turn, ends with an
-    assistant turn and stays within ``budget`` tokens unless one exchange alone exceeds it."""
+    assistant turn, holds at most ``max_pairs`` exchanges and stays within ``budget`` tokens
+    unless one exchange alone exceeds it."""
     parts: list[list[tuple[Turn, Turn]]] = []
     used = 0
     for pair in pairs:
         cost = approx_tokens(pair[0].text) + approx_tokens(pair[1].text)
-        if parts and used + cost <= budget:
+        if parts and used + cost <= budget and len(parts[-1]) < max_pairs:
             parts[-1].append(pair)
             used += cost
         else:
@@ -121,12 +127,13 @@ def _pack(pairs: list[tuple[Turn, Turn]], budget: int) -> list[list[tuple[Turn, 
 
 
 def conversation(doc: Transcript, opts: RecipeOptions) -> Iterator[Candidate | Skip]:
-    """The whole transcript as one multi-turn example, split where it exceeds the budget."""
+    """The whole transcript as one multi-turn example, split into consecutive windows where it
+    exceeds the token budget or ``max_turns`` assistant turns."""
     pairs, left_out = _exchanges(merge_turns(doc.turns))
     if not pairs:
         yield Skip("no_user_assistant_exchange")
         return
-    parts = _pack(pairs, opts.max_tokens)
+    parts = _pack(pairs, opts.max_tokens, opts.max_turns)
     for i, part in enumerate(parts, 1):
         turns = [t for pair in part for t in pair]
         tokens = sum(approx_tokens(t.text) for t in turns)

@@ -52,6 +52,8 @@ def candidates_extract(
     recipe: Annotated[str, typer.Option(help="conversation|note|turns")] = "conversation",
     limit: Annotated[Optional[int], typer.Option(help="only the first N transcripts (by id)")] = None,
     max_tokens: Annotated[int, typer.Option(help="token budget per example, tokens ~ ceil(chars/4)")] = 4096,
+    max_turns: Annotated[int, typer.Option(help="conversation: assistant turns per example (each is a box a "
+                                                "reviewer corrects); longer conversations become windows")] = 6,
     target_field: Annotated[Optional[str], typer.Option(help="note: metadata key of the target text "
                                                              "(default: section_text, then note)")] = None,
     section_field: Annotated[str, typer.Option(help="note: metadata key naming the section")] = "section_header",
@@ -68,7 +70,7 @@ def candidates_extract(
                   highlight=False)
 
     with friendly_errors():
-        run("candidates.extract", {"recipe": recipe, "limit": limit, "max_tokens": max_tokens,
+        run("candidates.extract", {"recipe": recipe, "limit": limit, "max_tokens": max_tokens, "max_turns": max_turns,
                                    "target_field": target_field, "section_field": section_field,
                                    "instruction": instruction, "speaker": speaker}, as_json, render)
 

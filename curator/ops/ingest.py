@@ -84,6 +84,8 @@ class ExtractParams(Params):
     recipe: Literal["conversation", "note", "turns"] = "conversation"
     limit: Optional[int] = Field(None, ge=1, description="only the first N transcripts (by id)")
     max_tokens: int = Field(4096, gt=0, description="token budget per example, tokens ~ ceil(chars/4)")
+    max_turns: int = Field(6, gt=0, description="conversation: assistant turns per example (each is a box a "
+                                                "reviewer corrects); longer conversations become windows")
     target_field: Optional[str] = Field(None, description="note: metadata key of the target text "
                                         "(default: section_text, then note)")
     section_field: str = Field("section_header", description="note: metadata key naming the section")
@@ -105,7 +107,7 @@ def extract(ctx: Context, p: ExtractParams) -> dict:
     """Turn transcripts into candidate examples by a recipe; a re-run adds nothing new."""
     from ..candidates import DEFAULT_INSTRUCTION, RecipeOptions, extract_candidates
 
-    opts = RecipeOptions(max_tokens=p.max_tokens, target_field=p.target_field, section_field=p.section_field,
+    opts = RecipeOptions(max_tokens=p.max_tokens, max_turns=p.max_turns, target_field=p.target_field, section_field=p.section_field,
                          instruction=p.instruction or DEFAULT_INSTRUCTION)
     return extract_candidates(ctx.conn, p.recipe, actor=ctx.actor, speaker_roles=speaker_roles(ctx, p.speaker),
                               opts=opts, limit=p.limit).summary()

@@ -11,10 +11,11 @@ import orjson
 from ..audit import record_audit
 from ..sqlfiles import query
 from ..store import transaction
-from .errors import LeakageFound, VersionImmutable
+from .errors import LeakageFound, UnreviewedTurns, VersionImmutable
 from .hashing import verify_version
 from .leakage import check_leakage, describe
 from .refs import resolve
+from .reviewed import unreviewed_turns
 
 
 def leakage_report(conn: duckdb.DuckDBPyConnection, ref: str) -> dict:
@@ -28,6 +29,10 @@ def approve_version(conn: duckdb.DuckDBPyConnection, ref: str, actor: str) -> di
     if version["status"] != "draft":
         raise VersionImmutable(f"{version['ref']} is already approved (by {version['approved_by']}); versions "
                                "never change: cut a new version with `curator version create`")
+    held = {i["example_id"]: i["messages"] for i in items}  # decoded by verify_version
+    unseen = unreviewed_turns(conn, list(held), held)
+    if unseen:
+        raise UnreviewedTurns(unseen, f"approval of {version['ref']}")
     report = check_leakage(conn, version, items)  # signs unsigned rows in its own transactions
     if not report["clean"]:
         raise LeakageFound(f"approval of {version['ref']} refused: examples leak across splits: {describe(report)}. "

@@ -27,7 +27,9 @@ from ..normalize import sha256_text
 from .grouping import grouping_report, relation_links
 from .hashing import canonical, content_hash, item_key, verify_version
 from .overlap import OverlapParams
+from .errors import UnreviewedTurns
 from .refs import check_name, resolve
+from .reviewed import unreviewed_turns
 from .splits import SPLITS, Member, assign, parse_split
 from .stratify import DEFAULT_MIN_CLASS_SHARE, assign_stratified, class_labels, class_report
 
@@ -87,6 +89,9 @@ def _items(conn: duckdb.DuckDBPyConnection, name: str, ids: list[int], shares: d
     members = [Member(r["id"], r["cluster_id"], r["document_id"], r["origin"], user_keys.get(r["id"]))
                for r in pool]
     edited = {r["id"]: apply_edit(orjson.loads(r["messages"]), r["final_response"]) for r in pool}
+    unseen = unreviewed_turns(conn, ids, edited)
+    if unseen:
+        raise UnreviewedTurns(unseen, f"version {name}")
     labels = class_labels(conn, stratify_by, ids) if stratify_by is not None else None
     links, found = relation_links(conn, edited, dedup_params, overlap)  # signs those: the gate will compare them
     placed = (assign(members, seed, shares, frozen, links) if labels is None

@@ -28,3 +28,14 @@ class LeakageFound(CuratorError):
 
 class FilterError(InputError):
     """A --where filter that is not one safe boolean expression over the documented columns."""
+
+
+class UnreviewedTurns(InputError):
+    """A version would carry a trained turn that no reviewer saw in an editable box."""
+
+    def __init__(self, found: list[dict], action: str):
+        first = found[0]["reason"]
+        more = f" (and {len(found) - 1} more: examples {', '.join(str(f['example_id']) for f in found[1:21])}" \
+               f"{'…' if len(found) > 21 else ''})" if len(found) > 1 else ""
+        super().__init__(f"{action} refused: {first}{more}")
+        self.found = found

@@ -51,8 +51,8 @@ INSERT INTO review_users (ls_user_id, email) VALUES ($ls_user_id, $email)
 ON CONFLICT (ls_user_id) DO UPDATE SET email = excluded.email;
 
 -- name: current_for_example
-SELECT ls_annotation_id, project_role, reviewer_name AS reviewer, ls_user_id, verdict, edited_response,
-       rating_correctness, rating_style, reasons, comment, annotation_updated_at, id
+SELECT ls_annotation_id, project_role, reviewer_name AS reviewer, ls_user_id, verdict, outcome, edited_response,
+       edited_turns, rating_correctness, rating_style, reasons, comment, annotation_updated_at, id
 FROM current_reviews WHERE example_id = $example_id
 ORDER BY coalesce(annotation_updated_at, recorded_at), id;
 
@@ -81,32 +81,8 @@ SELECT
   (SELECT count(*) FROM review_outcomes WHERE source = 'adjudication') AS adjudicated,
   (SELECT count(*) FROM reviews) AS review_events;
 
--- name: throughput
-SELECT reviewer_name AS reviewer, project_role AS project, count(*) AS reviews,
-       count(*) FILTER (WHERE verdict = 'accept') AS accepted,
-       count(*) FILTER (WHERE verdict = 'edit') AS edited,
-       count(*) FILTER (WHERE verdict = 'reject') AS rejected,
-       median(lead_time) AS median_seconds,
-       min(coalesce(annotation_created_at, recorded_at)) AS first_at,
-       max(coalesce(annotation_created_at, recorded_at)) AS last_at
-FROM current_reviews GROUP BY ALL ORDER BY reviews DESC, reviewer;
-
--- name: rejection_reasons
-SELECT reason, count(*) AS n
-FROM (SELECT unnest(CAST(reasons AS VARCHAR[])) AS reason FROM current_reviews WHERE verdict = 'reject')
-GROUP BY reason ORDER BY n DESC, reason;
-
--- name: ratings_matrix
--- One row per (example, reviewer) of the review project: the input of the agreement figures.
-SELECT c.example_id, c.reviewer_name AS reviewer, c.verdict, c.rating_correctness, c.rating_style,
-       coalesce(c.edited_response, t.draft) AS response
-FROM current_reviews c
-JOIN review_tasks t ON t.ls_task_id = c.ls_task_id
-WHERE c.project_role = 'review'
-ORDER BY c.example_id, c.reviewer_name;
-
 -- name: tasks_by_id
-SELECT t.ls_task_id, t.example_id, t.ls_project_id, t.draft, t.overlap, p.role
+SELECT t.ls_task_id, t.example_id, t.ls_project_id, t.draft, t.turns, t.overlap, p.role
 FROM review_tasks t JOIN review_projects p USING (ls_project_id)
 WHERE $task_ids IS NULL OR list_contains($task_ids, t.ls_task_id);
 
@@ -118,16 +94,17 @@ FROM (SELECT *, row_number() OVER (PARTITION BY ls_annotation_id ORDER BY id DES
 WHERE rn = 1;
 
 -- name: current_for_examples
-SELECT example_id, ls_annotation_id, project_role, reviewer_name AS reviewer, verdict, edited_response
+SELECT example_id, ls_annotation_id, project_role, reviewer_name AS reviewer, verdict, edited_response, edited_turns,
+       skipped
 FROM current_reviews WHERE list_contains($example_ids, example_id)
 ORDER BY example_id, coalesce(annotation_updated_at, recorded_at), id;
 
 -- name: review_tasks_of_examples
-SELECT t.example_id, t.draft, t.overlap FROM review_tasks t JOIN review_projects p USING (ls_project_id)
+SELECT t.example_id, t.draft, t.turns, t.overlap FROM review_tasks t JOIN review_projects p USING (ls_project_id)
 WHERE p.role = 'review' AND list_contains($example_ids, t.example_id);
 
 -- name: examples_state
-SELECT id, messages, status FROM examples WHERE list_contains($example_ids, id);
+SELECT id, messages, status, pii_findings FROM examples WHERE list_contains($example_ids, id);
 
 -- name: set_pii_findings
 UPDATE examples SET pii_findings = $findings WHERE id = $id AND pii_findings IS NULL;
@@ -142,8 +119,8 @@ SELECT id FROM examples WHERE (
 
 -- name: insert_task_batch
 -- One push batch (the registered Arrow table new_tasks) into review_tasks.
-INSERT INTO review_tasks (example_id, ls_project_id, ls_task_id, draft, overlap)
-SELECT example_id, ls_project_id, ls_task_id, draft, overlap FROM new_tasks
+INSERT INTO review_tasks (example_id, ls_project_id, ls_task_id, draft, turns, overlap)
+SELECT example_id, ls_project_id, ls_task_id, draft, turns, overlap FROM new_tasks
 ON CONFLICT DO NOTHING;
 
 -- name: mark_batch_in_review
@@ -157,10 +134,12 @@ SELECT ls_user_id, email FROM review_users;
 -- History rows a Recorder collected (the registered Arrow table new_reviews).
 INSERT INTO reviews (example_id, ls_project_id, ls_task_id, ls_annotation_id, event, received_via, is_adjudication,
                      ls_user_id, reviewer, verdict, edited_response, edit_diff, rating_correctness, rating_style,
-                     reasons, comment, lead_time, annotation_created_at, annotation_updated_at, payload_hash)
+                     reasons, comment, lead_time, annotation_created_at, annotation_updated_at, payload_hash,
+                     edited_turns, skipped, outcome)
 SELECT example_id, ls_project_id, ls_task_id, ls_annotation_id, event, received_via, is_adjudication,
        ls_user_id, reviewer, verdict, edited_response, edit_diff, rating_correctness, rating_style,
-       reasons, comment, lead_time, annotation_created_at, annotation_updated_at, payload_hash
+       reasons, comment, lead_time, annotation_created_at, annotation_updated_at, payload_hash,
+       edited_turns, coalesce(skipped, false), outcome
 FROM new_reviews;
 
 -- name: delete_outcomes
@@ -168,10 +147,11 @@ DELETE FROM review_outcomes WHERE list_contains($ids, example_id);
 
 -- name: insert_outcome_batch
 -- Outcomes recomputed in one transaction (the registered Arrow table outcome_batch).
-INSERT INTO review_outcomes (example_id, verdict, source, final_response, n_reviews)
-SELECT example_id, verdict, source, final_response, n_reviews FROM outcome_batch;
+INSERT INTO review_outcomes (example_id, verdict, source, final_response, final_turns, n_reviews)
+SELECT example_id, verdict, source, final_response, final_turns, n_reviews FROM outcome_batch;
 
 -- name: apply_example_batch
 -- Examples following their outcome: status and the response that counts (Arrow table example_batch).
-UPDATE examples SET status = example_batch.status, messages = example_batch.messages FROM example_batch
+UPDATE examples SET status = example_batch.status, messages = example_batch.messages,
+    pii_findings = example_batch.pii_findings FROM example_batch
 WHERE examples.id = example_batch.id;

@@ -58,3 +58,17 @@ RETURNING id;
 SELECT count(*) AS n FROM (SELECT unnest($ids::BIGINT[]) AS id) p
 WHERE NOT EXISTS (SELECT 1 FROM signatures s WHERE s.target = 'example' AND s.row_id = p.id
                   AND s.params_key = (SELECT params_key FROM dedup_runs WHERE id = $dedup_run_id));
+
+-- name: review_coverage
+-- For the version gate (curator/versions/reviewed.py): each example's messages, the turns its
+-- review task showed in editable boxes (NULL: a task pushed before that was recorded), whether a
+-- review decided it, and whether an auto-accept policy approved it instead.
+SELECT e.id, e.messages, t.turns AS task_turns, t.example_id IS NOT NULL AS has_task,
+       (a.example_id IS NOT NULL AND o.example_id IS NULL) AS auto_accepted
+FROM examples e
+LEFT JOIN (SELECT t.* FROM review_tasks t JOIN review_projects p USING (ls_project_id) WHERE p.role = 'review') t
+       ON t.example_id = e.id
+LEFT JOIN review_outcomes o ON o.example_id = e.id
+LEFT JOIN (SELECT DISTINCT example_id FROM example_auto_accept) a ON a.example_id = e.id
+WHERE e.id IN (SELECT unnest($ids::BIGINT[]))
+ORDER BY e.id;

@@ -32,10 +32,12 @@ def own_server(tmp_path_factory, label_studio):
 
 
 def _task(i: int) -> dict:
-    result = [{"from_name": "verdict", "to_name": "source", "type": "choices", "value": {"choices": ["accept"]}},
-              {"from_name": "response", "to_name": "source", "type": "textarea", "value": {"text": [f"draft {i}"]}}]
-    return {"data": {"example_id": i, "draft": f"draft {i}", "source_html": "", "context_html": "", "meta_html": "",
-                     "pii_html": "", "quality": "none", "judge": "not judged"}, "annotations": [{"result": result}]}
+    result = [{"from_name": "verdict", "to_name": "prompt", "type": "choices", "value": {"choices": ["accept"]}},
+              {"from_name": "turn_0", "to_name": "prompt", "type": "textarea", "value": {"text": [f"draft {i}"]}}]
+    turns = [{"message": 1, "draft": f"draft {i}", "context_html": "", "head_html": ""}]
+    return {"data": {"example_id": i, "draft": f"draft {i}", "source_html": "", "prompt_html": "", "meta_html": "",
+                     "turns": turns, "pii_html": "", "notes_html": "", "quality": "", "judge": ""},
+            "annotations": [{"result": result}]}
 
 
 def test_personal_access_token_with_legacy_tokens_off_and_a_snapshot_of_10000(own_server):

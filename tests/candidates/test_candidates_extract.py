@@ -111,7 +111,8 @@ def test_note_recipe_one_example_per_distinct_dialogue_with_its_target(env, shar
 def test_conversation_recipe_keeps_turn_order_and_splits_on_budget(env):
     turns = stored_turns(env)
     with_exchange = {i for i, t in turns.items() if exchanges(t)}
-    whole = run_json(["candidates", "extract", "--recipe", "conversation", "--max-tokens", "1000000"], env)
+    whole = run_json(["candidates", "extract", "--recipe", "conversation", "--max-tokens", "1000000",
+                      "--max-turns", "1000000"], env)
     assert whole["examples_added"] == len(with_exchange)
     assert whole["skipped"] == {"no_user_assistant_exchange": len(turns) - len(with_exchange)}
     examples = extracted(env)
@@ -126,7 +127,8 @@ def test_conversation_recipe_keeps_turn_order_and_splits_on_budget(env):
     assert multi, "some turns span several lines or merged turns"
 
     # A small budget splits at exchange boundaries; the parts, in order, are the whole conversation.
-    split = run_json(["candidates", "extract", "--recipe", "conversation", "--max-tokens", "200"], env)
+    split = run_json(["candidates", "extract", "--recipe", "conversation", "--max-tokens", "200", "--max-turns", "1000"],
+                     env)
     parts = extracted(env)[len(examples):]
     assert split["examples_added"] == len(parts) > 0
     by_doc: dict[int, list[dict]] = {}
@@ -142,7 +144,8 @@ def test_conversation_recipe_keeps_turn_order_and_splits_on_budget(env):
             assert p["messages"][0]["role"] == "user" and p["messages"][-1]["role"] == "assistant"
             tokens = p["metadata"]["approx_tokens"]
             assert tokens <= 200 or (len(p["messages"]) == 2 and p["metadata"]["over_budget"])
-    again = run_json(["candidates", "extract", "--recipe", "conversation", "--max-tokens", "200"], env)
+    again = run_json(["candidates", "extract", "--recipe", "conversation", "--max-tokens", "200", "--max-turns", "1000"],
+                     env)
     assert again["examples_added"] == 0
 
 
