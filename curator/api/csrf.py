@@ -26,6 +26,8 @@ import orjson
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .sessions import bearer_key
+
 PRESESSION_COOKIE = "curator_presession"
 SESSION_COOKIE = "curator_session"  # api/deps.py KEY_COOKIE; repeated here so deps need not be imported
 FIELD = "csrf_token"
@@ -58,7 +60,8 @@ def refusal(where: str) -> str:
 
 class CsrfCheck:
     """ASGI middleware: a 403 for an unsafe request that authenticates by the session cookie
-    (no Authorization header) without the session's token in ``X-CSRF-Token``."""
+    (no usable Bearer key: a Basic header or an empty Bearer does not count) without the
+    session's token in ``X-CSRF-Token``."""
 
     def __init__(self, app: ASGIApp, secret: bytes) -> None:
         self.app, self.secret = app, secret
@@ -67,7 +70,7 @@ class CsrfCheck:
         if scope["type"] == "http" and scope["method"] in UNSAFE and scope["path"] not in FORM_ROUTES:
             conn = HTTPConnection(scope)
             session = conn.cookies.get(SESSION_COOKIE)
-            if session and "authorization" not in conn.headers \
+            if session and bearer_key(conn.headers.get("authorization")) is None \
                     and not valid(self.secret, session, conn.headers.get(HEADER)):
                 body = orjson.dumps({"detail": refusal("a write from the page sends its token in X-CSRF-Token")})
                 await send({"type": "http.response.start", "status": 403,

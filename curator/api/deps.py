@@ -41,11 +41,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def _principal(request: Request, conn: Conn,
-               credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+               _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """The caller behind ``Authorization: Bearer <key>`` (or the page's login cookie); 401 (with
-    the challenge) otherwise."""
-    if credentials:
-        secret = credentials.credentials
+    the challenge) otherwise. ``_credentials`` only declares the scheme in the OpenAPI document:
+    which of the two authenticates is decided by ``sessions.bearer_key``, as in the CSRF check."""
+    key = sessions.bearer_key(request.headers.get("authorization"))
+    if key:
+        secret = key
         local = request.app.state.local_token
         principal = (LOCAL_OWNER if local and hmac.compare_digest(secret.encode(), local.encode())
                      else verify_key(conn, secret))
@@ -54,7 +56,7 @@ def _principal(request: Request, conn: Conn,
         principal = sessions.verify(conn, secret, request.app.state.session_secret,
                                     request.app.state.revoked_sessions) if secret else None
     if principal is None:
-        reason = ("invalid or revoked API key" if credentials else "expired or invalid login session") if secret \
+        reason = ("invalid or revoked API key" if key else "expired or invalid login session") if secret \
             else "missing API key"
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"{reason}; send Authorization: Bearer <key>",
                             headers={"WWW-Authenticate": "Bearer"})

@@ -17,6 +17,8 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .sessions import bearer_key
+
 PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
                "frame-ancestors 'none'; base-uri 'none'")
 # same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with the page's
@@ -39,7 +41,7 @@ def cross_site(scope: Scope) -> str | None:
     if scope["method"] in SAFE_METHODS:
         return None
     headers = Headers(scope=scope)
-    by_cookie = COOKIE in headers.get("cookie", "") and "authorization" not in headers
+    by_cookie = COOKIE in headers.get("cookie", "") and bearer_key(headers.get("authorization")) is None
     if not by_cookie and scope["path"] not in ("/login", "/logout"):
         return None
     own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}".lower()
@@ -52,7 +54,8 @@ def cross_site(scope: Scope) -> str | None:
 
 
 class SecurityHeaders:
-    """ASGI middleware: headers on every response; 403 for cross-site cookie writes."""
+    """ASGI middleware: headers on every response (outermost, so the body cap's 413 has them too);
+    403 for cross-site cookie writes."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -67,14 +70,47 @@ class SecurityHeaders:
         if refused:
             body = orjson.dumps({"detail": refused})
             await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"application/json"),
+                        "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
                                     (b"content-length", str(len(body)).encode()), *extra]})
             await send({"type": "http.response.body", "body": body})
             return
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *extra]
+                sent = message.get("headers", [])
+                # Answers hold the store's data and the page its CSRF token: no cache keeps them.
+                cache = [] if any(k.lower() == b"cache-control" for k, _ in sent) else [(b"cache-control", b"no-store")]
+                message["headers"] = [*sent, *extra, *cache]
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class AllowedMethods:
+    """ASGI middleware: a 405's ``Allow`` lists every method of the resource. Starlette names only
+    the methods of the first route whose path matched, while ``/keys`` (say) is several routes, one
+    per method; the OpenAPI document, and clients, see the resource as a whole."""
+
+    def __init__(self, app: ASGIApp, routes: list) -> None:
+        self.app, self.routes = app, routes  # every route, in routing order (filled after this is added)
+
+    def allowed(self, scope: Scope) -> str:
+        from starlette.routing import Match
+
+        matched = [r for r in self.routes if r.matches(scope)[0] != Match.NONE]
+        # The most specific template is the resource (/training-runs/compare, not /training-runs/{run_id}).
+        template = min(matched, key=lambda r: r.path.count("{")).path if matched else None
+        methods = {m for r in matched if r.path == template for m in r.methods}
+        return ", ".join(sorted(methods))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def fixed(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                message["headers"] = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                message["headers"].append((b"allow", self.allowed(scope).encode()))
+            await send(message)
+
+        await self.app(scope, receive, fixed)

@@ -21,6 +21,16 @@ from ..keys import Principal
 from ..sqlfiles import query
 
 
+def bearer_key(authorization: str | None) -> str | None:
+    """The API key of an ``Authorization: Bearer <key>`` header, or None: then the request
+    authenticates by the session cookie, if at all. The one rule the principal, the CSRF check and
+    the Origin check share: a Basic or Negotiate header a browser attaches by itself, or an empty
+    Bearer, must not exempt a cookie-authenticated write from either check."""
+    scheme, _, key = (authorization or "").partition(" ")
+    key = key.strip()
+    return key if scheme.lower() == "bearer" and key else None
+
+
 def _sign(secret: bytes, key_id: int, expires: int, key_hash: str) -> str:
     mac = hmac.new(secret, f"{key_id}.{expires}.{key_hash}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()

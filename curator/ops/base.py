@@ -25,9 +25,10 @@ class JobCancelled(CuratorError):
 
 
 class Params(BaseModel):
-    """Base of every parameters model: unknown keys are an error, on the CLI and over HTTP."""
+    """Base of every parameters model: unknown keys are an error, on the CLI and over HTTP; so
+    are NaN and infinities (a query string's ``nan`` once reached a result, unserialisable)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Result(BaseModel):

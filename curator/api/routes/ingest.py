@@ -25,6 +25,7 @@ from ...keys import Principal
 from ...jobs.runner import TERMINAL
 from ...ops import get
 from ...sqlfiles import query
+from .. import jsonbody
 from ..deps import SettingsDep, require
 from ..uploads import Upload, UploadError, receive
 from .operations import run_operation
@@ -52,6 +53,8 @@ def _params(upload, fields: dict[str, str]):
             "source": fields.get("source") or "upload", "format": fields.get("format") or "auto"}
     except orjson.JSONDecodeError:
         raise UploadError("the 'params' field is not valid JSON") from None
+    if jsonbody.too_deep(data):
+        raise UploadError(f"the 'params' field nests deeper than {jsonbody.MAX_DEPTH} levels")
     if not isinstance(data, dict):
         raise UploadError("the 'params' field must be a JSON object")
     data.setdefault("paths", tops)

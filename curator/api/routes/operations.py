@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...keys import Principal
 from ...ops import Context, Operation, all_operations
+from .. import jsonbody
 from ..deps import actor, require
 
 router = APIRouter()
@@ -49,11 +50,7 @@ async def read_params(request: Request, op: Operation) -> BaseModel:
     else:
         raw = await request.body()
         if raw.strip():
-            try:
-                body = await request.json()
-            except ValueError:
-                raise RequestValidationError([{"type": "json_invalid", "loc": ("body",),
-                                               "msg": "the body is not valid JSON", "input": None}]) from None
+            body = jsonbody.loads(raw, request.headers.get("content-type"))
             if not isinstance(body, dict):
                 raise RequestValidationError([{"type": "dict_type", "loc": ("body",),
                                                "msg": "the body must be a JSON object", "input": None}])
