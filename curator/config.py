@@ -42,6 +42,7 @@ DEFAULT_SPEAKER_ROLES: dict[str, str] = {
 PLACEHOLDERS = frozenset({"", "change-me", "changeme", "change-me-please", "curator-dev-token", "secret",
                           "password", "admin", "x", "test", "dev"})
 MIN_SECRET_CHARS = 16
+SIZE = r"^[0-9]{1,12}(\.[0-9]{1,3})? ?([KMGT]i?B|B)$"  # a DuckDB size, e.g. 1GB or 512 MiB
 
 
 def placeholder_weakness(value: str) -> str | None:
@@ -65,6 +66,8 @@ def secret_weakness(value: str) -> str | None:
 _STRONG = ("a strong secret (e.g. `openssl rand -hex 24`)", secret_weakness)
 PROD_SECRETS = {"webhook_secret": _STRONG, "session_secret": _STRONG, "label_studio_token": _STRONG,
                 "label_studio_password": _STRONG, "openai_api_key": ("a real key", placeholder_weakness)}
+# Settings whose refused value an error message must not repeat (a start-up log is no place for it).
+SECRET_FIELDS = frozenset(PROD_SECRETS) | {"api_key"}
 
 
 class Settings(BaseSettings):
@@ -127,6 +130,11 @@ class Settings(BaseSettings):
     sql_table_functions: frozenset[str] = Field(frozenset(), description="table functions POST /sql may call; "
                                                 "none by default, at most range, generate_series, unnest")
     sql_timeout_s: float = Field(5.0, gt=0, description="POST /sql interrupts a query after this many seconds")
+    duckdb_memory_limit: str = Field("1GB", pattern=SIZE, description="the service's DuckDB memory_limit (buffer "
+                                     "pool, hash tables, sorts, aggregates; a steward's SQL included): larger work "
+                                     "spills to the temp directory or fails with an out-of-memory error")
+    duckdb_temp_limit: str = Field("8GB", pattern=SIZE, description="the service's DuckDB max_temp_directory_size: "
+                                   "what spilled work may write beside the store")
 
     url: str | None = Field(None, description="a running curator service (e.g. http://127.0.0.1:8000): the CLI "
                             "sends its commands there; unset, it uses the service that owns CURATOR_DB, if any")

@@ -6,6 +6,7 @@ sqlite-utils does), so a failed migration leaves the store at the previous versi
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from contextlib import contextmanager
@@ -44,11 +45,27 @@ def _describe_holder(pid: int, exe: str) -> tuple[str, str]:
     return (f"process {pid} ({cmdline[:80] or exe})", "close that program, then retry")
 
 
+def owner_only(path: Path) -> None:
+    """The store holds every transcript: its file, its WAL and DuckDB's temp files are for the
+    owner alone. DuckDB creates them with the process umask (0644 under the usual 022) and the WAL
+    again after each checkpoint, so the umask of a process that writes the store drops the group
+    and other bits for good; files of older stores are narrowed here too."""
+    os.umask(os.umask(0o077) | 0o077)
+    for found in (path, Path(f"{path}.wal")):
+        try:
+            if found.stat().st_mode & 0o077:
+                found.chmod(0o600)
+        except OSError:  # not there yet, or not ours to change
+            pass
+
+
 def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the store, turning DuckDB's lock conflict into one clear ``StoreLockedError``."""
     path = Path(path)
     if read_only and not path.exists():
         raise StoreLockedError(f"{path} does not exist: run `curator init` first")
+    if not read_only:
+        owner_only(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         # Commits go to the write-ahead log either way; the default 16 MB threshold would also

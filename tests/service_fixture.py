@@ -5,6 +5,7 @@ needs the service."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -112,3 +113,22 @@ def serving_with_keys(root: Path, roles: tuple[str, ...] = ROLES, **env_extra: s
     with start(env, log=log) as served:
         yield Service(served.url, env, root, keys)
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def form_token(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]*)"', html)
+    assert found, "the form carries a hidden CSRF token"
+    return found.group(1)
+
+
+@contextmanager
+def logged_in(service: Service, role: str = "steward") -> Iterator[httpx.Client]:
+    """A browser-like client holding the page's login cookie (the login form loaded first, as a
+    browser would, for its CSRF token); ``client.csrf`` is the session's token from the page."""
+    with service.client() as client:
+        token = form_token(client.get("/login").text)
+        response = client.post("/login", data={"key": service.keys[role], "csrf_token": token},
+                               follow_redirects=False)
+        assert response.status_code == 303, response.text
+        client.csrf = form_token(client.get("/").text) if role != "reviewer" else None
+        yield client

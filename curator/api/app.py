@@ -75,10 +75,35 @@ async def periodic_pull(app: FastAPI, settings: Settings) -> None:
         runner.submit(op, op.params(), "service:periodic-pull")
 
 
+def bound_memory(conn, settings: Settings) -> None:
+    """DuckDB's own limits for everything the service runs, a steward's SQL included: its buffer
+    pool, hash tables, sorts and aggregates stay under ``duckdb_memory_limit`` (bigger work spills
+    to the temp directory, itself capped). What DuckDB does not count (one scalar's result) is
+    bounded in ``readonly_sql``. The values were checked by the settings, so they are quoted as is."""
+    conn.execute(f"SET memory_limit = '{settings.duckdb_memory_limit}'")
+    conn.execute(f"SET max_temp_directory_size = '{settings.duckdb_temp_limit}'")
+
+
+class PathOnly(logging.Filter):
+    """The access log names the path, never the query string: it can carry what a caller would not
+    have written to a log (the text of a search, an example's filter)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):  # uvicorn's access line
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+PATH_ONLY = PathOnly()
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.conn = open_store(settings.db)
+        bound_memory(app.state.conn, settings)
+        logging.getLogger("uvicorn.access").addFilter(PATH_ONLY)
         recovery.close_interrupted_batches(app.state.conn)
         recovery.sweep_uploads(app.state.conn, settings.uploads_dir)
         app.state.runner = Runner(app.state.conn, settings, Inbox(settings.state_dir / "webhook-inbox"),
@@ -97,7 +122,8 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.runner.stop()
             app.state.conn.close()
 
-    docs = {} if settings.environment != "prod" else {"docs_url": None, "redoc_url": None}
+    prod = settings.environment == "prod"
+    docs = {"docs_url": None, "redoc_url": None, "openapi_url": None} if prod else {}
     app = FastAPI(title="curator", version="0", lifespan=lifespan, **docs,
                   description="Curate reviewed, versioned fine-tuning datasets. Every route but /health "
                               "needs `Authorization: Bearer <key>`; roles rank reviewer < steward < admin. "
@@ -111,13 +137,19 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.session_secret = (settings.session_secret.get_secret_value().encode() if settings.session_secret
                                 else secrets.token_bytes(32))
     errors.install(app)
-    openapi.install(app)
-    # Added last, so it runs first: the cap holds before any route or dependency reads the body;
-    # then the Origin check and the headers, then the CSRF token (its 403 gets the headers too).
+    openapi.install(app, keyed=prod)
+    # The last added runs first: the headers (and the Origin check, which reads no body) wrap
+    # everything, the body cap's 413 included; then the cap, before any route or dependency reads
+    # the body; then the CSRF token; a 405 lists every method of its resource.
+    routes: list = []  # every route, flat (FastAPI may keep an included router as one entry)
+    app.add_middleware(headers.AllowedMethods, routes=routes)
     app.add_middleware(csrf.CsrfCheck, secret=app.state.session_secret)
-    app.add_middleware(headers.SecurityHeaders)
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_request_bytes)
-    for module in (health, sources, ingest, sql, examples, dedup, stats, keys, audit, webhooks, exports, jobs,
-                   operations, page):
+    app.add_middleware(headers.SecurityHeaders)
+    modules = (health, sources, ingest, sql, examples, dedup, stats, keys, audit, webhooks, exports, jobs,
+               operations, page)
+    for module in modules:
         app.include_router(module.router)
+    routes.extend(r for r in app.router.routes if getattr(r, "methods", None))
+    routes.extend(r for module in modules for r in module.router.routes)
     return app

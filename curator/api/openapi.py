@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from .deps import Reviewer
 
 ERROR = {"type": "object", "required": ["detail"],
          "properties": {"detail": {"description": "what went wrong: a message, the validation errors, or "
@@ -20,6 +23,7 @@ WHY = {
     408: "the query ran past the time limit",
     409: "the request conflicts with the store's state (immutable version, running job, leakage)",
     413: "the body (or an uploaded file) is over the service's size limit",
+    415: "the body is not sent as application/json",
     422: "the parameters do not match their schema (the fields are named)",
     502: "Label Studio or the model endpoint failed",
     503: "the store is locked by another process",
@@ -31,7 +35,14 @@ def error(code: int) -> dict:
     return {"description": WHY[code], "content": {"application/json": {"schema": ERROR_REF}}}
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, keyed: bool = False) -> None:
+    """The document at ``/openapi.json``; with ``keyed`` (prod) it needs a key like every route but
+    /health (the app is then made with ``openapi_url=None`` and this route serves it instead)."""
+    if keyed:
+        @app.get("/openapi.json", include_in_schema=False)
+        def keyed_openapi(_caller: Reviewer) -> JSONResponse:
+            return JSONResponse(app.openapi())
+
     def openapi() -> dict:
         if app.openapi_schema:
             return app.openapi_schema
@@ -41,6 +52,8 @@ def install(app: FastAPI) -> None:
             for method, spec in methods.items():
                 responses = spec.setdefault("responses", {})
                 codes = [] if path in PUBLIC else [400, 401, 403, 413, 422]
+                if "application/json" in spec.get("requestBody", {}).get("content", {}):
+                    codes.append(415)
                 if "{" in path:
                     codes.append(404)
                 for code in codes:

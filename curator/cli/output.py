@@ -33,6 +33,16 @@ def fail(message: str, code: int = 1):
     raise typer.Exit(code)
 
 
+def _got(error: dict) -> str:
+    """What the refused value was, unless it is a secret (then only its length)."""
+    from ..config import SECRET_FIELDS
+
+    value = error.get("input")
+    if SECRET_FIELDS & {str(part).lower().removeprefix("curator_") for part in error["loc"]}:
+        return f" (got {len(value)} characters, not shown)" if isinstance(value, str) else ""
+    return f" (got {value!r})"
+
+
 @contextmanager
 def friendly_errors() -> Iterator[None]:
     """Expected failures (a library error, a refused parameter) become one line and exit code 1;
@@ -42,8 +52,7 @@ def friendly_errors() -> Iterator[None]:
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
     except ValidationError as exc:  # a settings or parameter object refused a value
-        fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']} (got {e.get('input')!r})"
-                       for e in exc.errors()))
+        fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}{_got(e)}" for e in exc.errors()))
     except CuratorError as exc:
         fail(str(exc))
     except Exception:

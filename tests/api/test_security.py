@@ -7,17 +7,17 @@ start-up."""
 from __future__ import annotations
 
 import io
-import re
 import socket
 import time
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from conftest import make_env, run_curator
+from service_fixture import form_token as _form_token
+from service_fixture import logged_in as _logged_in
 from service_fixture import serving_with_keys
 
 SECRET = "a-strong-webhook-secret-for-tests"
@@ -104,25 +104,6 @@ def test_cli_max_seq_len_out_of_range_is_one_line(service, tmp_path):
     result = run_curator(["stats", "--max-seq-len", "2147483648"], service.env, check=False)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "max_seq_len" in result.stderr
-
-
-def _form_token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]*)"', html)
-    assert found, "the form carries a hidden CSRF token"
-    return found.group(1)
-
-
-@contextmanager
-def _logged_in(service, role: str = "steward"):
-    """A browser-like client holding the page's login cookie (the login form loaded first, as a
-    browser would, for its CSRF token); ``client.csrf`` is the session's token from the page."""
-    with service.client() as client:
-        token = _form_token(client.get("/login").text)
-        response = client.post("/login", data={"key": service.keys[role], "csrf_token": token},
-                               follow_redirects=False)
-        assert response.status_code == 303, response.text
-        client.csrf = _form_token(client.get("/").text)
-        yield client
 
 
 def test_login_refuses_a_missing_or_wrong_csrf_token(service):
