@@ -75,7 +75,7 @@ _STYLE = """
                              border: 2px solid #1c7ed6; field-sizing: content; min-height: 4.5em;
                              max-height: 70vh; overflow-y: auto; }
     .cur-response:has(.cur-code) textarea, .cur-response:has(.cur-code) [data-testid="htx-textbox-content"] {
-        font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 13px; white-space: pre;
+        font-family: ui-monospace, "DejaVu Sans Mono", monospace !important; font-size: 13px; white-space: pre;
         overflow-x: auto; tab-size: 4; }
     .cur-response [data-testid="htx-textbox-delete-button"] { display: none !important; }
     .cur-response [data-testid="htx-textbox-input"] { font-size: 14px; line-height: 1.5; border: 2px solid #1c7ed6;

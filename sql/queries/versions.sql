@@ -61,9 +61,9 @@ WHERE NOT EXISTS (SELECT 1 FROM signatures s WHERE s.target = 'example' AND s.ro
 
 -- name: review_coverage
 -- For the version gate (curator/versions/reviewed.py): each example's messages, the turns its
--- review task showed in editable boxes (NULL: a task pushed before that was recorded), whether a
--- review decided it, and whether an auto-accept policy approved it instead.
-SELECT e.id, e.messages, t.turns AS task_turns, t.example_id IS NOT NULL AS has_task,
+-- review task showed in editable boxes (NULL: a task pushed before that was recorded), the text
+-- review decided for each, and whether an auto-accept policy approved it instead.
+SELECT e.id, e.messages, t.turns AS task_turns, t.example_id IS NOT NULL AS has_task, o.final_turns,
        (a.example_id IS NOT NULL AND o.example_id IS NULL) AS auto_accepted
 FROM examples e
 LEFT JOIN (SELECT t.* FROM review_tasks t JOIN review_projects p USING (ls_project_id) WHERE p.role = 'review') t

@@ -1,14 +1,21 @@
 """The review screen as a reviewer meets it: the real Label Studio (session fixture) in real
 headless Chromium (Debian's ``chromium`` driven by Playwright), the real ``curator serve``
-receiving Label Studio's webhooks. A reviewer accepts, edits, rejects with a reason, edits the
-box and then presses *accept*, and updates an earlier answer; the store must end with exactly
-the texts and verdicts that were on screen. Screenshots of a transcript task and a code task are
-kept under tests/artifacts/ for a person to look at."""
+receiving Label Studio's webhooks.
+
+For every example shape the project makes or imports (conversation, note and turns cut from a
+transcript, synthesised from a document, imported chat, Alpaca, prompt/completion, code), the
+screen must show the whole prompt and every trained turn in its own editable box holding exactly
+its stored text. Then a reviewer edits the second of three turns, skips, updates an answer after
+an edit, tries "Other" without saying why, and edits code; the store must end with exactly what
+was on screen. Screenshots of each shape are kept under tests/artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 
+import httpx
 import orjson
 import pytest
 from playwright.sync_api import expect
@@ -16,12 +23,23 @@ from playwright.sync_api import expect
 from browser_fixture import chromium
 from conftest import REPO, run_json
 from service_fixture import free_port
-from review_fixture import review_env, seed_sample, serving, settled, store_db
+from review_fixture import review_env, seed_sample, serving, settled
 
 pytestmark = pytest.mark.slow  # the fast lane (-m "not slow") leaves it out
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 ADMIN = ("admin@example.com", "change-me-please")  # tests/label_studio_fixture.py CREDS
+# Each shape and the `review push --where` predicate that picks one example of it.
+SHAPES = {
+    "conversation": "metadata->>'recipe' = 'conversation' AND json_array_length(messages) >= 6",
+    "note": "metadata->>'recipe' = 'note'",
+    "turns": "metadata->>'recipe' = 'turns' AND json_array_length(messages) = 3",
+    "chat": "source_format = 'chat' AND json_array_length(messages) >= 6",
+    "synthetic": "kind = 'synthetic'",
+    "alpaca": "source_format = 'alpaca' AND messages::VARCHAR ILIKE '%cancel%'",
+    "prompt_completion": "source_format = 'prompt_completion'",
+    "code": "source_format = 'alpaca' AND messages::VARCHAR LIKE '%#include%'",
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,22 +51,59 @@ def browser():
         yield browser
 
 
+def _imports(root, sample) -> list[str]:
+    """A chat with three assistant turns and a prompt/completion record, made from the bundled
+    support sample's own requests and answers (the prompt framed as a completion prompt, so it is
+    not an exact duplicate of the sample's own Alpaca record)."""
+    import csv
+
+    with open(sample, newline="", encoding="utf-8") as f:
+        rows = [r for _, r in zip(range(6), csv.DictReader(f))]
+    chat = {"messages": [{"role": "system", "content": "You are a support agent for an online shop."}]}
+    for row in rows[:3]:
+        chat["messages"] += [{"role": "user", "content": row["instruction"]},
+                             {"role": "assistant", "content": row["response"]}]
+    (root / "chats.jsonl").write_text(json.dumps(chat) + "\n", encoding="utf-8")
+    (root / "completions.jsonl").write_text(json.dumps({"prompt": f"Customer: {rows[4]['instruction']}\nAgent:",
+                                                        "completion": rows[4]["response"]}) + "\n", encoding="utf-8")
+    return [str(root / "chats.jsonl"), str(root / "completions.jsonl")]
+
+
+def _synthesise(env) -> None:
+    """One grounded example from a bundled NDA through the local OpenAI-compatible server (the
+    project's stand-in for the provider)."""
+    from openai_server import OpenAIServer, respond
+
+    server = OpenAIServer().start()
+    server.respond = respond
+    try:
+        run_json(["candidates", "synthesize", "--template", "qa", "--limit", "1"],
+                 dict(env, CURATOR_OPENAI_BASE_URL=server.base_url, CURATOR_OPENAI_API_KEY="test-key",
+                      CURATOR_MODEL="gpt-4o-mini", CURATOR_MAX_RETRIES="1", CURATOR_REQUEST_TIMEOUT="10"))
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, label_studio):
-    """Transcript turns (extracted) and the bundled code examples (imported), pushed by kind and
-    source: a first push by id alone would have sent only one of them."""
+    """The bundled sample extracted by every recipe plus the imports above, one task per shape
+    (pushed by a --where predicate each), and the service Label Studio's webhooks reach."""
     root = tmp_path_factory.mktemp("review-screen")
     port = free_port()
     env = review_env(root, label_studio, "curator review screen", port)
     seed_sample(env)
+    run_json(["ingest", *_imports(root, REPO / "examples" / "data" / "bitext-support-sample.csv")], env)
+    for recipe in ("conversation", "note"):
+        run_json(["candidates", "extract", "--recipe", recipe], env)
+    _synthesise(env)
+    run_json(["dedup", "--target", "examples"], env)
     run_json(["review", "setup"], env)
-    first = run_json(["review", "push", "--kind", "extracted", "--limit", "5"], env)
-    with store_db(env) as conn:
-        code = conn.execute("SELECT name FROM sources WHERE name ILIKE '%codegen%'").fetchone()[0]
-    second = run_json(["review", "push", "--source", code, "--limit", "1"], env)
-    assert first["pushed"] == 5 and second["pushed"] == 1
-    assert first["pii_scanned"] == 5, "examples never scanned are scanned before they reach a reviewer"
-    return {"env": env, "port": port, "code_source": code}
+    for shape, where in SHAPES.items():
+        pushed = run_json(["review", "push", "--where", where, "--limit", "3" if shape == "conversation" else "1"], env)
+        assert pushed["pushed"] >= 1, (shape, pushed)
+    key = run_json(["keys", "create", "--name", "screen", "--role", "steward"], env)["key"]
+    with serving(env, port) as url:
+        yield {"env": env, "url": url, "headers": {"Authorization": f"Bearer {key}"}}
 
 
 @pytest.fixture
@@ -64,12 +119,35 @@ def page(browser, label_studio):
     context.close()
 
 
-def _tasks(env) -> list[dict]:
-    with store_db(env) as conn:
-        rows = conn.execute(
-            "SELECT t.ls_project_id, t.ls_task_id, t.example_id, t.draft, e.kind FROM review_tasks t "
-            "JOIN examples e ON e.id = t.example_id ORDER BY t.ls_task_id").fetchall()
-    return [dict(zip(("project", "task", "example", "draft", "kind"), r)) for r in rows]
+def _query(store, sql: str) -> list[list]:
+    """The store as a steward reads it while the service owns the file: through POST /sql."""
+    response = httpx.post(f"{store['url']}/sql", json={"sql": sql}, headers=store["headers"], timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()["rows"]
+
+
+def _json(value):
+    return orjson.loads(value) if isinstance(value, str) else value
+
+
+def _tasks(store, where: str = "true") -> list[dict]:
+    rows = _query(store,
+                  "SELECT t.ls_project_id, t.ls_task_id, t.example_id, e.messages, e.kind, e.status FROM review_tasks t "
+                  "JOIN examples e ON e.id = t.example_id JOIN review_projects p USING (ls_project_id) "
+                  f"WHERE p.role = 'review' AND ({where}) ORDER BY t.example_id")
+    return [{"project": r[0], "task": r[1], "example": r[2], "messages": _json(r[3]), "kind": r[4],
+             "status": r[5]} for r in rows]
+
+
+def _one(store, shape: str) -> dict:
+    where = re.sub(r"\b(metadata|messages|source_format|kind)\b", r"e.\1", SHAPES[shape])
+    found = _tasks(store, where)
+    assert found, f"no task of shape {shape}"
+    return found[0]
+
+
+def _trained(messages: list[dict]) -> list[str]:
+    return [m["content"] for m in messages if m["role"] == "assistant"]
 
 
 def _open(page, label_studio, task: dict, fresh: bool = True):
@@ -77,152 +155,165 @@ def _open(page, label_studio, task: dict, fresh: bool = True):
     # Label Studio is a single-page app: wait for this task's own header, not the previous task's form.
     page.locator(".cur-meta", has_text=f"Example {task['example']} ·").wait_for(timeout=60_000)
     page.get_by_text("Accept: the response is right as it is").wait_for(timeout=60_000)
-    box = page.locator(".cur-response textarea")
-    if fresh:  # the box gets the draft after the form is drawn: typing earlier (a loaded machine)
-        # is overwritten by the draft, and the reviewer's edit never reaches the annotation
-        expect(box).to_have_value(task["draft"], timeout=60_000)
-    return box
+    boxes = page.locator(".cur-response textarea")
+    if fresh:  # the boxes get their drafts after the form is drawn: typing earlier is overwritten
+        expect(boxes.last).to_have_value(_trained(task["messages"])[-1], timeout=60_000)
+    return boxes
 
 
 def _submit(page, button: str = "Submit") -> None:
-    with page.expect_response(lambda r: "/annotations" in r.url and r.request.method in ("POST", "PATCH")
+    with page.expect_response(lambda r: "/annotations" in r.url and r.request.method in ("POST", "PATCH", "PUT")
                               and r.status < 300, timeout=30_000):
         page.locator("button", has_text=button).last.click()
 
 
-def test_transcript_screen_reads_as_a_conversation(page, label_studio, store):
-    task = next(t for t in _tasks(store["env"]) if t["kind"] == "extracted")
-    box = _open(page, label_studio, task)
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_every_trained_turn_is_in_an_editable_box_and_the_prompt_is_shown(page, label_studio, store, shape):
+    task = _one(store, shape)
+    boxes = _open(page, label_studio, task)
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "review-transcript-task.png"))
-    assert box.is_editable() and box.input_value() == task["draft"], "the draft sits in an editable box"
-    turns = page.locator("#cur-source .turn")
-    assert turns.count() > 3, "one line per turn"
-    speakers = {t.split(":", 1)[0] for t in turns.all_inner_texts()}
-    assert speakers <= {"Doctor", "Patient", "Guest_family", "Guest_clinician"} and "Doctor" in speakers
-    marked = " ".join(page.locator("#cur-source mark").all_inner_texts())
-    assert marked.strip() == task["draft"].strip(), "only the grounding turn is highlighted"
-    assert "USER:" not in page.content() and "ASSISTANT:" not in page.content()
-    pii = page.locator(".cur-pii").inner_text()
-    assert pii != "none found" and (pii == "none found (scanned)" or ":" in pii)
+    page.screenshot(path=str(ARTIFACTS / f"review-{shape}-task.png"))
+    messages, trained = task["messages"], _trained(task["messages"])
+    assert boxes.count() == len(trained), "one box per trained turn"
+    for i, text in enumerate(trained):
+        assert boxes.nth(i).is_editable() and boxes.nth(i).input_value() == text, f"box {i + 1} holds its turn exactly"
+    first = next(i for i, m in enumerate(messages) if m["role"] == "assistant")
+    prompt = _words(page.locator("#cur-prompt").inner_text()) if first else ""
+    for m in messages[:first]:
+        assert _words(m["content"])[:300] in prompt, f"the {m['role']} message of the prompt is on screen"
+    between = _words(" ".join(page.locator(".cur-between").all_inner_texts()))
+    for m in messages[first:]:
+        if m["role"] != "assistant":
+            assert _words(m["content"])[:200] in between, "the context between trained turns is shown read-only"
+    heads = page.locator(".cur-turn-head").all_inner_texts()
+    assert len(heads) == len(trained) and all("trained" in h for h in heads)
+    if shape == "note":
+        assert "Write the" in prompt, "a note's instruction is on screen"
+        assert page.locator("#cur-source").count() == 0, "the transcript is in the prompt: no second copy beside it"
+    if shape in ("conversation", "turns"):
+        marked = _words(" ".join(page.locator("#cur-source mark").all_inner_texts()))
+        assert marked and all(_words(t)[:60] in marked for t in trained), "the turns under review are highlighted"
+    if shape == "synthetic":
+        assert page.locator("#cur-source mark").count() == 1, "the evidence is highlighted in the document"
+    if task["kind"] == "imported":
+        assert page.locator("#cur-source").count() == 0, "no source block for an example without a source"
+    for clutter in ("Quality flags", "Model judge", "View region details", "Compare All"):
+        assert not page.get_by_text(clutter).first.is_visible(), f"{clutter!r} is not shown when empty"
 
 
-def test_code_screen_keeps_indentation(page, label_studio, store):
-    task = next(t for t in _tasks(store["env"]) if t["kind"] == "imported")
-    box = _open(page, label_studio, task)
-    page.screenshot(path=str(ARTIFACTS / "review-code-task.png"))
-    assert box.input_value() == task["draft"], "the box holds the draft byte for byte (indentation too)"
-    assert page.locator("#cur-source").count() == 0, "no source block for an example without a source"
-    assert "Source excerpt" not in page.content()
+def _stored(store, example_id: int) -> tuple[list[dict], str, str | None]:
+    (messages, status, verdict), = _query(store, "SELECT e.messages, e.status, o.verdict FROM examples e LEFT JOIN "
+                                                 f"review_outcomes o ON o.example_id = e.id WHERE e.id = {int(example_id)}")
+    return _json(messages), status, verdict
 
 
-def test_task_list_shows_no_markup(page, label_studio, store):
-    task = _tasks(store["env"])[0]
-    page.goto(f"{label_studio.url}/projects/{task['project']}/data")
-    page.get_by_text("Tasks:").first.wait_for(timeout=60_000)
-    page.wait_for_load_state("networkidle")
-    shown = page.locator("body").inner_text()
-    assert str(task["example"]) in shown, "the task list is drawn"
-    assert "<div" not in shown and "<p>" not in shown and "cur-meta" not in shown, "the HTML fields stay hidden"
+def test_editing_the_second_of_three_turns_changes_that_turn_alone(page, label_studio, store):
+    task = _one(store, "chat")
+    before = task["messages"]
+    assert len(_trained(before)) == 3
+    boxes = _open(page, label_studio, task)
+    edited = _trained(before)[1] + "\nIf the order has shipped, call us on 212-555-0147 to start a return."
+    boxes.nth(1).fill(edited)
+    page.get_by_text("Accept: the response is right as it is").click()  # the changed box makes it an edit
+    _submit(page)
+    settled(store["url"], store["headers"])
+    after, status, verdict = _stored(store, task["example"])
+    assert (status, verdict) == ("approved", "edit")
+    changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+    second = [i for i, m in enumerate(before) if m["role"] == "assistant"][1]
+    assert changed == [second] and after[second]["content"] == edited, "that turn alone, byte for byte"
+    assert orjson.dumps(after[:second]) == orjson.dumps(before[:second])
+    (findings,), = _query(store, f"SELECT pii_findings FROM examples WHERE id = {task['example']}")
+    assert any(f["message"] == second and f["type"] == "PHONE_NUMBER" for f in _json(findings)), \
+        "the personal-data scan describes the text as edited"
 
 
-@pytest.fixture(scope="module")
-def document_task(store):
-    """One grounded example synthesised from a bundled NDA through the local OpenAI-compatible
-    server (the project's stand-in for the provider), pushed by kind."""
-    from openai_server import OpenAIServer
-    from openai_server import respond
-
-    server = OpenAIServer().start()
-    server.respond = respond
-    try:
-        env = dict(store["env"], CURATOR_OPENAI_BASE_URL=server.base_url, CURATOR_OPENAI_API_KEY="test-key",
-                   CURATOR_MODEL="gpt-4o-mini", CURATOR_MAX_RETRIES="1", CURATOR_REQUEST_TIMEOUT="10")
-        run_json(["candidates", "synthesize", "--template", "qa", "--limit", "1"], env)
-    finally:
-        server.stop()
-    assert run_json(["review", "push", "--kind", "synthetic", "--limit", "1"], store["env"])["pushed"] == 1
-    return next(t for t in _tasks(store["env"]) if t["kind"] == "synthetic")
-
-
-def test_document_screen_highlights_the_evidence(page, label_studio, store, document_task):
-    box = _open(page, label_studio, document_task)
-    page.screenshot(path=str(ARTIFACTS / "review-document-task.png"))
-    assert box.input_value() == document_task["draft"]
-    assert page.locator("#cur-source mark").count() == 1, "the evidence quote is highlighted in the document"
-    assert page.locator(".cur-pii").inner_text() != "not checked", "synthesis scanned it"
+def test_a_skip_is_recorded_and_the_task_stays_open(page, label_studio, store):
+    project = _one(store, "turns")["project"]
+    page.goto(f"{label_studio.url}/projects/{project}/data?labeling=1")  # the reviewer's queue
+    meta = page.locator(".cur-meta").first
+    meta.wait_for(timeout=60_000)
+    page.locator(".cur-response textarea").first.wait_for(timeout=60_000)
+    example = int(re.search(r"Example (\d+)", meta.inner_text()).group(1))
+    instructions = page.locator(".lsf-modal-ls_visible")  # the queue opens with the instructions
+    if instructions.count():
+        assert "Accept with my edits" in instructions.inner_text(), "the instructions name the buttons as they read"
+        page.screenshot(path=str(ARTIFACTS / "review-instructions.png"))
+        page.keyboard.press("Escape")
+        expect(instructions).to_have_count(0, timeout=10_000)
+    _submit(page, "Skip")
+    settled(store["url"], store["headers"])
+    row, = _query(store, f"SELECT skipped, outcome, verdict FROM current_reviews WHERE example_id = {example}")
+    (status,), = _query(store, f"SELECT status FROM examples WHERE id = {example}")
+    (outcome,), = _query(store, f"SELECT count(*) FROM review_outcomes WHERE example_id = {example}")
+    assert row == [True, "skip", None], "a skip is recorded as a skip, not a verdict"
+    assert status == "in_review" and outcome == 0, "the task waits for another reviewer"
 
 
-def test_verdicts_on_screen_are_what_the_store_holds(page, label_studio, store):
-    env, port = store["env"], store["port"]
-    tasks = [t for t in _tasks(env) if t["kind"] == "extracted"][:5]
-    accept, edit, reject, edit_then_accept, updated = tasks
-    key = run_json(["keys", "create", "--name", "screen", "--role", "steward"], env)["key"]
-    headers = {"Authorization": f"Bearer {key}"}
-    with serving(env, port) as url:
-        _open(page, label_studio, accept)
-        page.get_by_text("Accept: the response is right as it is").click()
-        _submit(page)
+def test_an_update_after_an_edit_saves_the_new_text(page, label_studio, store):
+    task = _tasks(store, "e.metadata->>'recipe' = 'conversation' AND e.status = 'in_review'")[-1]
+    trained = _trained(task["messages"])
+    _open(page, label_studio, task)
+    page.get_by_text("Accept: the response is right as it is").click()
+    _submit(page)
+    settled(store["url"], store["headers"])
+    boxes = _open(page, label_studio, task, fresh=False)  # the reviewer comes back and changes their mind
+    update = page.locator("button", has_text="Update").last
+    update.wait_for(timeout=60_000)
+    expect(boxes.last).to_have_value(trained[-1], timeout=60_000)
+    assert boxes.last.is_editable(), "a submitted answer comes back in open boxes"
+    revised = trained[-1] + " Follow up in two weeks."
+    boxes.last.fill(revised)
+    expect(page.locator(".cur-update-hint")).to_be_visible()  # says how to wake Update while it is grey
+    page.get_by_text("Accept with my edits").click()  # leaving the box hands Label Studio its text
+    expect(update).to_be_enabled(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "review-update-answer.png"))
+    _submit(page, "Update")
+    settled(store["url"], store["headers"])
+    after, status, verdict = _stored(store, task["example"])
+    assert (status, verdict) == ("approved", "edit")
+    assert _trained(after)[-1] == revised and _trained(after)[:-1] == trained[:-1]
 
-        box = _open(page, label_studio, edit)
-        edited = edit["draft"] + "\nReviewed: dose confirmed against the chart."
-        box.fill(edited)
-        page.get_by_text("Accept with my edits").click()
-        _submit(page)
 
-        _open(page, label_studio, reject)
-        page.get_by_text("Reject: must not be used for training").click()
-        page.get_by_role("button", name="Submit").first.click()
-        warning = page.get_by_text("Give at least one reason for rejecting")
-        warning.wait_for(timeout=10_000)
-        page.get_by_role("button", name="OK").click()
-        page.get_by_text("Unsafe: could harm a patient or client").click()
-        page.get_by_placeholder("Anything the next reviewer").fill("would mislead a patient")
-        _submit(page)
+def test_other_without_a_comment_is_refused(page, label_studio, store):
+    task = _one(store, "prompt_completion")
+    _open(page, label_studio, task)
+    page.get_by_text("Reject: must not be used for training").click()
+    page.get_by_text("Other: explain in the comment").click()
+    page.get_by_role("button", name="Submit").first.click()
+    page.get_by_text("You chose Other").wait_for(timeout=10_000)
+    page.get_by_role("button", name="OK").click()
+    page.get_by_text("What is wrong? (required for Other)").wait_for()
+    other = page.locator("textarea[name='other_reason']")
+    other.fill("answers a different order")
+    _submit(page)
+    settled(store["url"], store["headers"])
+    (reasons, comment, outcome), = _query(store, "SELECT reasons, comment, outcome FROM current_reviews "
+                                                 f"WHERE example_id = {task['example']}")
+    assert _json(reasons) == ["other"] and comment == "answers a different order" and outcome == "reject"
 
-        box = _open(page, label_studio, edit_then_accept)
-        changed = edit_then_accept["draft"].replace(" .", ".") + " (corrected)"
-        box.fill(changed)
-        page.get_by_text("Accept: the response is right as it is").click()
-        _submit(page)
 
-        _open(page, label_studio, updated)
-        page.get_by_text("Accept: the response is right as it is").click()
-        _submit(page)
-        _open(page, label_studio, updated, fresh=False)  # the reviewer comes back and changes their mind
-        # The form first draws empty, then Label Studio loads the submitted answer into it.
-        page.get_by_role("button", name="Edit Region").wait_for(timeout=60_000)
-        page.locator("button", has_text="Update").last.wait_for(timeout=60_000)
-        page.screenshot(path=str(ARTIFACTS / "review-update-answer.png"))
-        assert page.get_by_role("button", name="Delete Region").is_hidden(), "no button deletes the response"
-        page.get_by_role("button", name="Edit Region").click()
-        revised = updated["draft"] + " Follow up in two weeks."
-        page.locator(".cur-response textarea").fill(revised)
-        page.get_by_text("Accept with my edits").click()
-        _submit(page, "Update")
+def test_code_is_edited_in_a_monospace_box_that_keeps_its_indentation(page, label_studio, store):
+    task = _one(store, "code")
+    code = _trained(task["messages"])[0]
+    box = _open(page, label_studio, task).first
+    assert box.input_value() == code, "the box holds the code byte for byte"
+    style = box.evaluate("b => [getComputedStyle(b).fontFamily, getComputedStyle(b).whiteSpace]")
+    assert "mono" in style[0].lower() and style[1] == "pre", style
+    fixed = code.replace("    return 0;}", "    return 0;\n}")
+    box.fill(fixed)
+    page.get_by_text("Accept with my edits").click()
+    _submit(page)
+    settled(store["url"], store["headers"])
+    after, _, verdict = _stored(store, task["example"])
+    assert verdict == "edit" and _trained(after)[0] == fixed and "\n    int area" in _trained(after)[0]
 
-        settled(url, headers)
-    with store_db(env) as conn:
-        rows = {r[0]: r[1:] for r in conn.execute(
-            "SELECT o.example_id, o.verdict, e.status, e.messages FROM review_outcomes o "
-            "JOIN examples e ON e.id = o.example_id").fetchall()}
-        reasons = dict(conn.execute("SELECT example_id, reasons FROM current_reviews").fetchall())
-        comment = conn.execute("SELECT comment FROM current_reviews WHERE example_id = ?",
-                               [reject["example"]]).fetchone()[0]
 
-    def last_assistant(messages: str) -> str:
-        return [m for m in orjson.loads(messages) if m["role"] == "assistant"][-1]["content"]
-
-    assert rows[accept["example"]][:2] == ("accept", "approved")
-    assert last_assistant(rows[accept["example"]][2]) == accept["draft"]
-    assert rows[edit["example"]][:2] == ("edit", "approved")
-    assert last_assistant(rows[edit["example"]][2]) == edited
-    assert rows[reject["example"]][:2] == ("reject", "rejected")
-    assert orjson.loads(reasons[reject["example"]]) == ["unsafe"] and comment == "would mislead a patient"
-    assert rows[edit_then_accept["example"]][:2] == ("edit", "approved"), "a changed text is an edit"
-    assert last_assistant(rows[edit_then_accept["example"]][2]) == changed
-    assert rows[updated["example"]][:2] == ("edit", "approved"), "the updated answer replaced the first"
-    assert last_assistant(rows[updated["example"]][2]) == revised
-    # A pull finds nothing the webhooks missed.
-    assert run_json(["review", "pull"], env)["recorded"] == 0
-
+def test_a_pull_finds_nothing_the_webhooks_missed(store):
+    """The CLI is the running service's client: the pull runs as a job there."""
+    assert run_json(["review", "pull"], dict(store["env"], CURATOR_API_KEY=store["headers"]["Authorization"][7:]))[
+        "recorded"] == 0
