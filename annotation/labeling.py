@@ -264,9 +264,17 @@ def looks_like_code(text: str) -> bool:
     return len(lines) >= 2 and sum(bool(_CODE_LINE.search(line)) for line in lines) >= max(2, len(lines) // 3)
 
 
+def text_of(content) -> str:
+    """A message's text: a string, or OpenAI's list of content parts (their text parts joined);
+    "" for none (an assistant message that only calls a tool)."""
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return "" if content is None else str(content)
+
+
 def _rows_html(messages: list[dict], labels: dict[str, str]) -> str:
     return "".join(f'<div class="turn"><span class="who">{_esc(labels.get(m["role"], str(m["role"]).capitalize()))}:'
-                   f'</span>{_content_html(m["content"])}</div>' for m in messages)
+                   f'</span>{_content_html(text_of(m.get("content")))}</div>' for m in messages)
 
 
 def _labels(speakers: dict[str, str] | None) -> dict[str, str]:
@@ -291,9 +299,10 @@ def screen(messages: list[dict], speakers: dict[str, str] | None = None) -> tupl
         previous = i
         who = labels.get("assistant", "Assistant")
         what = "Response" if len(trained) == 1 else f"{who}'s turn {n} of {len(trained)}"
-        code = '<span class="cur-code" title="code: indentation kept"></span>' if looks_like_code(messages[i]["content"]) else ""
+        draft = text_of(messages[i].get("content"))
+        code = '<span class="cur-code" title="code: indentation kept"></span>' if looks_like_code(draft) else ""
         items.append({
-            "message": i, "draft": messages[i]["content"],
+            "message": i, "draft": draft,
             "context_html": f'<div class="cur-ctx cur-between">{_rows_html(between, labels)}</div>' if between else "",
             "head_html": (f'<div class="cur-turn-head" id="cur-head-{n}">{_esc(what)} (trained: correct it directly '
                           f'in this box){code}</div>')})

@@ -94,8 +94,9 @@ def test_reviewer_sees_the_flags_of_a_pushed_flagged_example(store):
                                        "ON q.example_id = e.id WHERE q.flags > 0 ORDER BY e.id LIMIT 1").fetchone()
         row = {"id": eid, "messages": messages, "origin": "o", "source": "s", "quality_flags": flags_of(conn, [eid])[eid]}
         task, _ = task_for(row)
-        assert "placeholder: " in task["data"]["quality"]
-        assert task_for(row | {"quality_flags": None})[0]["data"]["quality"] == "none"
+        assert "placeholder: " in task["data"]["quality"] and "placeholder: " in task["data"]["notes_html"]
+        unflagged = task_for(row | {"quality_flags": None})[0]["data"]
+        assert unflagged["quality"] == "" and "Quality flags" not in unflagged["notes_html"], "no empty block"
         assert orjson.loads(messages)
     finally:
         conn.close()

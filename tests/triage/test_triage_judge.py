@@ -114,7 +114,7 @@ def test_reviewer_sees_the_judgement_as_text_not_as_a_preselected_answer(judged)
     # No prediction at all (the draft fills the box through its data field), so nothing is pre-selected.
     assert all(r["from_name"] not in ("verdict", "correctness", "style")
                for p in task.get("predictions", []) for r in p["result"])
-    assert 'value="$judge"' in labeling_config()
+    assert j["rationale"] in task["data"]["notes_html"] and 'value="$notes_html"' in labeling_config()
 
 
 def test_judge_refuses_a_bad_template(judged, tmp_path):
