@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import orjson
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from annotation import server  # noqa: E402
@@ -92,11 +94,12 @@ def push_baseline(db: Path, ls: server.Server, title: str, n: int) -> tuple[floa
         candidates = select_candidates(conn, project, Selection(limit=n))[0]
         start = time.perf_counter()
         for row in candidates:
-            task, draft = task_for(row)
+            task, turns = task_for(row)
             (task_id,) = client.import_tasks(project, [task])["task_ids"]
             with transaction(conn):
                 conn.execute(query("review.insert_task"), {"example_id": row["id"], "ls_project_id": project,
-                                                           "ls_task_id": task_id, "draft": draft, "overlap": 1})
+                                                           "ls_task_id": task_id, "draft": turns[-1]["text"],
+                                                           "turns": orjson.dumps(turns).decode(), "overlap": 1})
                 conn.execute(query("review.mark_in_review"), {"id": row["id"]})
         return time.perf_counter() - start, len(candidates)
 
@@ -111,20 +114,22 @@ def annotated_store(db: Path, ls: server.Server, title: str) -> None:
         for start in range(0, len(candidates), 1000):
             batch, drafts = [], []
             for i, row in enumerate(candidates[start:start + 1000], start):
-                task, draft = task_for(row)
+                task, turns = task_for(row)
+                draft = turns[-1]["text"]
                 verdict = ("accept", "edit", "reject")[i % 3]
                 task["annotations"] = [{"result": [
                     {"from_name": "verdict", "to_name": "source", "type": "choices", "value": {"choices": [verdict]}},
-                    {"from_name": "response", "to_name": "source", "type": "textarea",
+                    {"from_name": f"turn_{len(turns) - 1}", "to_name": "prompt", "type": "textarea",
                      "value": {"text": [draft + (" Edited." if verdict == "edit" else "")]}},
                     {"from_name": "correctness", "to_name": "source", "type": "rating", "value": {"rating": 1 + i % 5}}]}]
                 batch.append(task)
-                drafts.append((row["id"], draft))
+                drafts.append((row["id"], turns))
             ids = client.import_tasks(project, batch)["task_ids"]
             with transaction(conn):
-                for (example_id, draft), task_id in zip(drafts, ids):
+                for (example_id, turns), task_id in zip(drafts, ids):
                     conn.execute(query("review.insert_task"), {"example_id": example_id, "ls_project_id": project,
-                                                               "ls_task_id": task_id, "draft": draft, "overlap": 1})
+                                                               "ls_task_id": task_id, "draft": turns[-1]["text"],
+                                                               "turns": orjson.dumps(turns).decode(), "overlap": 1})
                     conn.execute(query("review.mark_in_review"), {"id": example_id})
     conn.close()
 

@@ -67,9 +67,9 @@ def planned_answer(i: int, draft: str) -> tuple[list[dict], dict]:
                 "rating_style": 1 + (i * 3) % 5, "reasons": reasons, "comment": f"note {i}" if i % 3 == 0 else None}
 
     def item(name, kind, value):
-        return {"from_name": name, "to_name": "source", "type": kind, "value": value}
+        return {"from_name": name, "to_name": "prompt", "type": kind, "value": value}
 
-    result = [item("response", "textarea", {"text": [text]}), item("verdict", "choices", {"choices": [verdict]}),
+    result = [item("turn_0", "textarea", {"text": [text]}), item("verdict", "choices", {"choices": [verdict]}),
               item("correctness", "rating", {"rating": expected["rating_correctness"]}),
               item("style", "rating", {"rating": expected["rating_style"]})]
     if reasons:

@@ -36,8 +36,8 @@ LEFT JOIN documents d ON d.id = e.document_id
 WHERE e.id = $example_id;
 
 -- name: insert_task
-INSERT INTO review_tasks (example_id, ls_project_id, ls_task_id, draft, overlap)
-VALUES ($example_id, $ls_project_id, $ls_task_id, $draft, $overlap)
+INSERT INTO review_tasks (example_id, ls_project_id, ls_task_id, draft, turns, overlap)
+VALUES ($example_id, $ls_project_id, $ls_task_id, $draft, $turns, $overlap)
 ON CONFLICT DO NOTHING;
 
 -- name: mark_in_review
