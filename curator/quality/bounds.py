@@ -8,6 +8,13 @@ from ..errors import InputError
 from .base import Flag, QualityFilter, Sample
 
 
+def scan_messages(messages: list[dict]) -> list[dict]:
+    """The PII scan synthesis and review store (imported lazily: presidio and spaCy are heavy)."""
+    from ..synth.synthesize import output_findings
+
+    return output_findings(messages)
+
+
 class LengthBounds(QualityFilter):
     """Per role, at least ``min`` and at most ``max`` units of the stats tokenizer (characters when
     none is set), so a filter and ``curator stats`` agree on what "too long" means."""
@@ -34,8 +41,9 @@ class LengthBounds(QualityFilter):
 
 
 class PiiPolicy(QualityFilter):
-    """More PII findings in the response than the policy allows (findings are those the PII scan
-    stored with the example; examples without a scan are not judged)."""
+    """More PII findings in the response than the policy allows. Findings are those the PII scan
+    stored with the example; an example never scanned (imported, extracted) is scanned here, since
+    "not scanned" is not "clean" (``run_filters`` stores that scan)."""
 
     name = "pii"
     description = "PII findings in the response above the policy (max findings, optionally of given types)"
@@ -45,7 +53,7 @@ class PiiPolicy(QualityFilter):
 
     def check(self, sample: Sample) -> Flag | None:
         if sample.pii_findings is None:
-            return None
+            sample.pii_findings = scan_messages(sample.messages)
         found = [f for f in sample.pii_findings if f.get("role") == "assistant"
                  and (not self.types or f.get("type") in self.types)]
         if len(found) > self.max_findings:

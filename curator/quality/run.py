@@ -17,11 +17,13 @@ from ..audit import record_audit
 from ..sqlfiles import query
 from ..store import transaction
 from .base import Flag, QualityFilter, Sample
+from .bounds import scan_messages
 from .config import QualityConfig
 
 BATCH = 5_000
 FLAGS = pa.schema([("run_id", pa.int64()), ("example_id", pa.int64()), ("rule", pa.string()),
                    ("reason", pa.string()), ("value", pa.string())])
+SCANNED = pa.schema([("id", pa.int64()), ("findings", pa.string())])
 DECIDED = pa.schema([("example_id", pa.int64()), ("run_id", pa.int64()), ("flags", pa.int32())])
 
 
@@ -68,6 +70,8 @@ def run_filters(conn: duckdb.DuckDBPyConnection, config: QualityConfig, actor: s
                                                              "config_hash": config.hash, "actor": actor}).fetchone()[0]
         report = QualityReport(run_id, config.hash, config.active)
         for batch in _samples(conn, list(statuses)):
+            if "pii" in config.active:
+                _scan_unscanned(conn, batch)
             flags, decided = [], []
             for sample in batch:
                 found = check(sample, filters)
@@ -89,6 +93,23 @@ def run_filters(conn: duckdb.DuckDBPyConnection, config: QualityConfig, actor: s
         record_audit(conn, actor, "triage.filter", f"quality-run:{run_id}",
                      {"examples": report.examples, "flagged": report.flagged, "by_rule": dict(report.by_rule)})
     return report
+
+
+def _scan_unscanned(conn: duckdb.DuckDBPyConnection, batch: list[Sample]) -> None:
+    """Scan the examples no scan has seen (imported, extracted) and store the findings with them,
+    once, as synthesis and review do: the ``pii`` rule then judges every example."""
+    rows = []
+    for sample in batch:
+        if sample.pii_findings is None:
+            sample.pii_findings = scan_messages(sample.messages)
+            rows.append({"id": sample.id, "findings": orjson.dumps(sample.pii_findings).decode()})
+    if not rows:
+        return
+    conn.register("scanned", pa.Table.from_pylist(rows, schema=SCANNED))
+    try:
+        conn.execute(query("quality.store_pii_findings"))
+    finally:
+        conn.unregister("scanned")
 
 
 def _write(conn: duckdb.DuckDBPyConnection, flags: list[dict], decided: list[dict]) -> None:

@@ -43,6 +43,9 @@ from typing import Literal
 
 from curator.errors import CuratorError, InputError
 
+from .pii_names import cued_names, not_a_name
+from .pii_spoken import normalise, spoken_findings
+
 log = logging.getLogger(__name__)
 
 Policy = Literal["block", "redact", "allow"]
@@ -51,6 +54,11 @@ POLICIES: tuple[str, ...] = ("block", "redact", "allow")
 # Findings below this score are dropped: it keeps the "very weak" patterns (any 9-digit number
 # as an SSN, any 8-17 digit number as a bank account) from redacting contract clause numbers.
 DEFAULT_SCORE_THRESHOLD = 0.4
+# The two operating points (bench/pii.py measures both): what leaves for a provider is redacted
+# from REDACT_THRESHOLD (recall first: a bare name, an age, a drug-like word go too); what flags an
+# example for review and the quality rule needs FLAG_THRESHOLD (precision first).
+REDACT_THRESHOLD = DEFAULT_SCORE_THRESHOLD
+FLAG_THRESHOLD = 0.5
 
 # Pattern recognizers that work offline. URL and DATE_TIME are deliberately left out: contracts
 # are full of dates and company web sites, which are not personal data.
@@ -182,13 +190,68 @@ def require_name_detector(policy: str) -> None:
 
 
 def scan(text: str, score_threshold: float = DEFAULT_SCORE_THRESHOLD) -> list[Finding]:
-    """PII findings in ``text``, overlaps resolved, in text order."""
+    """PII findings in ``text``, overlaps resolved, in text order: Presidio's analyzer, the spoken
+    forms (numbers in words) and names after a cue, less what is not a name or not a card."""
     if not text.strip():
         return []
     results = _analyzer().analyze(text=text, language="en", score_threshold=score_threshold)
-    found = [Finding(r.entity_type, r.start, r.end, round(r.score, 4), text[r.start : r.end])
-             for r in results]
-    return _resolve_overlaps([f for f in found if not _clause_number(text, f)])
+    found = [Finding(r.entity_type, r.start, r.end, _score(r, text), text[r.start : r.end]) for r in results]
+    found += [Finding(f.entity_type, f.start, f.end, _score(f, text), text[f.start : f.end])
+              for f in spoken_findings(text)]
+    if _NAME_DETECTOR[0]:
+        norm = normalise(text)  # "X is a fifty four year old": cues read the digits
+        for s, e, score in cued_names(norm.text):
+            start, end = norm.span(s, e)
+            found.append(Finding("PERSON", start, end, score, text[start:end]))
+        found += _upper_case_names(text)
+    kept = [f for f in found if f.score >= score_threshold and not _clause_number(text, f)
+            and not not_a_name(text, f.entity_type, f.start, f.end) and not _order_number(text, f)]
+    return _resolve_overlaps(kept)
+
+
+# Scores at or below this go to a provider redacted but never flag an example (FLAG_THRESHOLD):
+# places and nationalities (contracts name states and countries), ages under 90 (HIPAA's Safe
+# Harbor keeps them), and one word the NER calls a person with no cue ("Seller", "Java").
+REDACT_ONLY = 0.45
+
+
+def _score(r, text: str) -> float:
+    score = round(r.score, 4)
+    if r.entity_type in ("LOCATION", "NRP"):
+        return min(score, REDACT_ONLY)
+    if r.entity_type == "AGE":
+        digits = re.findall(r"\d+", normalise(text[r.start : r.end]).text)
+        return 0.6 if digits and int(digits[0]) >= 90 else min(score, REDACT_ONLY)
+    name = (getattr(r, "recognition_metadata", None) or {}).get("recognizer_name", "")
+    if r.entity_type == "PERSON" and name.startswith("SpacyRecognizer") and " " not in text[r.start : r.end].strip():
+        return min(score, REDACT_ONLY)
+    return score
+
+
+_UPPER_RUN = re.compile(r"\b[^\W\d_a-z]{2,}(?:[-'’][^\W\d_a-z]+)*(?:[ \t]+[^\W\d_a-z]{2,}(?:[-'’][^\W\d_a-z]+)*)+\b")
+
+
+def _upper_case_names(text: str) -> list[Finding]:
+    """NER on runs of upper-case words read in title case ("Patient: LWAZI DLAMINI"): small
+    pipelines are trained on mixed case and miss names in capitals."""
+    runs = [m for m in _UPPER_RUN.finditer(text) if len(m.group(0).title()) == len(m.group(0))]
+    if not runs:
+        return []
+    titled = list(text)
+    for m in runs:
+        titled[m.start() : m.end()] = m.group(0).title()
+    titled = "".join(titled)
+    nlp = _analyzer().nlp_engine.nlp["en"]
+    found = []
+    for line in re.finditer(r"[^\n]+", titled):
+        inside = [m for m in runs if line.start() <= m.start() < line.end()]
+        if not inside:
+            continue
+        for ent in nlp(line.group(0)).ents:
+            s, e = line.start() + ent.start_char, line.start() + ent.end_char
+            if ent.label_ == "PERSON" and " " in ent.text.strip() and any(m.start() < e and s < m.end() for m in inside):
+                found.append(Finding("PERSON", s, e, 0.6, text[s:e]))
+    return found
 
 
 def apply_policy(text: str, policy: Policy, mapping: Redactor | None = None,
@@ -215,6 +278,13 @@ def block_reason(findings: list[Finding]) -> str:
 
 
 _CLAUSE = re.compile(r"\d{1,2}(\.\d{1,2}){3}")
+_NOT_CARD = re.compile(r"(?i)\b(?:order|tracking|invoice|reference|ref|confirmation|transaction|receipt|ticket|"
+                       r"case|booking|shipment|serial|parcel|claim|reservation)\b[^.\n]{0,25}$")
+
+
+def _order_number(text: str, f: Finding) -> bool:
+    """A Luhn-valid number called an order, tracking or invoice number is not a card."""
+    return f.entity_type == "CREDIT_CARD" and bool(_NOT_CARD.search(text[max(0, f.start - 40) : f.start]))
 
 
 def _clause_number(text: str, f: Finding) -> bool:
@@ -227,9 +297,11 @@ def _clause_number(text: str, f: Finding) -> bool:
 
 
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
-    """Keep the highest-scoring, then longest, of any overlapping findings."""
+    """Of overlapping findings keep the longest confident one (0.6+: an e-mail said aloud over the
+    name inside it), else the highest-scoring, then longest."""
     kept: list[Finding] = []
-    for f in sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.start)):
+    for f in sorted(findings, key=lambda f: (-(f.end - f.start) if f.score >= 0.6 else 0, -f.score,
+                                             -(f.end - f.start), f.start)):
         if all(f.end <= k.start or f.start >= k.end for k in kept):
             kept.append(f)
     return sorted(kept, key=lambda f: f.start)

@@ -33,7 +33,7 @@ from ..normalize import sha256_text
 from ..store import rows, transaction
 from ..sqlfiles import query
 from .client import ChatRequest, ChatResult, generate
-from .pii import Redactor, apply_policy, require_name_detector, scan
+from .pii import FLAG_THRESHOLD, Redactor, apply_policy, require_name_detector, scan
 from .templates import Template, load_template
 # codes after which a document stays pending: the request may succeed on a later run
 RETRYABLE = ("budget_exhausted", "timeout", "connection", "http_")
@@ -136,9 +136,11 @@ def _prepare(documents: list[dict], template: Template, settings: Settings, n_pe
 
 def output_findings(messages: list[dict]) -> list[dict]:
     """PII in the stored example's messages (the model may add some, or echo restored values),
-    positions per message, without the values themselves."""
-    return [{"message": i, "role": m["role"], "type": f.entity_type, "start": f.start, "end": f.end,
-             "score": f.score} for i, m in enumerate(messages) for f in scan(m["content"])]
+    positions per message, without the values themselves; at the flag operating point, since these
+    findings flag examples for review and the ``pii`` quality rule (redaction uses the lower one)."""
+    return [{"message": i, "role": m.get("role"), "type": f.entity_type, "start": f.start, "end": f.end,
+             "score": f.score} for i, m in enumerate(messages)
+            for f in scan(str(m.get("content") or ""), FLAG_THRESHOLD)]
 
 
 def _example(item: _Item, value: BaseModel, quote: str, span: tuple[int, int], template: Template,

@@ -66,3 +66,8 @@ WHERE e.status IN ('in_review', 'approved', 'rejected');
 
 -- name: insert_flags
 INSERT INTO quality_flags SELECT * FROM new_flags;
+
+-- name: store_pii_findings
+-- An example's first PII scan, made by the quality run for examples that had none.
+UPDATE examples SET pii_findings = scanned.findings::JSON
+FROM scanned WHERE examples.id = scanned.id AND examples.pii_findings IS NULL;

@@ -142,7 +142,16 @@ def test_pii_policy_counts_response_findings_only():
     findings = [{"message": 1, "role": "assistant", "type": "PERSON"}, {"message": 0, "role": "user", "type": "PHONE"}]
     assert PiiPolicy(0).check(sample("q", "a", pii_findings=findings)).value == 1
     assert PiiPolicy(1).check(sample("q", "a", pii_findings=findings)) is None
-    assert PiiPolicy(0).check(sample("q", "a")) is None  # never scanned: not judged
+    assert PiiPolicy(0).check(sample("q", "Thanks, noted.")) is None  # scanned here, and clean
+
+
+def test_pii_policy_scans_an_example_never_scanned():
+    """Imported and extracted examples carry no stored scan: the rule scans them rather than
+    passing them unjudged, and keeps the findings on the sample (the run stores them)."""
+    unscanned = sample("What is on file?", "Her social security number is 536-22-8217; call (617) 492-3380.")
+    flag = PiiPolicy(0).check(unscanned)
+    assert flag is not None and "PHONE_NUMBER" in flag.reason and "US_SSN" in flag.reason
+    assert {f["type"] for f in unscanned.pii_findings if f["role"] == "assistant"} == {"PHONE_NUMBER", "US_SSN"}
 
 
 def test_config_lists_rules_and_refuses_unknown_ones():
