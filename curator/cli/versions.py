@@ -174,8 +174,13 @@ def export(version: RefArg,
            balance: Annotated[str, typer.Option(help="none|oversample|undersample: rebalance the train split's classes "
                                                      "(a version cut with --stratify-by), seeded, in the manifest")] = "none",
            balance_seed: Annotated[int, typer.Option(help="seed of the --balance sampling")] = 0,
+           push_to_hub: Annotated[Optional[str], typer.Option(
+               "--push-to-hub", help="then upload the folder (card and manifest included) to this Hugging Face "
+               "dataset repo, OWNER/NAME, as one commit (needs HF_TOKEN or `hf auth login`)")] = None,
+           public: Annotated[bool, typer.Option(help="with --push-to-hub: create the repo public, not private")] = False,
            as_json: JsonOpt = False):
-    """Write a version's splits for a trainer (OpenAI JSONL, Alpaca JSON, Parquet, HF DatasetDict) with manifest.json."""
+    """Write a version's splits for a trainer (OpenAI JSONL, Alpaca JSON, Parquet, HF DatasetDict) with a dataset
+    card (README.md) and manifest.json."""
     with friendly_errors():
         params = {"version": version, "format": format, "out": str(out), "balance": balance,
                   "balance_seed": balance_seed}
@@ -184,6 +189,10 @@ def export(version: RefArg,
         manifest = execute("export", params, quiet=as_json, label=f"exporting {version} as {format}")
         if service is not None:  # the service wrote its own copy: fetch it, each file checked on arrival
             remote.download_export(service, manifest, out)
+        if push_to_hub:  # from this machine, with this user's token: the service never holds it
+            from ..versions.export_hub import push_to_hub as push
+
+            manifest["hub"] = push(out, push_to_hub, private=not public)
         if as_json:
             emit_json(manifest)
             return
@@ -193,6 +202,8 @@ def export(version: RefArg,
             b = manifest["balance"]
             console.print(f"train rebalanced ({b['method']}, seed {b['seed']}): {b['before']} → {b['after']}",
                           highlight=False, markup=False)
+        if manifest.get("hub"):
+            console.print(f"pushed to {manifest['hub']['repo']}: {manifest['hub']['url']}", highlight=False)
         if manifest["status"] != "approved":
             err.print(f"note: {manifest['ref']} is a draft; trainers refuse unapproved versions")
 

@@ -1,6 +1,7 @@
 """``curator export NAME@N --format ... --out DIR``: the verified version's splits in a trainer's
-format, plus ``manifest.json`` (ids, hashes, parameters, approval, per-split counts and file
-SHA-256). Written into a sibling directory and renamed into place, so DIR is either the old
+format, the dataset card ``README.md`` (``card.py``, generated from the store) and
+``manifest.json`` (ids, hashes, parameters, approval, per-split counts and file SHA-256, the
+card's included). Written into a sibling directory and renamed into place, so DIR is either the old
 export or the new one, never half of each; the same version gives byte-identical files.
 """
 
@@ -17,6 +18,7 @@ import orjson
 from ..errors import InputError
 from ..store import rows
 from .balance import rebalance
+from .card import write_card
 from .formats import WRITERS
 from .hashing import verify_version
 from .refs import decode, resolve
@@ -31,6 +33,12 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def file_hashes(out: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``out`` but the manifest, by relative path."""
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
+    return {f: _sha256(out / f) for f in files}
+
+
 def _iso(value) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -41,8 +49,7 @@ def manifest_for(conn: duckdb.DuckDBPyConnection, version: dict, fmt: str, out: 
     if version["parent_id"] is not None:
         p = decode(rows(conn, "versions.by_id", {"id": version["parent_id"]})[0])
         parent = {"version_id": p["id"], "ref": p["ref"], "content_hash": p["content_hash"]}
-    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != MANIFEST)
-    hashes = {f: _sha256(out / f) for f in files}
+    hashes = file_hashes(out)
 
     def of_split(split: str) -> dict:
         mine = {f: h for f, h in hashes.items() if f.split("/")[0] == split or f.split(".")[0] == split}
@@ -86,7 +93,9 @@ def export_version(conn: duckdb.DuckDBPyConnection, ref: str, fmt: str, out_dir:
     staging.mkdir()
     try:
         WRITERS[fmt](staging, by_split, version)
-        manifest = manifest_for(conn, version, fmt, staging, {s: len(v) for s, v in by_split.items()}, balanced)
+        counts = {s: len(v) for s, v in by_split.items()}
+        write_card(conn, version, staging, fmt, counts, file_hashes(staging), balanced)
+        manifest = manifest_for(conn, version, fmt, staging, counts, balanced)
         (staging / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
                                          + b"\n")
         old = out.parent / f".{out.name}.old-{os.getpid()}"
