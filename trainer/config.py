@@ -71,6 +71,10 @@ class TrainConfig(BaseModel):
     merge_base: Literal["full", "dequantized"] = Field(
         "full", description="merge into the original full-precision weights, or into the dequantised 4-bit "
                             "weights the adapter was trained against (reproduces the 4-bit model's outputs)")
+    parity_tolerance: float | None = Field(
+        None, ge=0, le=1, description="share of test prompts whose exported answer may differ from the adapter's "
+        "evaluation answer; null: none when the merged weights are the evaluated ones, and recorded but not "
+        "enforced when quantisation differs (4-bit training merged into the full base)")
     # experiment tracking (trainer/tracking.py)
     report_to: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(
         default_factory=list, description="trackers: TensorBoard event files in the run directory, an MLflow run, "

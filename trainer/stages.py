@@ -181,20 +181,16 @@ def result_record(run: Run, data: Data, quantized: bool, quantization: str, trai
 
 
 def merge(run: Run, data: Data, adapter_dir: Path, ev: Evaluation, result: dict) -> tuple[Path, str]:
-    """Merge the adapter, score what deployment serves (the merged full-precision model) and
-    write the Modelfile and the vLLM command; returns both."""
-    from transformers import AutoModelForCausalLM
-
+    """Merge the adapter, check the exported folder answers as the adapter did (``export_parity``;
+    a mismatch fails the stage), score what deployment serves and write the Modelfile and the
+    vLLM command; returns both."""
     from .merge import merge_adapter, modelfile, vllm_command
-    from .model import device, full_dtype
 
     run.status.stage("merge")
     config, tokenizer = run.config, data.tokenizer
     merged_dir = merge_adapter(run.base_model, adapter_dir, run.run_dir / "merged", config, tokenizer)
-    merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=full_dtype()).to(device())
-    result["eval"]["merged"], _ = score_outputs(
-        generate(merged, tokenizer, ev.prompts, config.eval_max_new_tokens), ev.references)
-    del merged
+    parity = check_parity(run, data, adapter_dir, ev, result, merged_dir)
+    result["eval"]["merged"], _ = score_outputs(parity.pop("outputs"), ev.references)
     _free_gpu()
     modelfile_path = run.run_dir / "Modelfile"
     modelfile_path.write_text(modelfile(merged_dir, config, tokenizer, data.report.system_prompt), encoding="utf-8")
@@ -202,6 +198,63 @@ def merge(run: Run, data: Data, adapter_dir: Path, ev: Evaluation, result: dict)
     (run.run_dir / "vllm_serve.sh").write_text("#!/bin/sh\nexec " + vllm + "\n", encoding="utf-8")
     result["artifacts"].update(merged=str(merged_dir), modelfile=str(modelfile_path), vllm_serve=vllm)
     return modelfile_path, vllm
+
+
+def check_parity(run: Run, data: Data, adapter_dir: Path, ev: Evaluation, result: dict, merged_dir: Path) -> dict:
+    """The exported folder against the adapter's evaluation answers: token for token when the
+    merged weights are the ones evaluated (a full-precision run, or ``merge_base: dequantized``;
+    ``parity_tolerance`` allows for a GPU's compute dtype).
+    When 4-bit training is merged into the original full weights, quantisation differs: the folder
+    must then match the adapter on that full-precision base exactly, and its agreement with the
+    evaluation answers must stay within ``parity_tolerance`` (recorded only when unset). Writes
+    ``parity.json`` and ``result["parity"]``; a failed check raises with the first difference."""
+    from .merge import export_parity
+
+    config = run.config
+    evaluated = [row["tuned_output"] for row in ev.table]
+    same_weights = not result["quantized"] or config.merge_base == "dequantized"
+    if same_weights:
+        parity = export_parity(merged_dir, ev.prompts, evaluated, data.tokenizer, config.eval_max_new_tokens,
+                               config.parity_tolerance or 0.0)
+        parity["reference"] = "the adapter's evaluation answers (same weights)"
+    else:
+        parity = export_parity(merged_dir, ev.prompts, _adapter_on_full_base(run, data, adapter_dir, ev),
+                               data.tokenizer, config.eval_max_new_tokens)
+        parity["reference"] = "the adapter on the full-precision base (quantisation differs from evaluation)"
+        agree = sum(o == e for o, e in zip(parity["outputs"], evaluated))
+        parity["evaluation_agreement"] = {"matched": agree, "prompts": len(evaluated), "tolerance": config.parity_tolerance}
+        if config.parity_tolerance is not None and len(evaluated) - agree > config.parity_tolerance * len(evaluated):
+            parity["ok"] = False
+            i = next(i for i, (o, e) in enumerate(zip(parity["outputs"], evaluated)) if o != e)
+            parity["first_difference"] = {"index": i, "prompt": ev.prompts[i][-1]["content"], "expected": evaluated[i],
+                                          "exported": parity["outputs"][i], "template_differs": False}
+    record = {k: v for k, v in parity.items() if k != "outputs"}
+    write_json(run.run_dir / "parity.json", record)
+    result["parity"] = record
+    console.print(f"export parity: {parity['matched']} of {parity['prompts']} test prompts answered as "
+                  f"{parity['reference']}" + ("" if parity["template_identical"] else "; the exported chat template "
+                                              "renders prompts differently"))
+    if not parity["ok"]:
+        d = parity["first_difference"]
+        raise TrainerError(f"export parity failed: the merged model in {merged_dir} answers {len(parity['differing'])} "
+                           f"of {parity['prompts']} test prompts differently from {parity['reference']}"
+                           + ("" if parity["template_identical"] else " and its chat template renders them differently")
+                           + f"; first, test prompt {d['index']} {d['prompt']!r}: expected {d['expected']!r}, "
+                           f"exported model {d['exported']!r}")
+    return parity
+
+
+def _adapter_on_full_base(run: Run, data: Data, adapter_dir: Path, ev: Evaluation) -> list[str]:
+    """Greedy answers of the saved adapter on the original full-precision base: what the merged
+    weights must reproduce exactly."""
+    from peft import PeftModel
+
+    base, _, _ = load_base(run.base_model, run.config, quantize=False)
+    model = PeftModel.from_pretrained(base, str(adapter_dir))
+    outputs = generate(model, data.tokenizer, ev.prompts, run.config.eval_max_new_tokens)
+    del model, base
+    _free_gpu()
+    return outputs
 
 
 def write_card(run: Run, data: Data, result: dict, table: list[dict], modelfile_path: Path | None,
@@ -214,6 +267,8 @@ def write_card(run: Run, data: Data, result: dict, table: list[dict], modelfile_
     card = run_card(result, run.config.model_dump(mode="json"), run.export.manifest,
                     data.report.as_dict() | {"lines": data.lines}, table, modelfile_path, vllm)
     (run_dir / "RUN_CARD.md").write_text(card, encoding="utf-8")
+    if (run_dir / "merged").is_dir():  # the model card travels with the weights (a Hub repo's README)
+        (run_dir / "merged" / "README.md").write_text(card, encoding="utf-8")
     result["artifacts"]["run_card"] = str(run_dir / "RUN_CARD.md")
     tracked = [run_dir / f for f in ("RUN_CARD.md", "loss.png", "loss.json", "eval_examples.jsonl", "config.yaml",
                                      "Modelfile")]
