@@ -170,7 +170,7 @@ def _sources(f: dict, counts: dict[str, int]) -> list[str]:
     total = ["**all**", "", "", *(sum(s.get(sp, 0) for s in per.values()) for sp in SPLITS),
              sum(s.get(sp, 0) for s in per.values() for sp in SPLITS)]
     return ["## Sources", "", "Licences and languages as declared for each source in the store "
-            "(`curator source describe`).", "",
+            "(`curator.versions.card.describe_source`).", "",
             *_table(["source", "licence", "language", *SPLITS, "total"], [*body, total])]
 
 
