@@ -13,6 +13,7 @@ import hmac
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from .. import jsonbody
 from ..deps import SettingsDep, Steward
@@ -29,7 +30,10 @@ async def label_studio(request: Request, settings: SettingsDep,
     if not x_curator_webhook_secret or not hmac.compare_digest(x_curator_webhook_secret.encode(),
                                                                 settings.webhook_secret.encode()):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong X-Curator-Webhook-Secret header")
-    body = await request.body()
+    try:
+        body = await request.body()
+    except ClientDisconnect:  # Label Studio hung up (its 1 s timeout): nothing queued, the pull recovers it
+        return {"action": None, "queued": None, "disconnected": True}
     try:  # Label Studio's Content-Type is not checked: the secret header is what no other site can send
         payload = jsonbody.loads(body, None, require_type=False)
     except RequestValidationError as exc:
