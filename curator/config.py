@@ -119,6 +119,15 @@ class Settings(BaseSettings):
     prices: dict[str, dict[str, float]] = Field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_PRICES.items()},
                                                 description="model -> {input, output} USD per 1M tokens")
 
+    # Embeddings for semantic near-duplicates and the version gate (curator/dedup/embed.py).
+    embedding_backend: Literal["none", "openai", "local"] = Field(
+        "none", description="none: lexical relations only; openai: any OpenAI-compatible /v1/embeddings endpoint "
+                            "(the PII policy applies); local: a model2vec or sentence-transformers model by path")
+    embedding_model: str | None = Field(None, description="the endpoint's model name, or the local model's folder")
+    embedding_base_url: str | None = Field(None, description="embeddings endpoint; unset: CURATOR_OPENAI_BASE_URL")
+    embedding_api_key: SecretStr | None = Field(None, description="its key; unset: CURATOR_OPENAI_API_KEY")
+    embedding_batch: int = Field(256, ge=1, le=4096, description="texts per embeddings request or local batch")
+
     stats_tokenizer: str | None = Field(None, description="local tokenizer.json or model directory for token "
                                                           "lengths in stats; unset: character counts")
     max_seq_len: int = Field(4096, gt=0, le=100_000_000, description="stats count examples longer than this (in the stats unit)")

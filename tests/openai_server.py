@@ -1,7 +1,7 @@
 """A local OpenAI-compatible server: the project's one stand-in for the paid provider.
 
 A real HTTP app (Starlette, served by uvicorn on 127.0.0.1 in a background thread) speaking
-``POST /v1/chat/completions`` and ``GET /v1/models``. Answers come from a script the test gives
+``POST /v1/chat/completions``, ``POST /v1/embeddings`` and ``GET /v1/models``. Answers come from a script the test gives
 (``respond(body) -> content``); faults are injected per request by a substring of the last user
 message: 429 with ``Retry-After``, 500, a delay past the client's timeout, malformed JSON content.
 Every request body is recorded with its arrival time, and the most requests ever in flight at once.
@@ -73,9 +73,27 @@ def judge_prefers_longer(body: dict) -> str:
     return json.dumps({"winner": "A" if len(a) >= len(b) else "B"})
 
 
+def hashed_embedding(text: str, dim: int = 64) -> list[float]:
+    """A deterministic bag-of-words embedding: the sum of one seeded random direction per lower-cased
+    word, normalised. Texts sharing most words are close; no model is needed."""
+    import hashlib
+    import re
+
+    import numpy as np
+
+    total = np.zeros(dim)
+    for word in re.findall(r"\w+", text.lower()):
+        seed = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+        total += np.random.default_rng(seed).standard_normal(dim)
+    norm = np.linalg.norm(total)
+    return (total / norm if norm else total).tolist()
+
+
 @dataclass
 class OpenAIServer:
     respond: Callable[[dict], str] = default_respond
+    embed: Callable[[str], list[float]] = hashed_embedding  # POST /v1/embeddings: text → vector
+    embedding_requests: list[dict] = field(default_factory=list)  # their bodies, apart from chat ``requests``
     latency: float = 0.0            # seconds every answer waits, like a provider's latency
     requests: list[Received] = field(default_factory=list)
     max_in_flight: int = 0
@@ -153,12 +171,36 @@ class OpenAIServer:
                       "total_tokens": prompt + completion},
         })
 
+    async def _embeddings(self, request: Request) -> JSONResponse:
+        """OpenAI's embeddings shape; ``encoding_format=base64`` as the official client may ask."""
+        import base64
+
+        import numpy as np
+
+        body = await request.json()
+        with self._lock:
+            self.embedding_requests.append(body)
+        texts = [body["input"]] if isinstance(body["input"], str) else body["input"]
+        if not texts or any(not isinstance(t, str) or not t for t in texts):
+            return JSONResponse({"error": {"message": "input must be non-empty strings", "type": "invalid_request_error"}},
+                                status_code=400)
+        data = []
+        for k, text in enumerate(texts):
+            vector = self.embed(text)
+            if body.get("encoding_format") == "base64":
+                vector = base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
+            data.append({"object": "embedding", "index": k, "embedding": vector})
+        used = sum(tokens(t) for t in texts)
+        return JSONResponse({"object": "list", "data": data, "model": body.get("model", "unknown"),
+                             "usage": {"prompt_tokens": used, "total_tokens": used}})
+
     async def _models(self, request: Request) -> JSONResponse:
         return JSONResponse({"object": "list", "data": [
             {"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "test"}]})
 
     def start(self) -> "OpenAIServer":
         app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
                                 Route("/v1/models", self._models, methods=["GET"])])
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -79,26 +79,44 @@ def explain(conn: duckdb.DuckDBPyConnection, target_name: str, row_id: int, shar
             "pairwise": [{"a": int(a), "b": int(b), "jaccard": round(float(j), 4)} for (a, b), j in zip(pairs, jac)]}
 
 
-def choose_representative(conn: duckdb.DuckDBPyConnection, target_name: str, row_id: int, actor: str) -> dict:
+def choose_representative(conn: duckdb.DuckDBPyConnection, target_name: str, row_id: int, actor: str,
+                          method: str = "minhash") -> dict:
     """A steward keeps ``row_id`` instead of the rule's choice: recorded as an override (it wins in
-    later runs) and applied to the latest run's decisions for its cluster now."""
+    later runs of both methods) and applied now to the latest MinHash and semantic decisions of
+    every cluster the row is in."""
+    from . import semantic
+
     target = _target(target_name)
-    run_id, params = _latest(conn, target)
-    members = _cluster(conn, target, run_id, row_id)
-    if not members:
-        raise InputError(f"{target} {row_id} is in no near-duplicate cluster of run {run_id}")
+    found = rows(conn, "dedup.latest_run", {"target": target})
+    minhash = _latest(conn, target) if found else None
+    members = _cluster(conn, target, minhash[0], row_id) if minhash else []
+    with transaction(conn):
+        semantic_run, semantic_others = semantic.keep(conn, target, row_id)
+        if not members and semantic_run is None:
+            raise InputError(f"{target} {row_id} is in no near-duplicate cluster of the latest runs "
+                             "(MinHash or semantic)")
+        if members:
+            _keep_minhash(conn, target, row_id, minhash, members)
+        others = sorted(({m["row_id"] for m in members} | set(semantic_others)) - {row_id})
+        conn.execute(query("dedup.clear_overrides"), {"target": target, "ids": others})
+        conn.execute(query("dedup.add_override"), {"target": target, "row_id": row_id, "actor": actor})
+        record_audit(conn, actor, "dedup.keep", f"{target}:{row_id}",
+                     {"run_id": minhash[0] if members else None, "cluster": members[0]["cluster_id"] if members else None,
+                      "semantic_run_id": semantic_run})
+    if method == "semantic" or minhash is None:
+        return semantic.explain(conn, target_name, row_id)
+    return explain(conn, target_name, row_id)
+
+
+def _keep_minhash(conn, target: str, row_id: int, latest: tuple[int, DedupParams], members: list[dict]) -> None:
+    run_id, params = latest
     others = [m["row_id"] for m in members if m["row_id"] != row_id]
     pairs = np.array([(min(o, row_id), max(o, row_id)) for o in others], dtype=np.int64).reshape(-1, 2)
     jac, _ = verify_pairs(conn, target, pairs, get_engine("local"), params)
-    with transaction(conn):
-        conn.execute(query("dedup.clear_overrides"), {"target": target, "ids": others})
-        conn.execute(query("dedup.add_override"), {"target": target, "row_id": row_id, "actor": actor})
-        conn.execute(query("dedup.update_decision"), {"run_id": run_id, "target": target, "row_id": row_id,
-                                                      "decision": "kept", "duplicate_of": None, "jaccard": None,
-                                                      "rule": "chosen by a steward"})
-        for other, j in zip(others, jac.tolist()):
-            conn.execute(query("dedup.update_decision"), {"run_id": run_id, "target": target, "row_id": other,
-                                                          "decision": "duplicate", "duplicate_of": row_id,
-                                                          "jaccard": j, "rule": "chosen by a steward"})
-        record_audit(conn, actor, "dedup.keep", f"{target}:{row_id}", {"run_id": run_id, "cluster": members[0]["cluster_id"]})
-    return explain(conn, target_name, row_id)
+    conn.execute(query("dedup.update_decision"), {"run_id": run_id, "target": target, "row_id": row_id,
+                                                  "decision": "kept", "duplicate_of": None, "jaccard": None,
+                                                  "rule": "chosen by a steward"})
+    for other, j in zip(others, jac.tolist()):
+        conn.execute(query("dedup.update_decision"), {"run_id": run_id, "target": target, "row_id": other,
+                                                      "decision": "duplicate", "duplicate_of": row_id,
+                                                      "jaccard": j, "rule": "chosen by a steward"})

@@ -16,6 +16,7 @@ import numpy as np
 from ..dedup.leakage import cross_pairs
 from ..dedup.params import DedupParams
 from .overlap import OverlapParams, collect, shared_pairs
+from .paraphrase import paraphrase_pairs
 from .splits import SPLITS
 
 LARGEST = 5  # groups listed in the report
@@ -31,9 +32,10 @@ def relation_links(conn: duckdb.DuckDBPyConnection, messages: dict[int, list[dic
     grams = collect([(i, messages[i]) for i in ids], overlap)
     gram_links = shared_pairs(grams, overlap.min_shared)[0]
     near_links = np.array(near, dtype=np.int64).reshape(-1, 2)
+    para_links, _, para_found = paraphrase_pairs(conn, [(i, messages[i]) for i in ids], overlap)
     found = {"near_duplicate_pairs": len(near), "ngram_links": int(len(gram_links)),
-             "boilerplate_ngrams_ignored": grams.ignored, "boilerplate_limit": grams.limit}
-    return np.concatenate([near_links, gram_links]), found
+             "boilerplate_ngrams_ignored": grams.ignored, "boilerplate_limit": grams.limit, **para_found}
+    return np.concatenate([near_links, gram_links, para_links]), found
 
 
 def grouping_report(placed: list[tuple[str, str]], shares: dict[str, float], found: dict) -> dict:
@@ -70,6 +72,11 @@ def describe_report(report: dict) -> str:
              f"linked by {report['near_duplicate_pairs']} near-duplicate pairs and {report['ngram_links']} shared "
              f"n-grams; {report['boilerplate_ngrams_ignored']} n-grams in more than {report['boilerplate_limit']} "
              "examples ignored as boilerplate"]
+    if "paraphrase_links" in report:
+        model = report.get("embedding_model")
+        lines.append(f"and {report['paraphrase_links']} same-response paraphrase links, "
+                     + (f"{report['semantic_pairs']} semantic pairs ({model})" if model else
+                        "no semantic pairs (no embedding model configured)"))
     if report.get("warning"):
         lines.append(f"warning: {report['warning']}")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ import duckdb
 from ..dedup.leakage import cross_pairs
 from ..dedup.params import DedupParams
 from .overlap import OverlapParams, collect, cross_split_pairs, shared_pairs
+from .paraphrase import paraphrase_pairs
 from .splits import SPLITS
 
 MAX_LISTED = 1000
@@ -40,13 +41,30 @@ def check_leakage(conn: duckdb.DuckDBPyConnection, version: dict, items: list[di
             for p in cross_pairs(conn, "examples", left, right, params=params):
                 near.append({"split_a": s1, "a": p.left, "split_b": s2, "b": p.right, "jaccard": round(p.jaccard, 4)})
     grams = collect([(i["example_id"], i["messages"]) for i in items], overlap)
-    ngram = cross_split_pairs(shared_pairs(grams, overlap.min_shared), {i["example_id"]: i["split"] for i in items},
-                              SPLITS, overlap.fields)
-    return {"version": version["ref"], "content_hash": version["content_hash"], "clean": not near and not ngram,
+    split_of = {i["example_id"]: i["split"] for i in items}
+    ngram = cross_split_pairs(shared_pairs(grams, overlap.min_shared), split_of, SPLITS, overlap.fields)
+    para = _cross_paraphrases(conn, items, overlap, split_of)
+    return {"version": version["ref"], "content_hash": version["content_hash"],
+            "clean": not near and not ngram and not para,
             "threshold": params.threshold, "shingles": params.key, "ngram": overlap.ngram,
             "overlap": overlap.as_dict(), "boilerplate_ngrams_ignored": grams.ignored,
             "near_duplicate_pairs": near[:MAX_LISTED], "ngram_pairs": ngram[:MAX_LISTED],
-            "n_near_duplicate_pairs": len(near), "n_ngram_pairs": len(ngram)}
+            "paraphrase_pairs": para[:MAX_LISTED],
+            "n_near_duplicate_pairs": len(near), "n_ngram_pairs": len(ngram), "n_paraphrase_pairs": len(para)}
+
+
+def _cross_paraphrases(conn, items: list[dict], overlap: OverlapParams, split_of: dict[int, str]) -> list[dict]:
+    """Same-response paraphrases and semantic pairs (``paraphrase``) whose examples sit in different splits."""
+    pairs, kinds, _ = paraphrase_pairs(conn, [(i["example_id"], i["messages"]) for i in items], overlap)
+    rank = {s: k for k, s in enumerate(SPLITS)}
+    found = []
+    for (x, y), kind in zip(pairs.tolist(), kinds.tolist()):
+        if split_of[x] != split_of[y]:
+            (_, a), (_, b) = sorted([(rank[split_of[x]], x), (rank[split_of[y]], y)])
+            found.append({"split_a": split_of[a], "a": a, "split_b": split_of[b], "b": b,
+                          "relation": "same response, paraphrased input" if kind == 0 else
+                          f"semantic (cosine ≥ {overlap.cosine})"})
+    return sorted(found, key=lambda p: (rank[p["split_a"]], p["a"], p["b"]))
 
 
 def describe(report: dict, limit: int = 10) -> str:
@@ -55,6 +73,8 @@ def describe(report: dict, limit: int = 10) -> str:
              for p in report["near_duplicate_pairs"]]
     parts += [f"example {p['a']} ({p['split_a']}) ~ example {p['b']} ({p['split_b']}) share "
               f"{p['shared_ngrams']} {p.get('field', 'response')} {report['ngram']}-grams" for p in report["ngram_pairs"]]
-    total = report["n_near_duplicate_pairs"] + report["n_ngram_pairs"]
+    parts += [f"example {p['a']} ({p['split_a']}) ~ example {p['b']} ({p['split_b']}) {p['relation']}"
+              for p in report.get("paraphrase_pairs", [])]
+    total = report["n_near_duplicate_pairs"] + report["n_ngram_pairs"] + report.get("n_paraphrase_pairs", 0)
     more = f"; … {total - limit} more" if total > limit else ""
     return "; ".join(parts[:limit]) + more

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
@@ -38,15 +38,34 @@ _SALT = {"response": np.uint64(0), "input": np.uint64(0x9E3779B97F4A7C15)}  # ke
 _BASE = np.uint64(1099511628211)  # FNV prime: odd, so the polynomial mixes every word
 
 
+def configured_embedding() -> str | None:
+    """The embedding model of the settings (its cache key), recorded by a version cut now."""
+    from ..config import get_settings
+    from ..synth.embedding import embedding_key
+
+    return embedding_key(get_settings())
+
+
 @dataclass(frozen=True)
 class OverlapParams:
-    """What counts as overlap; recorded with the version (``grouping`` column and manifest)."""
+    """What counts as overlap; recorded with the version (``grouping`` column and manifest).
+
+    Besides shared n-grams (which need 22+ common words and so never link short examples):
+    ``paraphrase`` links two examples with the same response (normalised words) whose inputs are
+    alike (word TF-IDF cosine ≥ ``input_similarity``, or embedding cosine ≥ ``input_cosine``), and
+    with an ``embedding`` model, any two examples whose whole texts have cosine ≥ ``cosine``
+    (``curator.versions.paraphrase``)."""
 
     ngram: int = NGRAM
     fields: tuple[str, ...] = ("response", "input")
     boilerplate_share: float = 0.05
     boilerplate_count: int = 10
     min_shared: int = 10
+    paraphrase: bool = True
+    input_similarity: float = 0.5
+    embedding: str | None = field(default_factory=configured_embedding)
+    cosine: float = 0.9
+    input_cosine: float = 0.85
 
     def __post_init__(self) -> None:
         if self.ngram < 3:
@@ -58,6 +77,9 @@ class OverlapParams:
                              f"possible leak, never boilerplate; got {self.boilerplate_count}")
         if self.min_shared < 1:
             raise InputError(f"--min-shared-ngrams must be at least 1, got {self.min_shared}")
+        for name in ("input_similarity", "cosine", "input_cosine"):
+            if not 0 < getattr(self, name) <= 1:
+                raise InputError(f"{name} is a cosine in (0, 1], got {getattr(self, name)}")
         unknown = set(self.fields) - set(FIELDS)
         if unknown or not self.fields:
             raise InputError(f"overlap fields must be among {', '.join(FIELDS)}, got {list(self.fields)}")
@@ -67,15 +89,26 @@ class OverlapParams:
         return max(2, min(self.boilerplate_count, int(self.boilerplate_share * n_examples)))
 
     def as_dict(self) -> dict:
-        return {"ngram": self.ngram, "fields": list(self.fields), "boilerplate_share": self.boilerplate_share,
-                "boilerplate_count": self.boilerplate_count, "min_shared": self.min_shared}
+        out = {"ngram": self.ngram, "fields": list(self.fields), "boilerplate_share": self.boilerplate_share,
+               "boilerplate_count": self.boilerplate_count, "min_shared": self.min_shared}
+        if self.paraphrase:
+            out["paraphrase"] = {"input_similarity": self.input_similarity}
+        if self.embedding:
+            out["semantic"] = {"model": self.embedding, "cosine": self.cosine, "input_cosine": self.input_cosine}
+        return out
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "OverlapParams":
-        """A version's recorded setting; versions made before it existed: responses only, no boilerplate."""
+        """A version's recorded setting; versions made before it existed: responses only, no boilerplate;
+        versions made before paraphrases were checked: no paraphrase or semantic relation."""
         if not d:
-            return cls(fields=("response",), boilerplate_share=1.0, boilerplate_count=1 << 62, min_shared=1)
-        return cls(d["ngram"], tuple(d["fields"]), d["boilerplate_share"], d["boilerplate_count"], d["min_shared"])
+            return cls(fields=("response",), boilerplate_share=1.0, boilerplate_count=1 << 62, min_shared=1,
+                       paraphrase=False, embedding=None)
+        para, sem = d.get("paraphrase"), d.get("semantic")
+        return cls(d["ngram"], tuple(d["fields"]), d["boilerplate_share"], d["boilerplate_count"], d["min_shared"],
+                   paraphrase=para is not None, input_similarity=(para or {}).get("input_similarity", 0.5),
+                   embedding=(sem or {}).get("model"), cosine=(sem or {}).get("cosine", 0.9),
+                   input_cosine=(sem or {}).get("input_cosine", 0.85))
 
 
 def _word_hash(word: str) -> int:
