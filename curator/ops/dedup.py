@@ -26,7 +26,7 @@ class DedupRunParams(DedupParams, Params):
                                                   "(CURATOR_EMBEDDING_*)")
     cosine: float = Field(0.9, gt=0.0, le=1.0, description="semantic: cosine at or above which rows are paraphrases")
     index: Literal["auto", "exact", "usearch"] = Field("auto", description="semantic: exact search, an HNSW index, "
-                                                       "or exact up to 50,000 rows and HNSW above")
+                                                       "or exact up to 200,000 rows and HNSW above")
 
 
 @operation("dedup", params=DedupRunParams, result=AnyResult, kind="job", role="steward", method="POST",

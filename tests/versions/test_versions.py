@@ -139,7 +139,8 @@ def test_groups_never_straddle_and_planted_leaks_block_approval(env):
     report_at_create = created["grouping"]["report"]
     assert report_at_create["near_duplicate_pairs"] >= 16 and report_at_create["ngram_links"] >= 16
     assert created["grouping"]["overlap"] == {"ngram": 13, "fields": ["response", "input"], "min_shared": 10,
-                                              "boilerplate_share": 0.05, "boilerplate_count": 10}
+                                              "boilerplate_share": 0.05, "boilerplate_count": 10,
+                                              "paraphrase": {"input_similarity": 0.5}}  # no embedding model set
     leakage = run_json(["version", "leakage", ref], env)
     assert leakage["clean"] and leakage["n_near_duplicate_pairs"] == leakage["n_ngram_pairs"] == 0
     assert leakage["overlap"] == created["grouping"]["overlap"]
