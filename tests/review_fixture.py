@@ -46,8 +46,9 @@ def serving(env: dict[str, str], port: int) -> Iterator[str]:
     assert "Traceback" not in served.log.read_text(), served.log.read_text()
 
 
-def settled(url: str, headers: dict, timeout: float = 30.0) -> None:
-    """Wait until the service has applied every webhook delivery it acknowledged."""
+def settled(url: str, headers: dict, timeout: float = 180.0) -> None:
+    """Wait until the service has applied every webhook delivery it acknowledged (a generous bound:
+    the first edit loads the PII scanner in the service, which takes long on a loaded machine)."""
     deadline = time.monotonic() + timeout
     while httpx.get(f"{url}/webhooks/inbox", headers=headers).json()["pending"]:
         assert time.monotonic() < deadline, "webhook deliveries still pending"

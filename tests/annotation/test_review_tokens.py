@@ -36,7 +36,8 @@ def _task(i: int) -> dict:
               {"from_name": "turn_0", "to_name": "prompt", "type": "textarea", "value": {"text": [f"draft {i}"]}}]
     turns = [{"message": 1, "draft": f"draft {i}", "context_html": "", "head_html": ""}]
     return {"data": {"example_id": i, "draft": f"draft {i}", "source_html": "", "prompt_html": "", "meta_html": "",
-                     "turns": turns, "pii_html": "", "notes_html": "", "quality": "", "judge": ""},
+                     "turns": turns, "pii_html": "", "notes_html": "", "quality": "", "judge": "",
+                     "update_hint_html": ""},
             "annotations": [{"result": result}]}
 
 
