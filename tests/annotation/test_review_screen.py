@@ -157,7 +157,9 @@ def _open(page, label_studio, task: dict, fresh: bool = True):
     page.get_by_text("Accept: the response is right as it is").wait_for(timeout=60_000)
     boxes = page.locator(".cur-response textarea")
     if fresh:  # the boxes get their drafts after the form is drawn: typing earlier is overwritten
-        expect(boxes.last).to_have_value(_trained(task["messages"])[-1], timeout=60_000)
+        for i, text in enumerate(_trained(task["messages"])):
+            expect(boxes.nth(i)).to_have_value(text, timeout=60_000)
+        page.wait_for_load_state("networkidle")
     return boxes
 
 
@@ -219,6 +221,7 @@ def test_editing_the_second_of_three_turns_changes_that_turn_alone(page, label_s
     edited = _trained(before)[1] + "\nIf the order has shipped, call us on 212-555-0147 to start a return."
     boxes.nth(1).fill(edited)
     page.get_by_text("Accept: the response is right as it is").click()  # the changed box makes it an edit
+    expect(boxes.nth(1)).to_have_value(edited)
     _submit(page)
     settled(store["url"], store["headers"])
     after, status, verdict = _stored(store, task["example"])
