@@ -159,6 +159,10 @@ class Settings(BaseSettings):
     gil_switch_interval_ms: float = Field(1.0, gt=0, le=100, description="the service's Python thread switch "
                                           "interval (CPython's default is 5): shorter answers requests sooner "
                                           "while a job runs")
+    event_streams: int = Field(100, ge=1, le=10_000, description="server-sent event streams (GET /jobs/{id}/events) "
+                               "open at once in all; one more is a 429")
+    event_streams_per_key: int = Field(10, ge=1, le=10_000, description="such streams one key (or login) may hold "
+                                       "open at once; one more is a 429")
     job_nice: int = Field(10, ge=0, le=19, description="the job runner's nice value above the requests' (Linux): "
                           "reads and webhooks get a core first; 0 runs jobs at the service's priority")
 
@@ -224,6 +228,10 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.state_dir / "uploads"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.state_dir / "webhook-inbox"
 
 
 @lru_cache

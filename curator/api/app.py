@@ -19,12 +19,13 @@ from fastapi import FastAPI
 from .. import service_file
 from ..config import Settings, get_settings
 from ..jobs import recovery
-from ..jobs.inbox import Inbox
+from ..inbox import Inbox
 from ..jobs.runner import Runner
 from ..store import open_store
 from . import csrf, errors, headers, openapi, sessions
 from .limits import BodyLimit
 from .read_cache import ReadCache
+from .streams import StreamSlots
 from .routes import (audit, dedup, examples, exports, health, ingest, jobs, keys, operations, page, sources, sql,
                      stats, webhooks)
 
@@ -36,18 +37,18 @@ def apply_deliveries(settings: Settings):
     example to adjudication (Label Studio is no longer waiting on us here)."""
 
     def apply(cursor, payloads: list[dict]) -> None:
-        from annotation.client import LabelStudioAPIError
         from annotation.pull import handle_webhooks
         from annotation.push import push_adjudication
 
+        from ..errors import CuratorError
         from ..ops.review import label_studio
 
         result = handle_webhooks(cursor, payloads, settings.review_min_edit_similarity)
         if result.get("outcomes", {}).get("disputed"):
-            try:
+            try:  # the deliveries are committed: a failure here must not count against them
                 with label_studio(settings) as client:
                     push_adjudication(cursor, client, "label-studio:webhook")
-            except LabelStudioAPIError as exc:
+            except CuratorError as exc:  # Label Studio down or refusing (LabelStudioAPIError), not configured
                 log.warning("adjudication task not sent (%s); the next pull sends it", exc)
 
     return apply
@@ -106,7 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
         logging.getLogger("uvicorn.access").addFilter(PATH_ONLY)
         recovery.close_interrupted_batches(app.state.conn)
         recovery.sweep_uploads(app.state.conn, settings.uploads_dir)
-        app.state.runner = Runner(app.state.conn, settings, Inbox(settings.state_dir / "webhook-inbox"),
+        app.state.runner = Runner(app.state.conn, settings, Inbox(settings.inbox_dir),
                                   apply_deliveries(settings))
         app.state.runner.start()
         app.state.read_cache = ReadCache()
@@ -134,6 +135,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.local_token = None
     app.state.revoked_sessions = sessions.Revoked()
     app.state.port = None
+    app.state.streams = StreamSlots(settings.event_streams, settings.event_streams_per_key)
     app.state.session_secret = (settings.session_secret.get_secret_value().encode() if settings.session_secret
                                 else secrets.token_bytes(32))
     errors.install(app)

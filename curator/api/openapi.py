@@ -25,6 +25,7 @@ WHY = {
     413: "the body (or an uploaded file) is over the service's size limit",
     415: "the body is not sent as application/json",
     422: "the parameters do not match their schema (the fields are named)",
+    429: "too many event streams open, for this key or in all (the message says which); retry later",
     502: "Label Studio or the model endpoint failed",
     503: "the store is locked by another process",
 }

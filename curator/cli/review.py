@@ -1,4 +1,4 @@
-"""``curator review setup|push|pull|status``: expert review in Label Studio."""
+"""``curator review setup|push|pull|status|inbox``: expert review in Label Studio, and the webhook inbox."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rich.table import Table
 from .dispatch import run
 from .output import JsonOpt, friendly_errors, out
 
-review_app = typer.Typer(help="Expert review in Label Studio: setup, push, pull, status.", no_args_is_help=True)
+review_app = typer.Typer(help="Expert review in Label Studio: setup, push, pull, status, the webhook inbox.", no_args_is_help=True)
 
 
 @review_app.command("setup")
@@ -108,6 +108,10 @@ def _render_status(data: dict) -> None:
         for reason, n in data["rejection_reasons"].items():
             reasons.add_row(reason, str(n))
         out.print(reasons)
+    box = data.get("webhook_inbox") or {}
+    if box.get("pending") or box.get("set_aside"):
+        out.print(f"webhook inbox: {box['pending']} pending, {box['set_aside']} set aside"
+                  + (" (see `curator review inbox`)" if box["set_aside"] else ""), highlight=False)
 
 
 @review_app.command("status")
@@ -116,3 +120,38 @@ def status(examples: Annotated[bool, typer.Option(help="agreement per example to
     """Queue sizes, throughput per reviewer, agreement (Krippendorff's alpha), rejection reasons."""
     with friendly_errors():
         run("review.status", {"examples": examples}, as_json, _render_status)
+
+
+@review_app.command("inbox")
+def inbox(as_json: JsonOpt = False):
+    """Webhook deliveries waiting to be applied, and those set aside with their reasons."""
+
+    def render(r: dict) -> None:
+        out.print(f"{r['pending']} deliveries pending, {len(r['set_aside'])} set aside", highlight=False)
+        for d in r["set_aside"]:
+            out.print(f"  {d['name']}: {d['action']} annotations {d['annotations']} task {d['task']}, "
+                      f"{d['tries']} tries: {d['reason']}", highlight=False, markup=False)
+
+    with friendly_errors():
+        run("review.inbox", {}, as_json, render)
+
+
+def _handled(r: dict) -> None:
+    out.print(f"delivery {r['name']} {r['done']} ({r['action']}, annotations {r['annotations']})", highlight=False,
+              markup=False)
+
+
+@review_app.command("retry-delivery")
+def retry_delivery(name: Annotated[str, typer.Argument(help="the delivery's name, as `review inbox` lists it")],
+                   as_json: JsonOpt = False):
+    """Put a set-aside webhook delivery back in the inbox; it is applied (or set aside again) next."""
+    with friendly_errors():
+        run("review.inbox.retry", {"name": name}, as_json, _handled)
+
+
+@review_app.command("drop-delivery")
+def drop_delivery(name: Annotated[str, typer.Argument(help="the delivery's name, as `review inbox` lists it")],
+                  as_json: JsonOpt = False):
+    """Delete a set-aside webhook delivery for good (its audit row keeps what it was and its SHA-256)."""
+    with friendly_errors():
+        run("review.inbox.drop", {"name": name}, as_json, _handled)

@@ -166,7 +166,7 @@ def jobs_list(status: Annotated[Optional[str], typer.Option(help="queued|running
         table = Table("id", "kind", "actor", "status", "progress", "created", "finished")
         for j in found:
             p = j["progress"]
-            table.add_row(str(j["id"]), j["kind"], j["actor"], j["status"],
+            table.add_row(str(j["id"]), j["kind"], j["actor"] or "(not yours)", j["status"],
                           "" if p["done"] is None else f"{p['done']}/{p['total'] or '?'} {p['unit'] or ''}",
                           str(j["created_at"])[:19], str(j["finished_at"] or "")[:19])
         out.print(table)

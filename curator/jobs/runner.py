@@ -24,17 +24,24 @@ import duckdb
 import orjson
 from pydantic import BaseModel
 
+from ..audit import record_audit
 from ..config import Settings
-from ..errors import CuratorError, InputError, NotFoundError
+from ..errors import CuratorError, NotFoundError
+from ..inbox import Inbox
 from ..ops.base import Context, JobCancelled, Operation
 from ..ops.errors import describe
 from ..store import rows
 from ..sqlfiles import query
-from .inbox import Inbox
 
 log = logging.getLogger("curator.jobs")
 TERMINAL = ("succeeded", "failed", "cancelled")
 KEEP_FINISHED = 500  # finished jobs kept in memory for followers; older ones are read from the store
+DELIVERY_TRIES = 3  # a webhook delivery that fails this often (not for a store outage) is set aside
+# The store itself failing (disk, a database invalidated by an earlier fatal error, memory the
+# whole service shares): no delivery's fault, so it is retried at the next round, never set aside.
+STORE_OUTAGES = (duckdb.IOException, duckdb.FatalException, duckdb.ConnectionException,
+                 duckdb.OutOfMemoryException, duckdb.InterruptException)
+INBOX_ACTOR = "service:webhook-inbox"
 
 
 def _now() -> datetime:
@@ -95,6 +102,7 @@ class Runner:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._cursor = conn.cursor()
+        self._watchers: dict[int, set[Callable[[], None]]] = {}
         self.generation = 0  # bumped after every write the runner commits: keys in-process read caches
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -183,6 +191,28 @@ class Runner:
                 self._cv.wait_for(lambda: job.seq != seq or job.status in TERMINAL, timeout)
         return self.get(job_id)
 
+    def peek(self, job_id: int) -> dict | None:
+        """The view of a job held in memory, without touching the store; None once it left memory."""
+        with self._cv:
+            job = self._jobs.get(job_id)
+            return None if job is None else job.view() | {"queue_position": self._position(job)}
+
+    def watch(self, job_id: int, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (from the runner's thread: it must only hand over, e.g.
+        ``loop.call_soon_threadsafe``) at each change of the job; returns the way to stop. Event
+        streams wait on this instead of holding a worker thread each in ``wait``."""
+        with self._cv:
+            self._watchers.setdefault(job_id, set()).add(callback)
+
+        def unwatch() -> None:  # safe to call twice
+            with self._cv:
+                left = self._watchers.get(job_id, set())
+                left.discard(callback)
+                if not left:
+                    self._watchers.pop(job_id, None)
+
+        return unwatch
+
     def wait_done(self, job_id: int, timeout: float | None = None) -> dict:
         with self._cv:
             job = self._jobs.get(job_id)
@@ -236,10 +266,10 @@ class Runner:
             log.warning("could not lower the job runner's priority: %s", exc)
 
     def drain_inbox(self, batch: int = 200) -> int:
-        """Apply every pending delivery in arrival order, up to ``batch`` per transaction; one that
-        cannot be read is set aside with its reason (never dropped), and a batch that fails is
-        retried one delivery at a time so a single bad one cannot hold back the others; a
-        transient error (store, Label Studio) leaves the rest queued for the next round."""
+        """Apply every pending delivery in arrival order, up to ``batch`` per transaction. A batch
+        that fails is applied one delivery at a time, so a single bad one cannot hold back the
+        others: it is set aside with its reason after ``DELIVERY_TRIES`` tries (never dropped);
+        only a store outage leaves the rest queued for the next round."""
         applied = 0
         pending = self.inbox.pending()
         while pending:
@@ -249,10 +279,12 @@ class Runner:
                 try:
                     loaded.append((path, orjson.loads(path.read_bytes())))
                 except (OSError, orjson.JSONDecodeError) as exc:
-                    log.warning("webhook delivery %s set aside: %s", path.name, exc)
-                    self.inbox.reject(path, f"{exc.__class__.__name__}: {exc}")
+                    self._set_aside(path, exc, tries=1)
             try:
                 self._apply(self._cursor, [payload for _, payload in loaded])
+            except STORE_OUTAGES:
+                log.exception("the store failed applying webhook deliveries; they stay in the inbox")
+                return applied
             except Exception:
                 for path, payload in loaded:  # find the one that fails
                     if not self._apply_one(path, payload):
@@ -271,18 +303,35 @@ class Runner:
             self.generation += 1
 
     def _apply_one(self, path, payload: dict) -> bool:
-        try:
-            self._apply(self._cursor, [payload])
-        except (InputError, ValueError) as exc:  # a payload this labeling config cannot have produced
-            log.warning("webhook delivery %s set aside: %s", path.name, exc)
-            self.inbox.reject(path, f"{exc.__class__.__name__}: {exc}")
+        """Apply one delivery, retrying up to ``DELIVERY_TRIES`` times in place (arrival order is
+        kept: nothing behind it is applied meanwhile); False only for a store outage."""
+        for tries in range(1, DELIVERY_TRIES + 1):
+            try:
+                self._apply(self._cursor, [payload])
+            except STORE_OUTAGES:  # the store itself failed: keep it (and all behind it) for the next round
+                log.exception("webhook delivery %s could not be applied; it stays in the inbox", path.name)
+                return False
+            except Exception as exc:  # the delivery's own fault (or a bug it triggers): bounded tries
+                self._rollback_leftovers()
+                if tries == DELIVERY_TRIES:
+                    self._set_aside(path, exc, tries)
+                    return True
+                continue
+            self.inbox.done(path)
+            self.touch()
             return True
-        except Exception:  # the store or Label Studio failed: keep it for the next round
-            log.exception("webhook delivery %s could not be applied; it stays in the inbox", path.name)
-            return False
-        self.inbox.done(path)
-        self.touch()
         return True
+
+    def _set_aside(self, path, exc: BaseException, tries: int) -> None:
+        reason = f"{exc.__class__.__name__}: {exc}"[:2000]
+        log.warning("webhook delivery %s set aside after %d tries: %s", path.name, tries, reason)
+        entry = self.inbox.reject(path, reason, tries)
+        try:  # the store works (this is no outage), so the setting aside leaves its audit row
+            record_audit(self._cursor, INBOX_ACTOR, "webhook.set_aside", entry["name"],
+                         {k: entry[k] for k in ("reason", "tries", "action", "annotations", "task", "sha256")})
+            self.touch()
+        except duckdb.Error:
+            log.exception("the audit row of set-aside delivery %s was not written", path.name)
 
     def _bump(self, job: LiveJob, **changes) -> None:
         with self._cv:
@@ -290,6 +339,12 @@ class Runner:
                 setattr(job, key, value)
             job.seq += 1
             self._cv.notify_all()
+            watchers = list(self._watchers.get(job.id, ()))
+        for callback in watchers:
+            try:
+                callback()
+            except RuntimeError:  # its event loop closed (the service stopping): nobody waits any more
+                pass
 
     def _run(self, job: LiveJob) -> None:
         if job.cancel.is_set():

@@ -5,7 +5,7 @@ leaves: ``block`` sends nothing for an example with PII, ``redact`` sends placeh
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Callable, Literal
 
 import duckdb
 import orjson
@@ -16,7 +16,7 @@ from ..config import Settings
 from ..errors import InputError
 from ..sqlfiles import query
 from ..store import rows, transaction
-from ..synth.client import ChatRequest, generate
+from ..synth.client import ChatRequest, check_budget, generate
 from ..synth.pii import Redactor, apply_policy, require_name_detector
 from .template import load_judge_template
 
@@ -63,18 +63,24 @@ def _texts(row: dict) -> tuple[str, str, str]:
 
 
 def judge(conn: duckdb.DuckDBPyConnection, settings: Settings, *, template: str | None, actor: str,
-          limit: int | None = None, max_cost_usd: float | None = None) -> JudgeReport:
-    """Judge up to ``limit`` unjudged candidates (kept by the filters, not duplicates)."""
+          limit: int | None = None, max_cost_usd: float | None = None,
+          progress: Callable[[int, int, str], None] = lambda done, total, stage: None) -> JudgeReport:
+    """Judge up to ``limit`` unjudged candidates (kept by the filters, not duplicates).
+    ``progress(done, total, stage)`` is called for every example redacted and every half second of
+    sending: a job's cancel raises there, so it is honoured within a second at any point."""
     if limit is not None and limit < 0:
         raise InputError("--limit must be 0 or more")
     require_name_detector(settings.pii_policy)  # fail closed before anything is read or sent
     spec = load_judge_template(template)
+    check_budget(settings, max_cost_usd if max_cost_usd is not None else settings.max_cost_usd,
+                 spec.messages("", "", ""))  # before any example is read or redacted
     report = JudgeReport(template=spec.name, template_hash=spec.hash, model=settings.model)
     pending = rows(conn, "judge.pending", {"model": settings.model, "template_hash": spec.hash,
                                            "limit": 2**62 if limit is None else limit})
     report.examples = len(pending)
     requests = []
-    for row in pending:
+    for done, row in enumerate(pending):
+        progress(done, len(pending), "redact")
         redactor = Redactor()  # one per example: a value keeps its placeholder across the three parts
         parts = [apply_policy(text, settings.pii_policy, redactor) for text in _texts(row)]
         if any(p.text_to_send is None for p in parts):
@@ -84,7 +90,8 @@ def judge(conn: duckdb.DuckDBPyConnection, settings: Settings, *, template: str 
     if not requests:
         return report
     run = generate(conn, requests, settings, schema=JudgeScore, response_format="json_object",
-                   max_cost_usd=max_cost_usd, template_hash=f"judge:{spec.hash}")
+                   max_cost_usd=max_cost_usd, template_hash=f"judge:{spec.hash}",
+                   progress=lambda done, total: progress(done, total, "judge"))
     report.run_id, report.cache_hits, report.cost_usd, report.status = run.run_id, run.cache_hits, run.cost_usd, run.status
     with transaction(conn):
         for result in run.results:

@@ -1,7 +1,7 @@
 """The registry, complete: importing this module registers every operation (one module per group)."""
 
 from ..errors import CuratorError
-from . import dedup, ingest, keys, review, service, stats, training, triage, versions  # noqa: F401  (they register)
+from . import dedup, inbox, ingest, keys, review, service, stats, training, triage, versions  # noqa: F401  (they register)
 from .base import REGISTRY, Operation
 
 

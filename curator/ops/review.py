@@ -111,6 +111,7 @@ class StatusResult(Result):
     queue: dict
     throughput: list[dict]
     agreement: dict
+    webhook_inbox: dict = Field(description="webhook deliveries pending and set aside (`review inbox` lists them)")
 
 
 @operation("review.status", params=StatusParams, result=StatusResult, kind="read", role="reviewer", method="GET",
@@ -119,4 +120,6 @@ def status(ctx: Context, p: StatusParams) -> dict:
     """Queue sizes, throughput per reviewer, agreement (Krippendorff's alpha), rejection reasons."""
     from annotation.status import review_status
 
-    return review_status(ctx.conn, examples=p.examples)
+    from .inbox import counts
+
+    return review_status(ctx.conn, examples=p.examples) | {"webhook_inbox": counts(ctx)}

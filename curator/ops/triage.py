@@ -75,7 +75,8 @@ def judge(ctx: Context, p: JudgeParams) -> dict:
     from ..judge.judge import judge as run_judge
 
     return run_judge(ctx.conn, ctx.settings, template=p.template, actor=ctx.actor, limit=p.limit,
-                     max_cost_usd=p.max_cost_usd).summary()
+                     max_cost_usd=p.max_cost_usd,
+                     progress=lambda done, total, stage: ctx.progress(done, total, "examples", stage)).summary()
 
 
 class BootstrapParams(Params):

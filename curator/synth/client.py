@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Callable, Iterable, Literal
 
 import duckdb
 import openai
@@ -164,15 +164,59 @@ class _Run:
         return ChatResult(ok=code is None, value=value, code=code, reason=reason, **base)
 
 
-async def agenerate(conn: duckdb.DuckDBPyConnection, requests: Iterable[ChatRequest], settings: Settings, *,
-                    schema: type[BaseModel] | None = None, response_format: ResponseFormat = "json_object",
-                    max_cost_usd: float | None = None, template_hash: str | None = None) -> RunReport:
-    """Send every request (at most ``settings.concurrency`` at once), answering repeats from the cache,
-    and record the run in ``generation_runs``. Results come back in the order of ``requests``."""
-    budget = max_cost_usd if max_cost_usd is not None else settings.max_cost_usd
-    if budget is not None and settings.model not in settings.prices:
+CHECK_EVERY_S = 0.5  # how often a run reports progress (where a job's cancel is noticed)
+
+
+def check_budget(settings: Settings, budget: float | None, messages: list[dict]) -> None:
+    """Refuse, before anything is read, redacted or sent, a budget without a price or one that
+    cannot pay for a single request like ``messages`` (its prompt, about 4 characters a token, and
+    one token of answer): a budget of 5e-324 once let a judge run for eleven minutes."""
+    if budget is None:
+        return
+    price = settings.prices.get(settings.model)
+    if price is None:
         raise InputError(f"a budget needs a price for {settings.model!r}: add it to CURATOR_PRICES "
                          "as {\"input\": USD per 1M tokens, \"output\": ...}")
+    chars = sum(len(m.get("content") or "") if isinstance(m.get("content"), str) else 0 for m in messages)
+    least = cache.cost_usd(settings.prices, settings.model, max(1, chars // 4), 1) or 0.0
+    if budget < least:
+        raise InputError(f"the budget ${budget:g} cannot pay for one request (at least ${least:.2g} at "
+                         f"{settings.model}'s price); raise --max-cost or CURATOR_MAX_COST_USD")
+
+
+async def _watched(run: "_Run", requests: list[ChatRequest], keys: list[str],
+                   progress: Callable[[int, int], None] | None) -> list[ChatResult]:
+    """Every request, with ``progress(done, total)`` called every ``CHECK_EVERY_S``: when it raises
+    (a job's cancel), the requests in flight are cancelled and the exception goes up."""
+    finished = [0]
+
+    async def counted(request: ChatRequest, key: str) -> ChatResult:
+        result = await run.one(request, key)
+        finished[0] += 1
+        return result
+
+    work = asyncio.ensure_future(asyncio.gather(*(counted(r, k) for r, k in zip(requests, keys))))
+    try:
+        while not (await asyncio.wait({work}, timeout=CHECK_EVERY_S))[0]:
+            if progress is not None:
+                progress(finished[0], len(requests))
+    except BaseException:
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        raise
+    return list(work.result())
+
+
+async def agenerate(conn: duckdb.DuckDBPyConnection, requests: Iterable[ChatRequest], settings: Settings, *,
+                    schema: type[BaseModel] | None = None, response_format: ResponseFormat = "json_object",
+                    max_cost_usd: float | None = None, template_hash: str | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> RunReport:
+    """Send every request (at most ``settings.concurrency`` at once), answering repeats from the cache,
+    and record the run in ``generation_runs``. Results come back in the order of ``requests``.
+    ``progress(done, total)`` is called every ``CHECK_EVERY_S``; an exception from it stops the run."""
+    budget = max_cost_usd if max_cost_usd is not None else settings.max_cost_usd
+    requests = list(requests)
+    check_budget(settings, budget, min((r.messages for r in requests), key=lambda m: len(str(m)), default=[]))
     params = {"temperature": settings.temperature, "max_tokens": settings.max_tokens}
     fmt = _response_format(response_format, schema)
     if fmt is not None:
@@ -184,11 +228,10 @@ async def agenerate(conn: duckdb.DuckDBPyConnection, requests: Iterable[ChatRequ
     started, status = time.perf_counter(), "failed"
     report = run.report
     try:
-        requests = list(requests)
         keys = [run.key(r) for r in requests]
         run.hits = cache.lookup_many(conn, sorted(set(keys)))
         async with run.client:
-            report.results = list(await asyncio.gather(*(run.one(r, k) for r, k in zip(requests, keys))))
+            report.results = await _watched(run, requests, keys, progress)
         status = "budget_exhausted" if report.not_sent else "finished"
     finally:
         run.writer.close()

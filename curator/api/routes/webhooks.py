@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from .. import jsonbody
-from ..deps import SettingsDep, Steward
+from ..deps import SettingsDep
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -51,10 +51,3 @@ async def label_studio(request: Request, settings: SettingsDep,
     runner.notify_inbox()
     return {"action": parsed[0], "queued": delivery}
 
-
-@router.get("/inbox")
-def inbox(request: Request, _caller: Steward) -> dict:
-    """Deliveries received but not applied yet, and those set aside as unreadable."""
-    runner = request.app.state.runner
-    return {"pending": len(runner.inbox.pending()),
-            "rejected": len(list(runner.inbox.rejected_dir.glob("*.json"))) if runner.inbox.rejected_dir.is_dir() else 0}
