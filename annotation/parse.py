@@ -95,6 +95,8 @@ def _parse(ann: dict, task_id: int | None) -> Review:
     for item in result:
         name, value = item.get("from_name"), item.get("value") or {}
         if isinstance(name, str) and (box := TURN_FIELD.match(name)):
+            if int(box.group(1)) >= MAX_BOXES:  # the list is built up to the highest index sent
+                raise InvalidAnnotation(f"{name}: no task shows more than {MAX_BOXES} boxes")
             turns[int(box.group(1))] = _text(value)
         elif name == "other_reason":
             found["other"] = _text(value).strip() or None
@@ -136,6 +138,7 @@ def _parse(ann: dict, task_id: int | None) -> Review:
 
 
 MAX_ID = 2**63 - 1  # the store keeps Label Studio's ids as BIGINT
+MAX_BOXES = 10_000  # editable boxes a task may have (one per assistant message)
 
 
 def _check_ranges(review: Review) -> None:

@@ -106,10 +106,8 @@ def ollama_messages(messages: list[dict], system: str | None) -> list[dict]:
 _ACTION = re.compile(r"\{\{(-?)\s*(.*?)\s*(-?)\}\}", re.S)
 
 
-def render_go_template(template: str, messages: list[dict]) -> str:
-    """A faithful rendering of the subset of Go's text/template that ``ollama_template`` writes
-    (``range .Messages``, ``if``/``else if eq .Role "x"``, ``else``, ``end``, ``.Content``,
-    ``.Role``, string literals, ``{{-``/``-}}`` trimming), so a test can compare it with Jinja."""
+def _go_tokens(template: str) -> list[tuple[str, str]]:
+    """The template as ("text", s) and ("action", s) tokens, ``{{-``/``-}}`` trimming applied."""
     tokens: list[tuple[str, str]] = []
     pos = 0
     for m in _ACTION.finditer(template):
@@ -129,6 +127,14 @@ def render_go_template(template: str, messages: list[dict]) -> str:
         tokens.pop()
         tail = tail.lstrip()
     tokens.append(("text", tail))
+    return tokens
+
+
+def render_go_template(template: str, messages: list[dict]) -> str:
+    """A faithful rendering of the subset of Go's text/template that ``ollama_template`` writes
+    (``range .Messages``, ``if``/``else if eq .Role "x"``, ``else``, ``end``, ``.Content``,
+    ``.Role``, string literals, ``{{-``/``-}}`` trimming), so a test can compare it with Jinja."""
+    tokens = _go_tokens(template)
 
     def block(i: int, message: dict | None, stop: tuple[str, ...]) -> tuple[str, int]:
         out = []
@@ -157,7 +163,7 @@ def render_go_template(template: str, messages: list[dict]) -> str:
                 out.append(value[1:-1])
                 i += 1
             else:
-                raise ValueError(f"unsupported template action {{{{ {value} }}}}")
+                raise TrainerError(f"unsupported template action {{{{ {value} }}}}")
         return "".join(out), i
 
     def _branches(i: int, message: dict) -> tuple[str, int]:
@@ -179,7 +185,7 @@ def render_go_template(template: str, messages: list[dict]) -> str:
             return True
         match = re.fullmatch(r'eq \.Role "([^"]*)"', condition)
         if not match:
-            raise ValueError(f"unsupported condition {condition!r}")
+            raise TrainerError(f"unsupported condition {condition!r}")
         return message["role"] == match.group(1)
 
     return block(0, None, ())[0]

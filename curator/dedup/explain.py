@@ -93,7 +93,7 @@ def choose_representative(conn: duckdb.DuckDBPyConnection, target_name: str, row
     with transaction(conn):
         semantic_run, semantic_others = semantic.keep(conn, target, row_id)
         if not members and semantic_run is None:
-            raise InputError(f"{target} {row_id} is in no near-duplicate cluster of the latest runs "
+            raise InputError(f"{target} {row_id} is in no near-duplicate cluster of the latest dedup runs "
                              "(MinHash or semantic)")
         if members:
             _keep_minhash(conn, target, row_id, minhash, members)

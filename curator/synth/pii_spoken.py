@@ -42,6 +42,17 @@ class Normalised:
         return self.starts[start], self.ends[end - 1]
 
 
+def _scaled(current: int | None, word: str) -> int | None:
+    """``current`` after "hundred" or "thousand"; None where English does not say it so."""
+    if word == "hundred":
+        if current is None:
+            return 100
+        if current >= 1000 and current % 1000 < 10:
+            return current + current % 1000 * 99  # "two thousand four hundred"
+        return current * 100 if current < 100 else None
+    return None if current is None or current >= 1000 else current * 1000
+
+
 def _value(words: list[str]) -> str | None:
     """Digits for one run of number words: cardinals are built where English builds them
     ("twenty six" 26, "one hundred twelve" 112, "two thousand nine" 2009) and concatenated
@@ -63,21 +74,10 @@ def _value(words: list[str]) -> str | None:
         if w in _REPEAT:
             repeat = _REPEAT[w]
             continue
-        if w == "hundred":
+        if w in ("hundred", "thousand"):
+            current = _scaled(current, w)
             if current is None:
-                current = 100
-            elif current % 1000 < 10 and current >= 1000:
-                current = current + current % 1000 * 99  # "two thousand four hundred"
-            elif current < 100:
-                current *= 100
-            else:
                 return None
-            tens_open, after_scale = False, True
-            continue
-        if w == "thousand":
-            if current is None or current >= 1000:
-                return None
-            current *= 1000
             tens_open, after_scale = False, True
             continue
         if w.isdigit():

@@ -148,7 +148,8 @@ def test_turn_boxes_other_reason_and_skips_are_read_from_the_annotation():
     skipped = parse_annotation({"id": 12, "task": 5, "completed_by": 3, "was_cancelled": True, "result": []})
     assert skipped.skipped and skipped.verdict is None
     for bad in ({"id": 13, "task": 5, "completed_by": {"id": True}}, {"id": 13, "task": 2.7},
-                {"id": 13, "task": 5, "result": [{"from_name": "comment", "value": {"text": [{"x": 1}]}}]}):
+                {"id": 13, "task": 5, "result": [{"from_name": "comment", "value": {"text": [{"x": 1}]}}]},
+                {"id": 13, "task": 5, "result": [{"from_name": "turn_999999999", "value": {"text": ["x"]}}]}):
         with pytest.raises(InvalidAnnotation, match="annotation 13"):
             parse_annotation(bad)
 

@@ -14,7 +14,8 @@ from curator.cli import app as cli_app
 from curator.config import Settings
 from curator.ops import all_operations
 
-CLI_ONLY = {"as_json", "verbose", "detach", "fmt", "output"}  # how to print, how long to follow: not the operation's business
+CLI_ONLY = {"as_json", "verbose", "detach", "fmt", "output",  # how to print, how long to follow: not the operation's business
+            "push_to_hub", "public"}  # export's Hub push runs on the user's machine, so the token never reaches the service
 OPERATIONS = all_operations()
 
 
