@@ -40,7 +40,7 @@ class Served:
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(60)
+            self.proc.wait(180)  # a graceful stop drains the webhook inbox first (the PII scanner may load)
 
     def kill(self) -> None:
         os.kill(self.proc.pid, signal.SIGKILL)

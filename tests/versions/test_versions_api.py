@@ -96,7 +96,7 @@ def test_cli_export_through_the_service_downloads_and_checks_every_file(service,
     manifest = json.loads(run_curator(["export", created["ref"], "--format", "openai", "--out", str(out), "--json"],
                                       service.env).stdout)
     assert manifest["ref"] == created["ref"] and set(manifest["files"]) == {"train.jsonl", "validation.jsonl",
-                                                                            "test.jsonl"}
+                                                                            "test.jsonl", "README.md"}
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
     assert json.loads((out / "manifest.json").read_text())["content_hash"] == manifest["content_hash"]
