@@ -138,8 +138,12 @@ def test_sixty_open_streams_leave_the_service_answering_and_the_next_is_a_429(se
 
 
 def test_a_job_is_its_owners_and_a_cancel_stops_a_judge_whose_model_hangs(served):
-    judge = _running_judge(served)
     sent_before = len(served.model.requests)
+    judge = _running_judge(served)
+    deadline = time.monotonic() + SAFETY  # cancel only once the judge waits on its hanging model
+    while len(served.model.requests) == sent_before:
+        assert time.monotonic() < deadline, "the judge never reached its model"
+        time.sleep(0.1)
     with _client(served, "steward") as steward, _client(served, "admin") as admin:
         mine = steward.post("/dedup", json={"target": "examples"}, headers={"Prefer": "respond-async"}).json()
         behind = steward.post("/dedup", json={"target": "documents"}, headers={"Prefer": "respond-async"}).json()

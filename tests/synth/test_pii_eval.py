@@ -71,5 +71,9 @@ def test_heldout_identifiers_never_reach_the_provider_under_redact(units, tmp_pa
     # measured, not the target: 2 of 16 spoken record numbers after cues the rules lack ("policy
     # number") and 7 of 24 names without a cue (lower case, or a passage joined onto one line)
     assert len(leaked.get("MEDICAL_RECORD_NUMBER", [])) <= 2 and len(leaked.get("PERSON", [])) <= 7, leaked
-    for word in ("blood pressure", "patient", "social security number", "medical record number", "my number is"):
+    planted = " ".join(d["text"] for d in docs).lower()
+    words = [w for w in ("blood pressure", "patient", "social security number", "medical record number", "my number is")
+             if w in planted]  # the phrases the planted passages hold (their templates vary by half)
+    assert len(words) >= 3, words
+    for word in words:
         assert word in sent, word  # the clinical words around the identifiers still go: no blanket redaction
