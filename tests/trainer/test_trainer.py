@@ -268,25 +268,28 @@ def test_packing_is_isolated_per_sequence(tiny):
 # ---------------------------------------------------------------- the shared run
 
 def test_run_is_recorded_and_tuned_beats_base(trained):
+    """Tuned beats base on the held-out test split. Since splits group same-answer paraphrases
+    (issue 25), no test request has a near-copy in train: tuned measured 0.64 exact match where
+    the leaky split gave >= 0.8; the floor is 0.5 against the base's 0."""
     import duckdb
 
     summary, run_dir = trained["summary"], trained["run_dir"]
     assert summary["status"] == "succeeded" and summary["stage"] == "merge", summary["log_tail"]
-    conn = duckdb.connect(str(trained["db"]), read_only=True)
-    metrics = {(m, k): v for m, k, v in conn.execute("SELECT model, metric, value FROM eval_results").fetchall()}
-    splits = dict(conn.execute("SELECT metric, list(DISTINCT split) FROM eval_results GROUP BY metric").fetchall())
-    assert splits["eval_loss"] == ["validation"] and splits["exact_match"] == ["test"]
-    assert metrics[("base", "exact_match")] <= 0.1 and metrics[("tuned", "exact_match")] >= 0.8, metrics
-    assert metrics[("tuned", "rouge_l")] > metrics[("base", "rouge_l")]
-    assert metrics[("tuned", "token_f1")] > metrics[("base", "token_f1")]
-    assert metrics[("tuned", "eval_loss")] < metrics[("base", "eval_loss")] / 5
-    assert metrics[("merged", "exact_match")] == summary["eval"]["merged"]["exact_match"]
-    n_examples, agree = conn.execute(
-        "SELECT count(*), avg(tuned_exact_match) FROM eval_examples WHERE run_id = ?", [summary["id"]]).fetchone()
-    assert n_examples == trained["n_test"] > 20 and agree == metrics[("tuned", "exact_match")]
-    run = conn.execute("SELECT status, version_ref, preflight, config, step, max_steps FROM training_runs").fetchone()
-    assert run[:2] == ("succeeded", "routing@1")
-    assert json.loads(run[2])["ok"] and json.loads(run[3])["lora_r"] == 16 and run[4] <= run[5] == 300
+    with duckdb.connect(str(trained["db"]), read_only=True) as conn:  # closed even when an assert fails
+        metrics = {(m, k): v for m, k, v in conn.execute("SELECT model, metric, value FROM eval_results").fetchall()}
+        splits = dict(conn.execute("SELECT metric, list(DISTINCT split) FROM eval_results GROUP BY metric").fetchall())
+        assert splits["eval_loss"] == ["validation"] and splits["exact_match"] == ["test"]
+        assert metrics[("base", "exact_match")] <= 0.1 and metrics[("tuned", "exact_match")] >= 0.5, metrics
+        assert metrics[("tuned", "rouge_l")] > metrics[("base", "rouge_l")]
+        assert metrics[("tuned", "token_f1")] > metrics[("base", "token_f1")]
+        assert metrics[("tuned", "eval_loss")] < metrics[("base", "eval_loss")] / 5
+        assert metrics[("merged", "exact_match")] == summary["eval"]["merged"]["exact_match"]
+        n_examples, agree = conn.execute(
+            "SELECT count(*), avg(tuned_exact_match) FROM eval_examples WHERE run_id = ?", [summary["id"]]).fetchone()
+        assert n_examples == trained["n_test"] > 20 and agree == metrics[("tuned", "exact_match")]
+        run = conn.execute("SELECT status, version_ref, preflight, config, step, max_steps FROM training_runs").fetchone()
+        assert run[:2] == ("succeeded", "routing@1")
+        assert json.loads(run[2])["ok"] and json.loads(run[3])["lora_r"] == 16 and run[4] <= run[5] == 300
     assert summary["training"]["best_eval_loss"] == min(e for _, e in json.loads((run_dir / "loss.json").read_text())
                                                         ["validation"])
     assert (run_dir / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
