@@ -284,3 +284,17 @@ def respond(body: dict) -> str:
         quote = " ".join(words[2:14])
     return json.dumps({"question": f"What does the passage say about {' '.join(words[:3])}?",
                        "answer": " ".join(words[:20]), "evidence_quote": quote})
+
+
+def planted_store(root, server: "OpenAIServer", docs: list[dict]) -> dict[str, str]:
+    """A store under ``root`` holding ``docs`` (title/text records) as the source ``planted``, its
+    provider the local ``server`` answering question-answer pairs from the passage (``respond``)."""
+    from conftest import make_env, run_curator
+
+    path = root / "planted.json"
+    path.write_text(json.dumps({"documents": docs}), encoding="utf-8")
+    server.respond = respond
+    env = make_env(root, CURATOR_OPENAI_BASE_URL=server.base_url, CURATOR_OPENAI_API_KEY="test-key",
+                   CURATOR_MODEL="gpt-4o-mini", CURATOR_MAX_RETRIES="1", CURATOR_REQUEST_TIMEOUT="20")
+    run_curator(["ingest", str(path), "--source", "planted"], env)
+    return env

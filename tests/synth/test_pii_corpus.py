@@ -14,9 +14,9 @@ import random
 
 import pytest
 
-from conftest import make_env, run_curator, run_json
+from conftest import run_curator, run_json
 from openai_server import openai_server  # noqa: F401  (the fixture)
-from openai_server import respond
+from openai_server import planted_store
 
 pytestmark = pytest.mark.slow  # end to end through the CLI and the store: the full suite, not the fast lane
 
@@ -84,13 +84,7 @@ def planted_corpus(shared_data, rng: random.Random) -> tuple[list[dict], list[tu
 @pytest.fixture
 def corpus_env(tmp_path, shared_data, openai_server):
     docs, planted = planted_corpus(shared_data, random.Random(12))
-    path = tmp_path / "planted.json"
-    path.write_text(json.dumps({"documents": docs}), encoding="utf-8")
-    openai_server.respond = respond
-    env = make_env(tmp_path, CURATOR_OPENAI_BASE_URL=openai_server.base_url, CURATOR_OPENAI_API_KEY="test-key",
-                   CURATOR_MODEL="gpt-4o-mini", CURATOR_MAX_RETRIES="1", CURATOR_REQUEST_TIMEOUT="20")
-    run_curator(["ingest", str(path), "--source", "planted"], env)
-    return env, planted
+    return planted_store(tmp_path, openai_server, docs), planted
 
 
 def test_planted_pii_never_reaches_the_provider_under_redact(corpus_env, openai_server):

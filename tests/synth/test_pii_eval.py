@@ -11,10 +11,10 @@ import json
 import pytest
 
 import pii_truth
-from conftest import make_env, run_curator, run_json
+from conftest import run_json
 from curator.synth import pii
 from openai_server import openai_server  # noqa: F401  (the fixture)
-from openai_server import respond
+from openai_server import planted_store
 
 pytestmark = pytest.mark.slow  # ~370 scans of real passages, and a synthesis run: the full suite
 
@@ -51,12 +51,7 @@ def test_flag_point_precision(units):
 def test_heldout_identifiers_never_reach_the_provider_under_redact(units, tmp_path, openai_server):
     positives = [u for u in units["heldout"] if u.spans]
     docs = [{"title": f"unit {k}", "text": " ".join(u.text.split("\n"))} for k, u in enumerate(positives)]
-    path = tmp_path / "planted.json"
-    path.write_text(json.dumps({"documents": docs}), encoding="utf-8")
-    openai_server.respond = respond
-    env = make_env(tmp_path, CURATOR_OPENAI_BASE_URL=openai_server.base_url, CURATOR_OPENAI_API_KEY="test-key",
-                   CURATOR_MODEL="gpt-4o-mini", CURATOR_MAX_RETRIES="1", CURATOR_REQUEST_TIMEOUT="20")
-    run_curator(["ingest", str(path), "--source", "planted"], env)
+    env = planted_store(tmp_path, openai_server, docs)
     run_json(["candidates", "synthesize", "--template", "qa"], env)
     sent = "\n".join(m.get("content") or "" for r in openai_server.requests for m in r.body["messages"]).lower()
     leaked = {}
